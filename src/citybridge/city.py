@@ -1,0 +1,362 @@
+"""The city profile (``city.yml``) as a validated model, and finding cities.
+
+A city is a folder ``data/cities/<slug>/`` holding a ``city.yml`` profile and
+the files it names. Only the GTFS feed is required; boundaries, population
+and bike share unlock more chapters when present.
+
+Example
+-------
+>>> from citybridge.city import load_city
+>>> city = load_city("santiago")            # doctest: +SKIP
+>>> city.gtfs_path                          # doctest: +SKIP
+PosixPath('.../data/cities/santiago/gtfs.zip')
+"""
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ProfileError
+
+#: Environment variable that points at another ``data/cities`` folder.
+CITIES_ENV = "CITYBRIDGE_CITIES"
+
+#: Default analysis periods (local time, ``[start, end)``). A profile may
+#: override them because peaks differ by city.
+DEFAULT_PERIODS: dict[str, tuple[str, str]] = {
+    "early": ("04:00", "07:00"),
+    "am_peak": ("07:00", "09:00"),
+    "midday": ("09:00", "17:00"),
+    "pm_peak": ("17:00", "20:00"),
+    "evening": ("20:00", "23:00"),
+    "night": ("23:00", "28:00"),
+}
+
+SLUG_RE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
+_TIME_RE = re.compile(r"^\d{1,2}:\d{2}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SourcedValue(_Strict):
+    """A parameter with its value, unit, year and source.
+
+    ``solid`` is False where no solid (official or primary) source exists;
+    chapters then show a warning next to every figure that uses it.
+    """
+
+    value: float
+    unit: str
+    year: str
+    source: str
+    solid: bool = True
+    note: str = ""
+
+    @field_validator("year", mode="before")
+    @classmethod
+    def _year_to_str(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int) else v
+
+
+class FleetEntry(_Strict):
+    """Vehicles of one mode and energy type, with the source of the count."""
+
+    mode: Literal["bus", "metro", "ferry", "tram", "rail", "other"]
+    energy: Literal["diesel", "electric", "other"]
+    vehicles: int = Field(ge=0)
+    year: str
+    source: str
+    note: str = ""
+
+    @field_validator("year", mode="before")
+    @classmethod
+    def _year_to_str(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int) else v
+
+
+class Fact(_Strict):
+    """A key figure for the city's context page."""
+
+    metric: str
+    value: float
+    unit: str
+    year: str
+    source: str
+
+    @field_validator("year", mode="before")
+    @classmethod
+    def _year_to_str(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int) else v
+
+
+class BoundariesSpec(_Strict):
+    """Administrative polygons (comunas, districts) as GeoJSON or any OGR file."""
+
+    file: str
+    id_column: str = "district_id"
+    name_column: str = "name"
+    attribution: str = ""
+
+
+class PopulationSpec(_Strict):
+    """Population per boundary polygon, joined on ``id_column``.
+
+    ``class_column`` holds ``urban`` or ``rural`` for each polygon; ``layer``
+    optionally names a finer population layer (polygons or points with a
+    ``population`` column) that replaces areal weighting.
+    """
+
+    file: str
+    id_column: str = "district_id"
+    population_column: str = "population"
+    class_column: str | None = "area_class"
+    year: str = ""
+    source: str = ""
+    class_rule: str = ""
+    layer: str | None = None
+
+    @field_validator("year", mode="before")
+    @classmethod
+    def _year_to_str(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int) else v
+
+
+class Parameters(_Strict):
+    """Emission parameters, each a :class:`SourcedValue`."""
+
+    grid_kgco2_per_kwh: SourcedValue | None = None
+    diesel_kgco2_per_litre: SourcedValue | None = None
+    diesel_bus_litres_per_100km: SourcedValue | None = None
+    ebus_kwh_per_km: SourcedValue | None = None
+    car_kgco2_per_km: SourcedValue | None = None
+
+
+class CityProfile(_Strict):
+    """The contents of ``city.yml``."""
+
+    name: str
+    name_local: str = ""
+    country: str = ""
+    timezone: str = "UTC"
+    crs: str = Field(description="local metric CRS, e.g. EPSG:32719")
+    source_datum: Literal["WGS84", "GCJ02", "BD09"] = "WGS84"
+    sample: bool = False
+    gtfs: str = "gtfs.zip"
+    boundaries: BoundariesSpec | None = None
+    population: PopulationSpec | None = None
+    gbfs: str | None = None
+    periods: dict[str, tuple[str, str]] = Field(default_factory=lambda: dict(DEFAULT_PERIODS))
+    fleet: list[FleetEntry] = Field(default_factory=list)
+    parameters: Parameters = Field(default_factory=Parameters)
+    facts: list[Fact] = Field(default_factory=list)
+    download: dict[str, str] | None = None
+    notes: str = ""
+
+    @field_validator("crs")
+    @classmethod
+    def _crs_is_metric(cls, v: str) -> str:
+        if not re.match(r"^EPSG:\d{4,5}$", v):
+            raise ValueError("write the CRS as EPSG:<code>, for example EPSG:32719")
+        return v
+
+    @field_validator("periods")
+    @classmethod
+    def _periods_ok(cls, v: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+        for name, (start, end) in v.items():
+            for t in (start, end):
+                if not _TIME_RE.match(t):
+                    raise ValueError(f"period '{name}': time '{t}' is not HH:MM")
+            if _minutes(start) >= _minutes(end):
+                raise ValueError(f"period '{name}' ends ({end}) before it starts ({start})")
+        return v
+
+    @model_validator(mode="after")
+    def _download_has_sha(self) -> "CityProfile":
+        if self.download is not None and not {"url", "sha256"} <= set(self.download):
+            raise ValueError("'download' needs both 'url' and 'sha256'")
+        return self
+
+
+def _minutes(hhmm: str) -> int:
+    h, m = hhmm.split(":")
+    return int(h) * 60 + int(m)
+
+
+class City:
+    """A city folder with its validated profile.
+
+    Attributes
+    ----------
+    slug : str
+        The folder name, used in URLs and file names.
+    folder : Path
+        The city folder.
+    profile : CityProfile
+        The validated ``city.yml``.
+    """
+
+    def __init__(self, slug: str, folder: Path, profile: CityProfile):
+        self.slug = slug
+        self.folder = folder
+        self.profile = profile
+
+    def __repr__(self) -> str:
+        return f"City({self.slug!r}, sample={self.profile.sample})"
+
+    @property
+    def name(self) -> str:
+        return self.profile.name
+
+    @property
+    def gtfs_path(self) -> Path:
+        return self.folder / self.profile.gtfs
+
+    def optional_path(self, kind: Literal["boundaries", "population", "gbfs"]) -> Path | None:
+        """The path of an optional input, or None when the profile has none."""
+        spec = getattr(self.profile, kind)
+        if spec is None:
+            return None
+        rel = spec if isinstance(spec, str) else spec.file
+        return self.folder / rel
+
+    def data_files(self) -> list[Path]:
+        """Every file in the city folder, sorted (used for cache keys)."""
+        return sorted(p for p in self.folder.rglob("*") if p.is_file())
+
+    @property
+    def periods(self) -> dict[str, tuple[str, str]]:
+        return dict(self.profile.periods)
+
+
+def project_root() -> Path:
+    """The project folder: the nearest parent of the working directory with
+    ``data/cities``, else the checkout this package was installed from."""
+    here = Path.cwd().resolve()
+    for p in (here, *here.parents):
+        if (p / "data" / "cities").is_dir():
+            return p
+    pkg = Path(__file__).resolve().parents[2]
+    return pkg
+
+
+def cities_dir() -> Path:
+    """The folder holding one sub-folder per city."""
+    env = os.environ.get(CITIES_ENV)
+    if env:
+        return Path(env).resolve()
+    return project_root() / "data" / "cities"
+
+
+def list_cities(root: Path | None = None) -> list[str]:
+    """Slugs of every folder in ``root`` that holds a ``city.yml``, sorted."""
+    root = Path(root) if root is not None else cities_dir()
+    if not root.is_dir():
+        return []
+    return sorted(p.name for p in root.iterdir() if (p / "city.yml").is_file())
+
+
+def _format_validation(path: Path, exc: ValidationError) -> str:
+    lines = [f"{path}: the profile is not valid ({exc.error_count()} problem(s)):"]
+    for err in exc.errors():
+        loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
+        kind = err["type"]
+        if kind == "extra_forbidden":
+            msg = f"key '{loc}' is not a known setting; remove it or check its spelling"
+        elif kind == "missing":
+            msg = f"key '{loc}' is required; add it"
+        else:
+            got = err.get("input")
+            got_s = "" if isinstance(got, dict) else f" (got {got!r})"
+            msg = f"key '{loc}': {err['msg']}{got_s}"
+        lines.append(f"  - {msg}")
+    return "\n".join(lines)
+
+
+def read_profile(path: Path) -> CityProfile:
+    """Read and validate one ``city.yml``.
+
+    Raises
+    ------
+    ProfileError
+        With one line per problem: YAML syntax (with line number), object-
+        constructing tags (refused), unknown keys, missing keys, wrong types.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ProfileError(f"{path}: file not found; every city folder needs a city.yml "
+                           "(run 'citybridge new-city' to create one)")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ProfileError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.constructor.ConstructorError as exc:
+        mark = exc.problem_mark
+        line = f", line {mark.line + 1}" if mark else ""
+        raise ProfileError(f"{path}{line}: YAML tags such as '{getattr(exc, 'problem', '')}' are "
+                           "refused; write plain values only") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = f", line {mark.line + 1}" if mark else ""
+        raise ProfileError(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)}); "
+                           "check indentation and colons") from None
+    if not isinstance(raw, dict):
+        raise ProfileError(f"{path}: expected a mapping of settings (key: value), "
+                           f"got {type(raw).__name__}")
+    try:
+        return CityProfile.model_validate(raw)
+    except ValidationError as exc:
+        raise ProfileError(_format_validation(path, exc)) from None
+
+
+def load_city(slug_or_path: str | os.PathLike[str], *, root: Path | None = None,
+              check_files: bool = True) -> City:
+    """Load a city by slug (from ``data/cities``) or by folder path.
+
+    Parameters
+    ----------
+    slug_or_path
+        A slug such as ``"santiago"`` or a path to a city folder.
+    root
+        The cities folder; default :func:`cities_dir`.
+    check_files
+        Raise when a file the profile names is missing.
+
+    Raises
+    ------
+    ProfileError
+        The folder or profile is missing or invalid, or a named file is absent.
+    """
+    p = Path(slug_or_path)
+    if p.is_dir():
+        folder = p.resolve()
+    else:
+        base = Path(root) if root is not None else cities_dir()
+        folder = base / str(slug_or_path)
+        if not folder.is_dir():
+            known = ", ".join(list_cities(base)) or "none"
+            raise ProfileError(f"{folder}: no such city folder (cities present: {known}); "
+                               "create one with 'citybridge new-city'")
+    profile = read_profile(folder / "city.yml")
+    city = City(folder.name, folder, profile)
+    if check_files:
+        missing = []
+        if not city.gtfs_path.is_file():
+            missing.append(f"{city.gtfs_path}: the GTFS feed named by 'gtfs' is missing; "
+                           "put the feed's zip there or correct 'gtfs' in city.yml")
+        for kind in ("boundaries", "population", "gbfs"):
+            q = city.optional_path(kind)  # type: ignore[arg-type]
+            if q is not None and not q.exists():
+                missing.append(f"{q}: the file named by '{kind}' is missing; add it or "
+                               f"remove '{kind}' from city.yml")
+        if missing:
+            raise ProfileError("\n".join(missing))
+    return city

@@ -1,0 +1,704 @@
+"""Reading GTFS safely and preparing one service day for analysis.
+
+This module owns everything between a trainer's GTFS zip and the tables the
+indicator modules use:
+
+* safe reading: zip entry names and sizes are checked before anything is
+  extracted, text is decoded as UTF-8 (with or without BOM) or, failing that,
+  Windows-1252, and stray white space is stripped from headers and values;
+* datum conversion: stops published in GCJ-02 or BD-09 (declared in
+  ``city.yml``) are converted to WGS-84 with ``prcoords``;
+* the service day: calendar and calendar_dates are honoured, trips from
+  ``frequencies.txt`` are expanded into concrete trips, times past 24:00 are
+  kept as seconds after midnight of the service day, blank intermediate
+  times are interpolated.
+
+The central object is :class:`FeedDay`, built by :func:`feed_day`.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import io
+import shutil
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+import pandas as pd
+
+from .errors import FeedError, where
+
+#: Refuse archives whose files add up to more than this (bytes, uncompressed).
+MAX_UNCOMPRESSED_BYTES = 4 * 1024**3
+#: Refuse archive members that expand more than this many times.
+MAX_COMPRESSION_RATIO = 200
+#: Members smaller than this are not checked for ratio (tiny files compress well).
+_RATIO_MIN_BYTES = 1024 * 1024
+
+REQUIRED_FILES = ("agency.txt", "stops.txt", "routes.txt", "trips.txt", "stop_times.txt")
+
+#: GTFS route_type to the mode names used throughout the workbook.
+_BASIC_MODES = {0: "tram", 1: "metro", 2: "rail", 3: "bus", 4: "ferry", 5: "tram",
+                6: "aerial", 7: "funicular", 11: "bus", 12: "metro"}
+
+#: Modes UN-Habitat counts as high-capacity for SDG 11.2.1 (1,000 m catchment).
+HIGH_CAPACITY_MODES = frozenset({"metro", "rail", "ferry"})
+
+
+def mode_of(route_type: pd.Series) -> pd.Series:
+    """Map GTFS ``route_type`` (basic or extended) to a mode name.
+
+    Returns one of ``metro``, ``rail``, ``bus``, ``tram``, ``ferry``,
+    ``aerial``, ``funicular`` or ``other`` for each value.
+    """
+    rt = pd.to_numeric(route_type, errors="coerce").fillna(-1).astype(int)
+    out = rt.map(_BASIC_MODES)
+    ext = out.isna()
+    r = rt[ext]
+    ext_mode = np.select(
+        [(r >= 100) & (r < 200), (r >= 400) & (r < 500), (r >= 700) & (r < 800),
+         r == 800, (r >= 900) & (r < 1000), (r == 1000) | (r == 1200), r == 1300, r == 1400],
+        ["rail", "metro", "bus", "bus", "tram", "ferry", "aerial", "funicular"],
+        default="other")
+    out[ext] = ext_mode
+    return out.astype(str)
+
+
+# --------------------------------------------------------------------------
+# Safe reading
+# --------------------------------------------------------------------------
+
+def _check_members(zf: zipfile.ZipFile, path: Path, *, max_bytes: int, max_ratio: float) -> list[zipfile.ZipInfo]:
+    total = 0
+    members = []
+    for info in zf.infolist():
+        name = info.filename
+        p = PurePosixPath(name.replace("\\", "/"))
+        if p.is_absolute() or ".." in p.parts or (len(name) > 1 and name[1] == ":"):
+            raise FeedError(f"{path}: archive entry '{name}' points outside the archive "
+                            "(absolute path or '..'); refusing to read this zip. "
+                            "Re-create the zip with plain file names.")
+        if info.is_dir():
+            continue
+        total += info.file_size
+        if total > max_bytes:
+            raise FeedError(f"{path}: the archive expands to more than {max_bytes:,} bytes; "
+                            "refusing to read it (possible zip bomb). If the feed is genuinely "
+                            "this large, unzip it yourself and point 'gtfs' at the folder.")
+        if info.file_size > _RATIO_MIN_BYTES and info.compress_size and \
+                info.file_size / info.compress_size > max_ratio:
+            raise FeedError(f"{path}: entry '{name}' expands {info.file_size / info.compress_size:,.0f} "
+                            f"times (limit {max_ratio}); refusing to read it (possible zip bomb).")
+        members.append(info)
+    return members
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """Decode GTFS text: UTF-8 (BOM dropped), else Windows-1252, else Latin-1.
+
+    Returns the text and the encoding used.
+    """
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"
+
+
+def _clean_csv(text: str, name: str) -> pd.DataFrame:
+    try:
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
+                         skipinitialspace=True)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+    except pd.errors.ParserError as exc:
+        raise FeedError(f"{name}: not a readable CSV table ({exc}); check quoting and "
+                        "the number of commas on each row") from None
+    df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
+    for c in df.columns:
+        df[c] = df[c].str.strip()
+    return df
+
+
+def read_tables(path: str | Path, *, max_bytes: int = MAX_UNCOMPRESSED_BYTES,
+                max_ratio: float = MAX_COMPRESSION_RATIO) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """Read every ``*.txt`` table of a GTFS zip or folder as text columns.
+
+    Parameters
+    ----------
+    path
+        A ``.zip`` file or a folder of ``.txt`` files.
+    max_bytes, max_ratio
+        Zip-bomb limits: total uncompressed size and per-member expansion ratio.
+
+    Returns
+    -------
+    tables, notes
+        ``{"stops": DataFrame, ...}`` with every value a stripped string, and a
+        list of notes (e.g. encodings other than UTF-8).
+
+    Raises
+    ------
+    FeedError
+        Missing file, unsafe archive, unreadable table, missing required file.
+    """
+    path = Path(path)
+    raw: dict[str, bytes] = {}
+    if not path.exists():
+        raise FeedError(f"{path}: GTFS feed not found; check the 'gtfs' entry of city.yml")
+    if path.is_dir():
+        for p in sorted(path.glob("*.txt")):
+            raw[p.name] = p.read_bytes()
+    else:
+        try:
+            with zipfile.ZipFile(path) as zf:
+                members = _check_members(zf, path, max_bytes=max_bytes, max_ratio=max_ratio)
+                for info in members:
+                    name = PurePosixPath(info.filename).name
+                    if name.endswith(".txt"):
+                        # read in bounded chunks so a lying header cannot exhaust memory
+                        with zf.open(info) as fh:
+                            data = fh.read(info.file_size + 1)
+                        if len(data) > info.file_size:
+                            raise FeedError(f"{path}: entry '{info.filename}' is larger than its "
+                                            "header says; refusing to read it.")
+                        raw[name] = data
+        except zipfile.BadZipFile:
+            raise FeedError(f"{path}: not a valid zip archive; re-download the feed or zip "
+                            "the .txt files again") from None
+    missing = [f for f in REQUIRED_FILES if f not in raw]
+    if "calendar.txt" not in raw and "calendar_dates.txt" not in raw:
+        missing.append("calendar.txt or calendar_dates.txt")
+    if missing:
+        raise FeedError(f"{path}: required GTFS file(s) missing: {', '.join(missing)}; "
+                        "a feed needs agency, stops, routes, trips, stop_times and a calendar")
+    tables: dict[str, pd.DataFrame] = {}
+    notes: list[str] = []
+    for name, data in raw.items():
+        text, enc = decode_text(data)
+        if enc != "utf-8":
+            notes.append(f"{path.name}/{name}: read as {enc} (not UTF-8); names may need checking")
+        tables[name[:-4]] = _clean_csv(text, f"{path}/{name}")
+    return tables, notes
+
+
+def _require_columns(tables: dict[str, pd.DataFrame], src: Path) -> None:
+    need = {
+        "stops": ["stop_id", "stop_lat", "stop_lon"],
+        "routes": ["route_id", "route_type"],
+        "trips": ["route_id", "service_id", "trip_id"],
+        "stop_times": ["trip_id", "stop_id", "stop_sequence"],
+    }
+    for tab, cols in need.items():
+        df = tables.get(tab, pd.DataFrame())
+        for c in cols:
+            if c not in df.columns:
+                raise FeedError(f"{where(f'{src}/{tab}.txt', c)}: required column is missing; "
+                                "add it (see the GTFS reference)")
+
+
+def _check_coordinates(stops: pd.DataFrame, src: Path) -> pd.DataFrame:
+    lat = pd.to_numeric(stops["stop_lat"], errors="coerce")
+    lon = pd.to_numeric(stops["stop_lon"], errors="coerce")
+    # Stations' children or generic nodes may lack coordinates; stops may not
+    lt = stops.get("location_type", pd.Series("", index=stops.index)).replace("", "0")
+    needs = lt.isin(["0", "1"])
+    bad = needs & (lat.isna() | lon.isna())
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        col = "stop_lat" if pd.isna(lat.iloc[i]) else "stop_lon"
+        raise FeedError(f"{where(f'{src}/stops.txt', col, i + 1)}: stop "
+                        f"'{stops['stop_id'].iloc[i]}' has no readable coordinate "
+                        f"('{stops[col].iloc[i]}'); write decimal degrees")
+    out = (lat.abs() > 90) | (lon.abs() > 180)
+    if out.any():
+        i = int(np.flatnonzero(out.to_numpy())[0])
+        swapped = abs(lat.iloc[i]) <= 180 and abs(lon.iloc[i]) <= 90
+        hint = ("the latitude and longitude columns look swapped; exchange them"
+                if swapped else "coordinates must be WGS-84 decimal degrees")
+        raise FeedError(f"{where(f'{src}/stops.txt', 'stop_lat', i + 1)}: stop "
+                        f"'{stops['stop_id'].iloc[i]}' is out of range "
+                        f"(lat {lat.iloc[i]}, lon {lon.iloc[i]}); {hint}")
+    # a stop whose coordinates, exchanged, land among the other stops was swapped
+    if needs.sum() >= 3:
+        mlat, mlon = lat[needs].median(), lon[needs].median()
+        far = needs & (((lat - mlat).abs() > 2) | ((lon - mlon).abs() > 2))
+        back = ((lon - mlat).abs() < 1) & ((lat - mlon).abs() < 1)
+        sw = far & back
+        if sw.any():
+            i = int(np.flatnonzero(sw.to_numpy())[0])
+            raise FeedError(f"{where(f'{src}/stops.txt', 'stop_lat', i + 1)}: stop "
+                            f"'{stops['stop_id'].iloc[i]}' (lat {lat.iloc[i]}, lon {lon.iloc[i]}) "
+                            "lies far from the other stops but would sit among them with "
+                            "latitude and longitude swapped; exchange the two values")
+    zero = needs & (lat == 0) & (lon == 0)
+    if zero.any():
+        i = int(np.flatnonzero(zero.to_numpy())[0])
+        raise FeedError(f"{where(f'{src}/stops.txt', 'stop_lat', i + 1)}: stop "
+                        f"'{stops['stop_id'].iloc[i]}' sits at 0,0; give it its real position")
+    stops = stops.copy()
+    stops["stop_lat"] = lat
+    stops["stop_lon"] = lon
+    return stops
+
+
+def convert_datum(stops: pd.DataFrame, datum: str) -> pd.DataFrame:
+    """Convert stop coordinates from GCJ-02 or BD-09 to WGS-84.
+
+    Uses ``prcoords`` (public domain), the precise iterative inverse. A
+    ``WGS84`` datum returns the table unchanged.
+    """
+    datum = datum.upper().replace("-", "")
+    if datum == "WGS84":
+        return stops
+    import prcoords
+
+    fn = {"GCJ02": prcoords.gcj_wgs_bored, "BD09": prcoords.bd_wgs}.get(datum)
+    if fn is None:
+        raise FeedError(f"unknown source datum '{datum}'; use WGS84, GCJ02 or BD09")
+    stops = stops.copy()
+    ok = stops["stop_lat"].notna() & stops["stop_lon"].notna()
+    pts = [fn(prcoords.Coords(la, lo)) for la, lo in zip(stops.loc[ok, "stop_lat"], stops.loc[ok, "stop_lon"])]
+    stops.loc[ok, "stop_lat"] = [p.lat for p in pts]
+    stops.loc[ok, "stop_lon"] = [p.lon for p in pts]
+    return stops
+
+
+def read_feed(path: str | Path, *, datum: str = "WGS84"):
+    """Read a GTFS zip or folder into a ``gtfs_kit.Feed``, safely.
+
+    Text is cleaned and decoded first (see :func:`read_tables`), stop
+    coordinates are checked and converted to WGS-84 when ``datum`` says so.
+    Distance units are kilometres.
+
+    Returns
+    -------
+    gtfs_kit.Feed
+        With an extra attribute ``notes``: a list of strings describing what
+        was fixed on the way in (encodings, interpolated times).
+    """
+    import gtfs_kit as gk
+
+    path = Path(path)
+    tables, notes = read_tables(path)
+    _require_columns(tables, path)
+    tables["stops"] = convert_datum(_check_coordinates(tables["stops"], path), datum)
+    with tempfile.TemporaryDirectory(prefix="citybridge-gtfs-") as tmp:
+        for name, df in tables.items():
+            if name in ("stops",):
+                df = df.copy()
+            df.to_csv(Path(tmp) / f"{name}.txt", index=False)
+        try:
+            feed = gk.read_feed(tmp, dist_units="km")
+        except Exception as exc:  # gtfs-kit raises plain exceptions
+            raise FeedError(f"{path}: gtfs-kit could not read the feed ({type(exc).__name__}: {exc})") from None
+    feed.notes = notes  # type: ignore[attr-defined]
+    feed.source_path = path  # type: ignore[attr-defined]
+    return feed
+
+
+# --------------------------------------------------------------------------
+# Times and calendars
+# --------------------------------------------------------------------------
+
+def times_to_seconds(s: pd.Series) -> pd.Series:
+    """``H:MM:SS`` (hours may exceed 24) to seconds after midnight, as float.
+
+    Blank or unreadable values become NaN.
+    """
+    parts = s.astype("string").str.strip().str.extract(r"^(\d{1,3}):(\d{2}):(\d{2})$")
+    h = pd.to_numeric(parts[0], errors="coerce")
+    m = pd.to_numeric(parts[1], errors="coerce")
+    sec = pd.to_numeric(parts[2], errors="coerce")
+    return (h * 3600 + m * 60 + sec).astype(float)
+
+
+def seconds_to_hhmm(sec: float) -> str:
+    """Seconds after midnight to ``HH:MM`` (hours may exceed 24)."""
+    if sec is None or pd.isna(sec):
+        return ""
+    sec = int(round(sec))
+    return f"{sec // 3600:02d}:{sec % 3600 // 60:02d}"
+
+
+def _to_date(d: str | dt.date) -> dt.date:
+    if isinstance(d, dt.date):
+        return d
+    try:
+        return dt.datetime.strptime(str(d), "%Y%m%d").date()
+    except ValueError:
+        raise FeedError(f"date '{d}' is not YYYYMMDD (for example 20260317)") from None
+
+
+def feed_date_range(feed) -> tuple[dt.date, dt.date]:
+    """First and last date with any service in the feed."""
+    dates = []
+    if feed.calendar is not None and not feed.calendar.empty:
+        dates += list(feed.calendar["start_date"]) + list(feed.calendar["end_date"])
+    if feed.calendar_dates is not None and not feed.calendar_dates.empty:
+        dates += list(feed.calendar_dates["date"])
+    if not dates:
+        raise FeedError("the feed has no calendar.txt or calendar_dates.txt rows; "
+                        "add service dates")
+    ds = sorted(_to_date(str(d)) for d in dates)
+    return ds[0], ds[-1]
+
+
+_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
+def active_services(feed, date: str | dt.date) -> set[str]:
+    """Service ids running on ``date``: calendar.txt, then calendar_dates.txt
+    additions (exception_type 1) and removals (2)."""
+    d = _to_date(date)
+    ds = d.strftime("%Y%m%d")
+    active: set[str] = set()
+    cal = feed.calendar
+    if cal is not None and not cal.empty:
+        wd = _WEEKDAYS[d.weekday()]
+        on = (cal["start_date"].astype(str) <= ds) & (cal["end_date"].astype(str) >= ds) & \
+             (pd.to_numeric(cal[wd], errors="coerce") == 1)
+        active |= set(cal.loc[on, "service_id"].astype(str))
+    cd = feed.calendar_dates
+    if cd is not None and not cd.empty:
+        today = cd[cd["date"].astype(str) == ds]
+        et = pd.to_numeric(today["exception_type"], errors="coerce")
+        active |= set(today.loc[et == 1, "service_id"].astype(str))
+        active -= set(today.loc[et == 2, "service_id"].astype(str))
+    return active
+
+
+def trips_per_template(feed) -> pd.Series:
+    """Number of concrete trips each trip row stands for (frequencies expanded).
+
+    Indexed by trip_id; a trip without ``frequencies.txt`` rows counts 1.
+    """
+    trips = feed.trips["trip_id"].astype(str)
+    out = pd.Series(1, index=pd.Index(trips, name="trip_id"), dtype=float)
+    fr = feed.frequencies
+    if fr is not None and not fr.empty:
+        f = _frequency_departures_count(fr)
+        out.loc[f.index.intersection(out.index)] = f.reindex(out.index).dropna()
+    return out
+
+
+def _frequency_departures_count(fr: pd.DataFrame) -> pd.Series:
+    start = times_to_seconds(fr["start_time"])
+    end = times_to_seconds(fr["end_time"])
+    hw = pd.to_numeric(fr["headway_secs"], errors="coerce")
+    n = np.ceil((end - start) / hw).clip(lower=0)
+    return n.groupby(fr["trip_id"].astype(str).to_numpy()).sum()
+
+
+def trips_by_date(feed, dates: list[dt.date]) -> pd.Series:
+    """Concrete trips (frequencies expanded) running on each date."""
+    per = trips_per_template(feed)
+    svc = feed.trips.assign(n=per.to_numpy()).groupby("service_id")["n"].sum()
+    counts = {}
+    for d in dates:
+        act = active_services(feed, d)
+        counts[d.strftime("%Y%m%d")] = float(svc[svc.index.astype(str).isin(act)].sum())
+    return pd.Series(counts, dtype=float)
+
+
+def choose_date(feed) -> str:
+    """Default analysis date as ``YYYYMMDD``.
+
+    The weekday (Monday–Friday) with the most trips (frequency-based trips
+    expanded) in the feed's first full week (Monday to Sunday inside the
+    feed's date range); ties go to the earliest day. Feeds shorter than a
+    full week use their busiest weekday (or busiest day).
+    """
+    start, end = feed_date_range(feed)
+    monday = start + dt.timedelta(days=(7 - start.weekday()) % 7)
+    if monday + dt.timedelta(days=6) <= end:
+        days = [monday + dt.timedelta(days=i) for i in range(5)]
+    else:
+        days = [start + dt.timedelta(days=i) for i in range((end - start).days + 1)]
+        wk = [d for d in days if d.weekday() < 5]
+        days = wk or days
+    counts = trips_by_date(feed, days)
+    if counts.max() <= 0:
+        raise FeedError(f"no trips run on any day from {days[0]} to {days[-1]}; check "
+                        "calendar.txt / calendar_dates.txt")
+    return str(counts.idxmax())
+
+
+# --------------------------------------------------------------------------
+# The service day
+# --------------------------------------------------------------------------
+
+def interpolate_times(st: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Fill blank intermediate ``arrival_s``/``departure_s`` by linear
+    interpolation on ``shape_dist_traveled`` (or stop order) within each trip.
+
+    ``st`` must be sorted by trip and stop_sequence. Returns the table and the
+    number of stop times that were filled. Vectorised: no per-trip loop.
+    """
+    dep = st["departure_s"].fillna(st["arrival_s"])
+    arr = st["arrival_s"].fillna(st["departure_s"])
+    blank = dep.isna()
+    n = int(blank.sum())
+    if n == 0:
+        return st.assign(arrival_s=arr, departure_s=dep), 0
+    trip = st["trip_id"]
+    if "shape_dist_traveled" in st and pd.to_numeric(st["shape_dist_traveled"], errors="coerce").notna().all():
+        x = pd.to_numeric(st["shape_dist_traveled"], errors="coerce")
+    else:
+        x = st.groupby(trip, sort=False).cumcount().astype(float)
+    known_x = x.where(~blank)
+    t0 = dep.groupby(trip, sort=False).ffill()
+    x0 = known_x.groupby(trip, sort=False).ffill()
+    t1 = arr.groupby(trip, sort=False).bfill()
+    x1 = known_x.groupby(trip, sort=False).bfill()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        fill = t0 + (t1 - t0) * (x - x0) / (x1 - x0)
+    fill = fill.round()
+    return st.assign(arrival_s=arr.fillna(fill), departure_s=dep.fillna(fill)), n
+
+
+def expand_frequencies(stop_times: pd.DataFrame, frequencies: pd.DataFrame) -> pd.DataFrame:
+    """Turn frequency-based template trips into concrete trips.
+
+    For each ``frequencies.txt`` row, departures run at ``start_time + k *
+    headway_secs`` strictly before ``end_time``; each copies its template's
+    stop times shifted so the first departure falls at that time. Trips
+    without frequencies pass through unchanged.
+
+    Parameters
+    ----------
+    stop_times
+        Columns ``trip_id``, ``arrival_s``, ``departure_s`` (seconds) plus any.
+    frequencies
+        GTFS ``frequencies.txt`` rows.
+
+    Returns
+    -------
+    DataFrame
+        Same columns as ``stop_times`` plus ``template_id`` (the template trip,
+        equal to ``trip_id`` for timetable trips). Expanded trips get
+        ``trip_id = <template>@<HH:MM:SS of first departure>``.
+    """
+    st = stop_times.assign(template_id=stop_times["trip_id"])
+    if frequencies is None or frequencies.empty:
+        return st
+    fr = frequencies.assign(trip_id=frequencies["trip_id"].astype(str))
+    fr = fr[fr["trip_id"].isin(set(st["trip_id"]))]
+    if fr.empty:
+        return st
+    start = times_to_seconds(fr["start_time"]).to_numpy()
+    end = times_to_seconds(fr["end_time"]).to_numpy()
+    hw = pd.to_numeric(fr["headway_secs"], errors="coerce").to_numpy(dtype=float)
+    ok = np.isfinite(start) & np.isfinite(end) & np.isfinite(hw) & (hw > 0)
+    start, end, hw, tid = start[ok], end[ok], hw[ok], fr["trip_id"].to_numpy()[ok]
+    n = np.ceil((end - start) / hw).clip(min=0).astype(int)
+    rep_tid = np.repeat(tid, n)
+    k = np.arange(n.sum()) - np.repeat(np.cumsum(n) - n, n)
+    t_start = np.repeat(start, n) + k * np.repeat(hw, n)
+    deps = pd.DataFrame({"template_id": rep_tid, "t_start": t_start})
+    is_tmpl = st["trip_id"].isin(set(tid))
+    tmpl = st[is_tmpl]
+    first = tmpl.groupby("trip_id")["departure_s"].min().rename("first_dep")
+    deps = deps.join(first, on="template_id")
+    deps["shift"] = deps["t_start"] - deps["first_dep"]
+    secs = deps["t_start"].astype(int)
+    deps["new_id"] = (deps["template_id"] + "@" + (secs // 3600).astype(str).str.zfill(2) + ":" +
+                      (secs % 3600 // 60).astype(str).str.zfill(2) + ":" + (secs % 60).astype(str).str.zfill(2))
+    # the same template may not start twice at one second; keep ids unique anyway
+    dup = deps.duplicated("new_id", keep=False)
+    if dup.any():
+        deps.loc[dup, "new_id"] += "#" + deps[dup].groupby("new_id").cumcount().astype(str)
+    expanded = tmpl.drop(columns=["trip_id"]).merge(
+        deps[["template_id", "new_id", "shift"]], on="template_id", how="inner")
+    expanded["arrival_s"] = expanded["arrival_s"] + expanded["shift"]
+    expanded["departure_s"] = expanded["departure_s"] + expanded["shift"]
+    expanded = expanded.rename(columns={"new_id": "trip_id"}).drop(columns=["shift"])
+    out = pd.concat([st[~is_tmpl], expanded[st.columns]], ignore_index=True)
+    return out
+
+
+@dataclass
+class FeedDay:
+    """One service day of a feed, ready for the indicator modules.
+
+    Attributes
+    ----------
+    feed : gtfs_kit.Feed
+        The feed as read (stops in WGS-84).
+    date : str
+        The analysis date, ``YYYYMMDD``.
+    stops : DataFrame
+        ``stop_id``, ``stop_name``, ``stop_lat``, ``stop_lon`` (degrees,
+        WGS-84), ``parent_station``, ``location_type``; every stop of the feed.
+    routes : DataFrame
+        ``route_id``, ``route_short_name``, ``route_long_name``,
+        ``route_type``, ``mode`` (see :func:`mode_of`), ``route_color``.
+    trips : DataFrame
+        Concrete trips running on the date (frequencies expanded):
+        ``trip_id``, ``template_id``, ``route_id``, ``mode``, ``service_id``,
+        ``direction_id``, ``vehicle_energy`` (``diesel``/``electric``/
+        ``other``/``unknown``), ``start_s``, ``end_s`` (seconds after
+        midnight of the service day; may exceed 86,400), ``n_stops``.
+    stop_times : DataFrame
+        Stop times of those trips: ``trip_id``, ``template_id``, ``route_id``,
+        ``mode``, ``stop_id``, ``stop_sequence`` (int), ``arrival_s``,
+        ``departure_s`` (seconds after midnight of the service day).
+    notes : list of str
+        What was fixed or assumed while preparing the day.
+    crs : str
+        The local metric CRS used for distances.
+    """
+
+    feed: object
+    date: str
+    stops: pd.DataFrame
+    routes: pd.DataFrame
+    trips: pd.DataFrame
+    stop_times: pd.DataFrame
+    crs: str
+    notes: list[str] = field(default_factory=list)
+    city_name: str = ""
+    _xy: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def is_frequency_based(self) -> bool:
+        fr = getattr(self.feed, "frequencies", None)
+        return fr is not None and not fr.empty
+
+    def stops_xy(self) -> pd.DataFrame:
+        """Stops with ``x``, ``y`` in metres in :attr:`crs`, indexed by stop_id."""
+        if self._xy is None:
+            from pyproj import Transformer
+
+            tr = Transformer.from_crs("EPSG:4326", self.crs, always_xy=True)
+            x, y = tr.transform(self.stops["stop_lon"].to_numpy(), self.stops["stop_lat"].to_numpy())
+            self._xy = self.stops.assign(x=x, y=y).set_index("stop_id")
+        return self._xy
+
+    def modes(self) -> list[str]:
+        """Modes with at least one trip on the date, in a fixed order."""
+        order = ["metro", "rail", "tram", "bus", "ferry", "aerial", "funicular", "other"]
+        present = set(self.trips["mode"])
+        return [m for m in order if m in present]
+
+
+def prepare_day(feed, date: str | None = None, *, crs: str = "EPSG:3857", city_name: str = "") -> FeedDay:
+    """Build the :class:`FeedDay` for ``date`` (default :func:`choose_date`).
+
+    Raises
+    ------
+    FeedError
+        No trip runs on the date.
+    """
+    notes = list(getattr(feed, "notes", []))
+    if date is None or str(date).strip() == "":
+        date = choose_date(feed)
+    date = _to_date(date).strftime("%Y%m%d")
+    routes = feed.routes.copy()
+    routes["route_id"] = routes["route_id"].astype(str)
+    routes["mode"] = mode_of(routes["route_type"])
+    for c in ("route_short_name", "route_long_name", "route_color"):
+        if c not in routes:
+            routes[c] = ""
+    routes[["route_short_name", "route_long_name", "route_color"]] = \
+        routes[["route_short_name", "route_long_name", "route_color"]].fillna("").astype(str)
+
+    trips = feed.trips.copy()
+    for c in ("trip_id", "route_id", "service_id"):
+        trips[c] = trips[c].astype(str)
+    act = active_services(feed, date)
+    trips = trips[trips["service_id"].isin(act)]
+    if trips.empty:
+        lo, hi = feed_date_range(feed)
+        raise FeedError(f"no trips run on {date} (the feed covers {lo:%Y%m%d}–{hi:%Y%m%d}); "
+                        "choose a date inside the feed's calendar")
+    if "direction_id" not in trips:
+        trips["direction_id"] = 0
+    trips["direction_id"] = pd.to_numeric(trips["direction_id"], errors="coerce").fillna(0).astype(int)
+    if "vehicle_energy" not in trips:
+        trips["vehicle_energy"] = "unknown"
+    trips["vehicle_energy"] = trips["vehicle_energy"].fillna("unknown").replace("", "unknown").astype(str)
+
+    st = feed.stop_times
+    st = st[st["trip_id"].astype(str).isin(set(trips["trip_id"]))]
+    st = pd.DataFrame({
+        "trip_id": st["trip_id"].astype(str).to_numpy(),
+        "stop_id": st["stop_id"].astype(str).to_numpy(),
+        "stop_sequence": pd.to_numeric(st["stop_sequence"], errors="coerce").to_numpy(),
+        "arrival_s": times_to_seconds(st["arrival_time"]).to_numpy() if "arrival_time" in st else np.nan,
+        "departure_s": times_to_seconds(st["departure_time"]).to_numpy() if "departure_time" in st else np.nan,
+        **({"shape_dist_traveled": pd.to_numeric(st["shape_dist_traveled"], errors="coerce").to_numpy()}
+           if "shape_dist_traveled" in st else {}),
+    })
+    st = st.sort_values(["trip_id", "stop_sequence"], kind="stable").reset_index(drop=True)
+    st, filled = interpolate_times(st)
+    if filled:
+        notes.append(f"{filled:,} blank stop times were interpolated linearly between the "
+                     "timed stops of their trip")
+    st = st.dropna(subset=["departure_s"])
+    st = expand_frequencies(st, feed.frequencies)
+    if feed.frequencies is not None and not feed.frequencies.empty:
+        notes.append("trips from frequencies.txt were expanded into concrete departures "
+                     "(start + k × headway, before the end time)")
+    st = st.drop(columns=[c for c in ("shape_dist_traveled",) if c in st])
+    st["stop_sequence"] = st["stop_sequence"].astype(int)
+
+    trips = trips.rename(columns={"trip_id": "template_id"})
+    g = st.groupby("trip_id", sort=False)
+    tstats = pd.DataFrame({
+        "template_id": g["template_id"].first(),
+        "start_s": g["departure_s"].min(),
+        "end_s": g["arrival_s"].max(),
+        "n_stops": g.size(),
+    }).reset_index()
+    keep = ["template_id", "route_id", "service_id", "direction_id", "vehicle_energy"]
+    trips = tstats.merge(trips[keep], on="template_id", how="inner")
+    trips = trips.merge(routes[["route_id", "mode"]], on="route_id", how="left")
+    trips["mode"] = trips["mode"].fillna("other")
+    trips = trips[["trip_id", "template_id", "route_id", "mode", "service_id", "direction_id",
+                   "vehicle_energy", "start_s", "end_s", "n_stops"]]
+    st = st.merge(trips[["trip_id", "route_id", "mode"]], on="trip_id", how="inner")
+    st = st[["trip_id", "template_id", "route_id", "mode", "stop_id", "stop_sequence",
+             "arrival_s", "departure_s"]]
+
+    stops = feed.stops.copy()
+    stops["stop_id"] = stops["stop_id"].astype(str)
+    for c in ("stop_name", "parent_station", "location_type"):
+        if c not in stops:
+            stops[c] = ""
+    stops["stop_name"] = stops["stop_name"].fillna("").astype(str)
+    stops["parent_station"] = stops["parent_station"].fillna("").astype(str)
+    stops = stops[["stop_id", "stop_name", "stop_lat", "stop_lon", "parent_station", "location_type"]]
+    return FeedDay(feed=feed, date=date, stops=stops, routes=routes, trips=trips.reset_index(drop=True),
+                   stop_times=st.reset_index(drop=True), crs=crs, notes=notes, city_name=city_name)
+
+
+def feed_day(city, date: str | None = None) -> FeedDay:
+    """Read a city's feed and prepare its analysis day.
+
+    Parameters
+    ----------
+    city
+        A :class:`citybridge.city.City` or a slug.
+    date
+        ``YYYYMMDD``; default :func:`choose_date`.
+    """
+    from .city import City, load_city
+
+    if not isinstance(city, City):
+        city = load_city(city)
+    feed = read_feed(city.gtfs_path, datum=city.profile.source_datum)
+    return prepare_day(feed, date, crs=city.profile.crs, city_name=city.name)
+
+
+def copy_feed_folder(src: Path, dest: Path) -> None:
+    """Copy a GTFS zip or folder (used by ``new-city``), never modifying ``src``."""
+    if src.is_dir():
+        shutil.copytree(src, dest)
+    else:
+        shutil.copy2(src, dest)
