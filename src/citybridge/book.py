@@ -1,0 +1,226 @@
+"""Jupyter Book assembly: table of contents, city pages, build report, HTML.
+
+The table of contents is generated from the cities present, so a new city
+folder becomes a new chapter with no edit elsewhere. The HTML is built into a
+temporary folder and swapped into ``book/_build/html`` only when complete, so
+an interrupted build leaves the previous book readable.
+"""
+from __future__ import annotations
+
+import html
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+from .city import City, load_city
+from .errors import CitybridgeError
+from .pipeline import BuildReport, CACHE_DIR_NAME, compare_notebooks, execute, plan
+
+#: Hand-written reference pages, in the order they appear (those present).
+REFERENCE_PAGES = ["methods", "data", "glossary", "workshop", "trainers"]
+
+
+def sample_banner_md(city: City) -> str:
+    """The visible 'illustrative sample data' admonition for Markdown pages."""
+    if not city.profile.sample:
+        return ""
+    return (":::{warning}\n**Illustrative sample data.** The network of "
+            f"{city.name} on this page is teaching data built from public facts "
+            "(station positions, headways, census counts), not the operator's schedule. "
+            "See [Data and sources](../../data.md).\n:::\n")
+
+
+def _md_cell(text: object) -> str:
+    return html.escape(str(text)).replace("|", "\\|").replace("\n", " ")
+
+
+def city_index_md(city: City) -> str:
+    """The city's landing page: identity, sample banner and key figures with sources."""
+    p = city.profile
+    title = p.name if not p.name_local or p.name_local == p.name else f"{p.name} ({p.name_local})"
+    lines = [f"# {_md_cell(title)}", "", sample_banner_md(city), ""]
+    lines.append(f"Country: {_md_cell(p.country or 'not stated')} · time zone {_md_cell(p.timezone)} · "
+                 f"distances measured in {_md_cell(p.crs)}.")
+    lines.append("")
+    if p.facts:
+        lines += ["## Key figures", "",
+                  "| figure | value | unit | as of | source |", "|---|---:|---|---|---|"]
+        for f in p.facts:
+            v = f"{f.value:,.0f}" if float(f.value).is_integer() else f"{f.value:,.2f}"
+            lines.append(f"| {_md_cell(f.metric)} | {v} | {_md_cell(f.unit)} | {_md_cell(f.year)} | {_md_cell(f.source)} |")
+        lines.append("")
+    if p.fleet:
+        lines += ["## Fleet", "", "| mode | energy | vehicles | as of | source |", "|---|---|---:|---|---|"]
+        for e in p.fleet:
+            lines.append(f"| {e.mode} | {e.energy} | {e.vehicles:,} | {_md_cell(e.year)} | {_md_cell(e.source)} |")
+        lines.append("")
+    if p.notes:
+        lines += ["## Notes on this city's data", "", _md_cell(p.notes), ""]
+    lines += ["The chapters below analyse this city's network with the same methods as every other city "
+              "in the book ([methods](../../methods.md)).", ""]
+    return "\n".join(lines)
+
+
+def report_md(report: BuildReport) -> str:
+    """The build report page: what ran, what was reused, what failed and why."""
+    lines = ["# Build report", "",
+             "This page lists every notebook run of the last build. A notebook that failed does not "
+             "stop the others; its reason is given here so it can be fixed.", ""]
+    if report.city_errors:
+        lines += ["## Cities that could not be built", ""]
+        for slug, err in report.city_errors.items():
+            lines += [f"### {_md_cell(slug)}", "", "```text", err, "```", ""]
+    fails = report.failures
+    if fails:
+        lines += ["## Notebooks that failed", ""]
+        for r in fails:
+            lines += [f"### {_md_cell(r.job.label)}", "", "```text", r.error, "```", ""]
+    if not report.city_errors and not fails:
+        lines += ["Every notebook ran without error.", ""]
+    lines += ["## All runs", "", "| city | notebook | status | seconds |", "|---|---|---|---:|"]
+    for r in report.results:
+        status = "reused (unchanged)" if r.cached else ("ok" if r.ok else "**failed**")
+        lines.append(f"| {_md_cell(r.job.city or 'all cities')} | {Path(r.job.notebook).stem} | {status} | {r.seconds:.1f} |")
+    lines.append("")
+    return "\n".join(lines)
+
+
+def write_toc(book_dir: Path, report: BuildReport, cities: list[City]) -> dict:
+    """Write ``_toc.yml`` from what was built successfully."""
+    ok = {r.job.output for r in report.results if r.ok}
+    parts = []
+    city_chapters = []
+    for c in cities:
+        secs = []
+        for r in report.results:
+            if r.job.city == c.slug and r.job.output in ok:
+                rel = Path(r.job.output).relative_to(book_dir).with_suffix("")
+                secs.append({"file": rel.as_posix()})
+        ch = {"file": f"cities/{c.slug}/index"}
+        if secs:
+            ch["sections"] = secs
+        city_chapters.append(ch)
+    if city_chapters:
+        parts.append({"caption": "The cities", "chapters": city_chapters})
+    comp = [{"file": Path(r.job.output).relative_to(book_dir).with_suffix("").as_posix()}
+            for r in report.results if r.job.city is None and r.job.output in ok]
+    if comp:
+        parts.append({"caption": "Comparison", "chapters": comp})
+    ref = [{"file": p} for p in REFERENCE_PAGES if (book_dir / f"{p}.md").is_file()]
+    ref.append({"file": "build-report"})
+    parts.append({"caption": "Reference", "chapters": ref})
+    toc = {"format": "jb-book", "root": "intro", "parts": parts}
+    (book_dir / "_toc.yml").write_text(
+        "# Generated by citybridge build from the cities present; do not edit.\n" +
+        yaml.safe_dump(toc, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    return toc
+
+
+def copy_static(book_dir: Path) -> None:
+    """Ship plotly.js once, as a static file of the site."""
+    import plotly
+
+    src = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
+    dest = book_dir / "_static" / "vendor" / "plotly.min.js"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if not dest.is_file() or dest.stat().st_size != src.stat().st_size:
+        shutil.copyfile(src, dest)
+
+
+_CONF_OVERRIDES = """
+# ---- citybridge overrides (appended by citybridge.book.write_conf) ----
+# sphinx-thebe declares its constants twice on notebook pages (a console error)
+# and would fetch thebe from a CDN; the book needs neither it nor comments.
+extensions = [e for e in extensions if e not in ("sphinx_thebe", "sphinx_comments")]
+html_static_path = list(dict.fromkeys(html_static_path))
+html_css_files = list(dict.fromkeys(html_css_files))
+html_js_files = list(dict.fromkeys(html_js_files))
+html_context = {"default_mode": "light"}
+"""
+
+
+def _tool(name: str) -> str:
+    exe = Path(sys.executable).parent / name
+    return str(exe) if exe.exists() else name
+
+
+def write_conf(book_dir: Path) -> Path:
+    """Generate ``conf.py`` from ``_config.yml`` with Jupyter Book, plus overrides."""
+    proc = subprocess.run([_tool("jupyter-book"), "config", "sphinx", str(book_dir)],
+                          capture_output=True, text=True)
+    conf = book_dir / "conf.py"
+    if proc.returncode != 0 or not conf.is_file():
+        raise CitybridgeError(f"{book_dir / '_config.yml'}: jupyter-book could not read it:\n"
+                              + (proc.stdout + proc.stderr).strip()[-2000:])
+    conf.write_text(conf.read_text(encoding="utf-8") + _CONF_OVERRIDES, encoding="utf-8")
+    return conf
+
+
+def build_html(book_dir: Path, *, strict: bool = False) -> Path:
+    """Build the HTML into a temporary folder, then swap it into ``_build/html``.
+
+    Jupyter Book 1.x generates the Sphinx configuration; Sphinx builds it.
+
+    Raises
+    ------
+    CitybridgeError
+        When the build fails; the message carries its last lines.
+    """
+    write_conf(book_dir)
+    build_root = book_dir / "_build"
+    build_root.mkdir(exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=".html-", dir=build_root))
+    cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-q", str(book_dir), str(tmp),
+           "-d", str(build_root / ".doctrees")]
+    if strict:
+        cmd += ["-W", "-n", "--keep-going"]
+    env = dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1")
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0 or not (tmp / "index.html").is_file():
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise CitybridgeError(f"the book did not build (sphinx exit {proc.returncode}):\n{tail}")
+    final = build_root / "html"
+    old = build_root / ".html-old"
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        os.replace(final, old)
+    os.replace(tmp, final)
+    shutil.rmtree(old, ignore_errors=True)
+    return final / "index.html"
+
+
+def build(root: Path, *, cities: list[str] | None = None, workers: int = 1, scheduler: str | None = None,
+          use_cache: bool = True, strict: bool = False, html_out: bool = True) -> tuple[BuildReport, Path | None]:
+    """Execute every notebook for every city and build the book.
+
+    Returns the report and the path of ``index.html`` (None when ``html_out``
+    is False).
+    """
+    book_dir = root / "book"
+    jobs, city_errors = plan(root, cities=cities, book_dir=book_dir)
+    results = execute(jobs, workers=workers, scheduler=scheduler,
+                      cache_dir=(root / CACHE_DIR_NAME) if use_cache else None, cwd=root / "notebooks")
+    report = BuildReport(results=results, city_errors=city_errors)
+    built = []
+    for slug in sorted({j.city for j in jobs if j.city}):
+        c = load_city(slug, root=root / "data" / "cities")
+        built.append(c)
+        page = book_dir / "cities" / slug / "index.md"
+        page.parent.mkdir(parents=True, exist_ok=True)
+        page.write_text(city_index_md(c), encoding="utf-8")
+    (book_dir / "build-report.md").write_text(report_md(report), encoding="utf-8")
+    (book_dir / "_build").mkdir(parents=True, exist_ok=True)
+    (book_dir / "_build" / "build-report.json").write_text(report.to_json(), encoding="utf-8")
+    write_toc(book_dir, report, built)
+    copy_static(book_dir)
+    index = build_html(book_dir, strict=strict) if html_out else None
+    return report, index
+
+
+__all__ = ["build", "build_html", "write_toc", "report_md", "city_index_md", "compare_notebooks"]

@@ -1,0 +1,96 @@
+"""Plotly chart builders with one look, and a display wrapper for the book.
+
+Figures are shown with :func:`show`, which emits two representations:
+
+* ``application/vnd.plotly.v1+json`` for JupyterLab (rendered by plotly's own
+  JupyterLab extension);
+* ``text/html`` for the book: a ``<figure>`` with the chart's JSON, a small
+  loader that draws it with the site's single copy of ``plotly.min.js``
+  (shipped as a static file, never inlined and never from a CDN), a caption,
+  a text alternative and a source line.
+"""
+from __future__ import annotations
+
+import html
+import json
+import uuid
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from .maps import MODE_COLORS
+
+FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Noto Sans', sans-serif"
+
+
+def style(fig: go.Figure, *, title: str = "", height: int = 420) -> go.Figure:
+    """Apply the workbook's look (no web fonts: system font stack only)."""
+    fig.update_layout(template="plotly_white", title=title or None, height=height,
+                      font={"family": FONT, "size": 13}, margin={"l": 60, "r": 20, "t": 50 if title else 20, "b": 50},
+                      legend={"orientation": "h", "y": -0.2})
+    return fig
+
+
+class Chart:
+    """A figure with caption, alternative text and source, displayable anywhere."""
+
+    def __init__(self, fig: go.Figure, *, caption: str, alt: str, source: str):
+        self.fig = fig
+        self.caption = caption
+        self.alt = alt
+        self.source = source
+
+    def to_html(self) -> str:
+        div = f"cb-{uuid.uuid4().hex[:12]}"
+        spec = self.fig.to_json().replace("</", "<\\/")
+        cap = html.escape(self.caption)
+        src = html.escape(self.source)
+        alt = html.escape(self.alt, quote=True)
+        loader = (
+            "(function(){var id=%s;function draw(){var el=document.getElementById(id);"
+            "if(!el){return;}if(!window.Plotly){return setTimeout(draw,50);}"
+            "var s=JSON.parse(document.getElementById(id+'-data').textContent);"
+            "window.Plotly.newPlot(el,s.data,s.layout,{responsive:true,displaylogo:false});}"
+            "if(document.readyState==='loading'){document.addEventListener('DOMContentLoaded',draw);}else{draw();}})();"
+        ) % json.dumps(div)
+        return (f'<figure class="cb-chart" role="group" aria-label="{alt}">'
+                f'<div id="{div}" class="cb-plotly" role="img" aria-label="{alt}" '
+                f'style="min-height:{int(self.fig.layout.height or 420)}px"></div>'
+                f'<script type="application/json" id="{div}-data">{spec}</script>'
+                f"<script>{loader}</script>"
+                f'<figcaption>{cap}<br><span class="cb-source">Source: {src}</span></figcaption>'
+                f"</figure>")
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {
+            "application/vnd.plotly.v1+json": json.loads(self.fig.to_json()),
+            "text/html": self.to_html(),
+            "text/plain": f"[chart] {self.caption} — {self.alt} (source: {self.source})",
+        }
+
+
+def show(fig: go.Figure, *, caption: str, alt: str, source: str) -> Chart:
+    """Wrap ``fig`` for display; make it the last expression of a cell."""
+    return Chart(fig, caption=caption, alt=alt, source=source)
+
+
+def bar_by_mode(df: pd.DataFrame, *, x: str = "mode", y: str, title: str = "", y_title: str = "") -> go.Figure:
+    """Bars per mode in the mode colours."""
+    d = df[df[x] != "total"]
+    fig = go.Figure(go.Bar(x=d[x], y=d[y], marker_color=[MODE_COLORS.get(m, "#7f7f7f") for m in d[x]],
+                           text=d[y].round(1), textposition="outside"))
+    fig.update_yaxes(title=y_title or y)
+    return style(fig, title=title)
+
+
+def lines_by_mode(df: pd.DataFrame, *, x: str, y: str, mode: str = "mode", title: str = "",
+                  x_title: str = "", y_title: str = "") -> go.Figure:
+    """One line per mode (e.g. departures by hour)."""
+    fig = go.Figure()
+    for m in [m for m in MODE_COLORS if m in set(df[mode])]:
+        d = df[df[mode] == m]
+        fig.add_trace(go.Scatter(x=d[x], y=d[y], name=m, mode="lines+markers",
+                                 line={"color": MODE_COLORS[m]}))
+    fig.update_xaxes(title=x_title or x)
+    fig.update_yaxes(title=y_title or y)
+    return style(fig, title=title)

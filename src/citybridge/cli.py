@@ -1,0 +1,132 @@
+"""The ``citybridge`` command.
+
+Every sub-command prints a clear message instead of a traceback when the
+input is wrong, and exits non-zero.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+from .city import list_cities, project_root
+from .errors import CitybridgeError
+
+
+def _csv_list(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    items = [t.strip() for t in text.split(",") if t.strip()]
+    return items or None
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from .book import build
+
+    root = project_root()
+    cities = _csv_list(args.cities)
+    if cities:
+        known = list_cities(root / "data" / "cities")
+        unknown = [c for c in cities if c not in known]
+        if unknown:
+            raise CitybridgeError(f"unknown city {', '.join(unknown)} (cities present in "
+                                  f"{root / 'data' / 'cities'}: {', '.join(known) or 'none'})")
+    if args.workers < 1:
+        raise CitybridgeError("--workers must be 1 or more")
+    report, index = build(root, cities=cities, workers=args.workers, scheduler=args.scheduler,
+                          use_cache=not args.no_cache, strict=args.strict)
+    ran = sum(1 for r in report.results if r.ok and not r.cached)
+    reused = sum(1 for r in report.results if r.cached)
+    print(f"notebooks: {ran} executed, {reused} reused unchanged, {len(report.failures)} failed")
+    for slug, err in report.city_errors.items():
+        print(f"city '{slug}' was not built:\n  " + err.replace("\n", "\n  "), file=sys.stderr)
+    for r in report.failures:
+        print(f"FAILED {r.job.label}: {r.error.splitlines()[0] if r.error else ''}", file=sys.stderr)
+    print(f"book: {index}")
+    if report.failures or report.city_errors:
+        print("see the 'Build report' page of the book for every failure and its reason", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .pipeline import CACHE_DIR_NAME, execute, plan
+
+    root = project_root()
+    jobs, errors = plan(root, cities=[args.city], notebooks=_csv_list(args.notebooks))
+    if errors:
+        raise CitybridgeError(errors[args.city])
+    if not jobs:
+        raise CitybridgeError(f"no notebook matches --notebooks {args.notebooks!r}; notebooks are "
+                              "named like 01_network (give 01 or 01_network)")
+    results = execute(jobs, cache_dir=None if args.no_cache else root / CACHE_DIR_NAME, cwd=root / "notebooks")
+    bad = 0
+    for r in results:
+        state = "ok" if r.ok else "FAILED"
+        print(f"{state:6} {r.job.output}" + (f"\n       {r.error}" if not r.ok else ""))
+        bad += not r.ok
+    return 1 if bad else 0
+
+
+def _cmd_samples(args: argparse.Namespace) -> int:
+    from .samples import build_samples
+
+    paths = build_samples(project_root())
+    for p in paths:
+        print(p)
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from .validate import print_report, validate
+
+    findings = validate(args.target)
+    return print_report(findings, args.target)
+
+
+def make_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="citybridge", description=(
+        "Hangzhou–Santiago public-transport workbook: execute the notebooks for every city "
+        "in data/cities/ and build the book."))
+    p.add_argument("--version", action="version", version=f"citybridge {__version__}")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    b = sub.add_parser("build", help="execute every notebook for every city and build the book")
+    b.add_argument("--cities", help="comma-separated city slugs (default: every city in data/cities)")
+    b.add_argument("--workers", type=int, default=1, help="parallel notebook processes (default 1)")
+    b.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786")
+    b.add_argument("--no-cache", action="store_true", help="re-execute every notebook")
+    b.add_argument("--strict", action="store_true", help="treat Sphinx warnings as errors")
+    b.set_defaults(func=_cmd_build)
+
+    r = sub.add_parser("run", help="execute one city's notebooks (no HTML)")
+    r.add_argument("city", help="city slug, e.g. santiago")
+    r.add_argument("--notebooks", help="comma-separated notebook numbers or names, e.g. 01,02")
+    r.add_argument("--no-cache", action="store_true", help="re-execute even when unchanged")
+    r.set_defaults(func=_cmd_run)
+
+    v = sub.add_parser("validate", help="check a city folder or GTFS file; exit 0 ok, 1 warnings, 2 fatal")
+    v.add_argument("target", help="city slug, city folder, or GTFS zip/folder")
+    v.set_defaults(func=_cmd_validate)
+
+    s = sub.add_parser("samples", help="regenerate the illustrative sample cities, deterministically")
+    s.set_defaults(func=_cmd_samples)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except CitybridgeError as exc:
+        print(f"citybridge {args.command}: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted; the previous book is left as it was", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

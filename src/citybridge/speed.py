@@ -1,0 +1,237 @@
+"""Scheduled speed (chapter 04_speed): by segment, route and hour; slow corridors.
+
+All speeds are *scheduled* speeds from the timetable, over straight-line
+distances between consecutive stops in the day's local metric CRS
+(:meth:`citybridge.feed.FeedDay.stops_xy`). Straight lines are shorter than
+the street path, so these speeds are a lower bound of the true scheduled
+speed (noticeably so on winding routes).
+
+Zero run times
+--------------
+Timetables published to the minute often give two consecutive stops the
+same time, which would make an infinite speed. :func:`segment_speeds` merges
+every link whose run time is zero or negative with the link(s) that follow
+it in the same trip, up to the next link with a positive run time: the
+merged segment runs from the first stop to the last, its distance is the sum
+of the links' straight lines and its run time the sum of the run times
+(with the dwell at the merged stops). Links still without a positive run
+time at the end of a trip, and links touching a stop without a position, are
+dropped; the counts are kept in ``seg.attrs`` (``merged_links``,
+``dropped_zero_run_links``, ``dropped_unknown_position_links``).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .feed import FeedDay
+from .service import OTHER, Periods, _links, period_of, period_table, trip_table
+
+
+def segment_speeds(day: FeedDay) -> pd.DataFrame:
+    """Scheduled speed of every stop-to-stop segment of every trip.
+
+    Consecutive stops are paired within each trip (vectorised, no per-trip
+    loop); zero run times are merged with the following link (see the module
+    notes).
+
+    Parameters
+    ----------
+    day
+        The prepared service day.
+
+    Returns
+    -------
+    DataFrame
+        One row per segment run:
+
+        - ``trip_id``, ``route_id``, ``mode``, ``direction_id``
+        - ``from_stop_id``, ``to_stop_id``: the segment's ends
+        - ``departure_s``: departure from ``from_stop_id`` (s after midnight
+          of the service day)
+        - ``arrival_s``: arrival at ``to_stop_id`` (s)
+        - ``hour``: hour of ``departure_s`` (0..27, more after 28:00)
+        - ``distance_m``: straight-line distance, summed over merged links (m)
+        - ``run_s``: ``arrival_s - departure_s`` (s), always > 0
+        - ``speed_kmh``: ``distance_m / run_s`` × 3.6 (km/h)
+        - ``n_links``: stop-to-stop links in the segment (1 unless merged)
+
+        ``attrs`` holds ``merged_links``, ``dropped_zero_run_links`` and
+        ``dropped_unknown_position_links`` (counts).
+    """
+    lk = _links(day)
+    pos = (lk["run_s"] > 0).to_numpy()
+    trip = lk["trip_id"].to_numpy()
+    n = len(lk)
+    # a new segment starts at each trip's first link and after each positive link
+    first_of_trip = np.ones(n, dtype=bool)
+    first_of_trip[1:] = trip[1:] != trip[:-1]
+    starts = first_of_trip.copy()
+    starts[1:] |= pos[:-1]
+    block = np.cumsum(starts) - 1
+    merged = int(n - starts.sum())
+    if merged:
+        g = lk.groupby(block, sort=False)
+        seg = g.agg(trip_id=("trip_id", "first"), route_id=("route_id", "first"), mode=("mode", "first"),
+                    direction_id=("direction_id", "first"), from_stop_id=("from_stop_id", "first"),
+                    to_stop_id=("to_stop_id", "last"), departure_s=("departure_s", "first"),
+                    arrival_s=("arrival_s", "last"), distance_m=("distance_m", "sum"),
+                    n_links=("trip_id", "size"))
+        unknown = lk["distance_m"].isna().groupby(block, sort=False).any()
+        seg.loc[unknown.to_numpy(), "distance_m"] = np.nan
+        seg = seg.reset_index(drop=True)
+    else:
+        seg = lk.drop(columns=["from_sequence", "run_s"]).assign(n_links=1)
+    seg["run_s"] = seg["arrival_s"] - seg["departure_s"]
+    zero = ~(seg["run_s"] > 0)
+    unknown = seg["distance_m"].isna() & ~zero
+    dropped_zero = int(seg.loc[zero, "n_links"].sum())
+    dropped_unknown = int(seg.loc[unknown, "n_links"].sum())
+    seg = seg[~zero & ~unknown].reset_index(drop=True)
+    seg["hour"] = (seg["departure_s"] // 3600).astype(int)
+    seg["speed_kmh"] = seg["distance_m"] / seg["run_s"] * 3.6
+    seg["n_links"] = seg["n_links"].astype(int)
+    seg = seg[["trip_id", "route_id", "mode", "direction_id", "from_stop_id", "to_stop_id", "departure_s",
+               "arrival_s", "hour", "distance_m", "run_s", "speed_kmh", "n_links"]]
+    seg.attrs.update(merged_links=merged, dropped_zero_run_links=dropped_zero,
+                     dropped_unknown_position_links=dropped_unknown)
+    return seg
+
+
+def segment_stats(seg: pd.DataFrame, *, periods: Periods | None = None) -> pd.DataFrame:
+    """Speed per segment and mode (and period), over all trips running it.
+
+    The mean speed is **time-weighted**: total distance / total run time of
+    the trips over the segment, which is the harmonic mean of the trips'
+    speeds (each trip runs the same distance). A slow trip therefore counts
+    for as long as it occupies the segment, as a rider would feel it.
+
+    Parameters
+    ----------
+    seg
+        Output of :func:`segment_speeds`.
+    periods
+        When given (``{name: ("HH:MM", "HH:MM")}``), one row per period of
+        departure as well; departures outside every period form ``"other"``.
+
+    Returns
+    -------
+    DataFrame
+        One row per ``from_stop_id`` × ``to_stop_id`` × ``mode`` (× ``period``),
+        busiest first:
+
+        - ``from_stop_id``, ``to_stop_id``, ``mode`` (and ``period``)
+        - ``trips``: trips running the segment (count)
+        - ``routes``: routes running it (count)
+        - ``distance_m``: mean segment distance (m)
+        - ``run_s``: mean run time (s)
+        - ``speed_kmh``: total distance / total run time (km/h)
+        - ``speed_kmh_min``, ``speed_kmh_max``: slowest and fastest trip (km/h)
+    """
+    keys = ["from_stop_id", "to_stop_id", "mode"]
+    s = seg
+    if periods is not None:
+        s = seg.assign(period=period_of(seg["departure_s"], periods).to_numpy())
+        keys = keys + ["period"]
+    out = s.groupby(keys, sort=False).agg(
+        trips=("trip_id", "size"), routes=("route_id", "nunique"), dist_sum=("distance_m", "sum"),
+        run_sum=("run_s", "sum"), speed_kmh_min=("speed_kmh", "min"),
+        speed_kmh_max=("speed_kmh", "max")).reset_index()
+    out["distance_m"] = out["dist_sum"] / out["trips"]
+    out["run_s"] = out["run_sum"] / out["trips"]
+    out["speed_kmh"] = out["dist_sum"] / out["run_sum"] * 3.6
+    out = out.sort_values(["trips", "from_stop_id", "to_stop_id"], ascending=[False, True, True],
+                          kind="stable").reset_index(drop=True)
+    if periods is not None:
+        order = {p: i for i, p in enumerate(list(period_table(periods)["period"]) + [OTHER])}
+        out = out.assign(_o=out["period"].map(order)).sort_values(
+            ["_o", "trips"], ascending=[True, False], kind="stable").drop(columns="_o").reset_index(drop=True)
+    return out[keys + ["trips", "routes", "distance_m", "run_s", "speed_kmh", "speed_kmh_min",
+                       "speed_kmh_max"]]
+
+
+def route_speeds(day: FeedDay, *, by_hour: bool = False) -> pd.DataFrame:
+    """Scheduled (commercial) speed per route, optionally by hour of trip start.
+
+    Speed = total straight-line distance / total trip time, where trip time
+    runs from the first departure to the last arrival (dwell at intermediate
+    stops included, as a rider experiences it). Trips of zero duration or
+    with a stop without a position are left out; their count is in
+    ``attrs["dropped_trips"]``.
+
+    Parameters
+    ----------
+    day
+        The prepared service day.
+    by_hour
+        One row per route × hour of trip start instead of per route.
+
+    Returns
+    -------
+    DataFrame
+        - ``route_id``, ``route_short_name``, ``mode``
+        - ``hour``: hour of trip start (0..27), only with ``by_hour``
+        - ``trips``: trips used (count)
+        - ``distance_km``: their total straight-line distance (km)
+        - ``hours``: their total duration (h)
+        - ``speed_kmh``: ``distance_km / hours`` (km/h)
+    """
+    t = trip_table(day)
+    ok = (t["duration_h"] > 0) & t["distance_km"].notna()
+    dropped = int((~ok).sum())
+    t = t[ok].assign(hour=(t.loc[ok, "start_s"] // 3600).astype(int))
+    keys = ["route_id", "hour"] if by_hour else ["route_id"]
+    out = t.groupby(keys).agg(trips=("trip_id", "size"), distance_km=("distance_km", "sum"),
+                              hours=("duration_h", "sum")).reset_index()
+    out["speed_kmh"] = out["distance_km"] / out["hours"]
+    r = day.routes.drop_duplicates("route_id")[["route_id", "route_short_name", "mode"]]
+    out = out.merge(r, on="route_id", how="left")
+    out["mode"] = out["mode"].fillna("other")
+    out = out[["route_id", "route_short_name", "mode"] + keys[1:] +
+              ["trips", "distance_km", "hours", "speed_kmh"]]
+    out.attrs["dropped_trips"] = dropped
+    return out
+
+
+def slow_corridors(seg_stats: pd.DataFrame, *, max_speed_kmh: float = 15.0, min_trips: int = 100,
+                   min_distance_m: float = 300.0, modes: tuple[str, ...] = ("bus",),
+                   stops: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Slow segments with heavy service: candidates for bus priority.
+
+    Parameters
+    ----------
+    seg_stats
+        Output of :func:`segment_stats` (with or without periods).
+    max_speed_kmh
+        Keep segments whose time-weighted speed is at most this (km/h).
+    min_trips
+        Keep segments run by at least this many trips (per day, or per
+        period when ``seg_stats`` is split by period). The default, 100 a
+        day, is about one bus every 10 minutes over a 17-hour day.
+    min_distance_m
+        Ignore shorter segments: at minute-resolution timetables their
+        speeds are dominated by rounding.
+    modes
+        Modes to consider.
+    stops
+        Optional stops table (``stop_id``, ``stop_name``, e.g.
+        ``day.stops``) to add the stop names.
+
+    Returns
+    -------
+    DataFrame
+        The columns of ``seg_stats`` (slowest first), plus
+        ``from_stop_name`` and ``to_stop_name`` when ``stops`` is given, and
+        ``vehicle_hours``: ``trips × run_s`` / 3600, the time vehicles spend
+        on the segment (h), a guide to the benefit of priority there.
+    """
+    s = seg_stats
+    keep = (s["mode"].isin(list(modes)) & (s["speed_kmh"] <= max_speed_kmh) & (s["trips"] >= min_trips)
+            & (s["distance_m"] >= min_distance_m))
+    out = s[keep].copy()
+    out["vehicle_hours"] = out["trips"] * out["run_s"] / 3600
+    if stops is not None:
+        names = stops.drop_duplicates("stop_id").set_index("stop_id")["stop_name"]
+        out.insert(1, "from_stop_name", out["from_stop_id"].map(names).fillna(""))
+        out.insert(3, "to_stop_name", out["to_stop_id"].map(names).fillna(""))
+    return out.sort_values(["speed_kmh", "trips"], ascending=[True, False], kind="stable").reset_index(drop=True)
