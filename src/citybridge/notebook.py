@@ -78,7 +78,7 @@ def map_figure(m, *, caption: str, alt: str, source: str) -> HTML:
     """A folium map in a captioned figure with a text alternative and source."""
     page = m.get_root().render()
     inner = (f'<iframe srcdoc="{html.escape(page, quote=True)}" title="{html.escape(alt, quote=True)}" '
-             'style="width:100%;height:520px;border:0;" loading="lazy"></iframe>')
+             'style="width:100%;height:520px;border:0;"></iframe>')
     body = (f'<figure class="cb-map" role="group" aria-label="{html.escape(alt, quote=True)}">{inner}'
             f"<figcaption>{html.escape(caption)}<br><span class=\"cb-source\">Source: {html.escape(source)}"
             "</span></figcaption></figure>")

@@ -138,15 +138,18 @@ def plan(root: Path, *, cities: list[str] | None = None, notebooks: list[str] | 
         except CitybridgeError as exc:
             errors[slug] = str(exc)
     pkg = package_hash()
+    # the notebooks find <root>/data/cities from their working folder; another
+    # folder is passed explicitly (and then shows in the executed notebook)
+    extra = {} if croot.resolve() == (root / "data" / "cities").resolve() else {"cities_root": str(croot)}
     jobs: list[Job] = []
     for nb in city_notebooks(root, notebooks):
         for c in ok:
-            params = {"city": c.slug, "cities_root": str(croot)}
+            params = {"city": c.slug, **extra}
             out = book_dir / "cities" / c.slug / nb.name
             jobs.append(Job(str(nb), str(out), params, c.slug, job_key(nb, params, [c], pkg)))
     if not notebooks:
         for nb in compare_notebooks(root):
-            params = {"cities": ",".join(c.slug for c in ok), "cities_root": str(croot)}
+            params = {"cities": ",".join(c.slug for c in ok), **extra}
             out = book_dir / "compare" / nb.name
             jobs.append(Job(str(nb), str(out), params, None, job_key(nb, params, ok, pkg)))
     return jobs, errors

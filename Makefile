@@ -1,0 +1,35 @@
+# citybridge: the two README commands are `make book` and `make test`.
+# Each creates the virtual environment when missing and installs the project.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.citybridge-installed
+
+.PHONY: install book test lab samples bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e .
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## Execute every notebook for every city in data/cities/ and build the book
+book: $(STAMP)
+	$(VENV)/bin/citybridge build
+
+## Run the whole test suite (unit, notebooks, book, browser)
+test: $(STAMP)
+	$(PY) -m pytest
+
+## Open JupyterLab on the notebooks (workshop participants)
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/
+
+## Regenerate the illustrative sample cities from data/samples/
+samples: $(STAMP)
+	$(VENV)/bin/citybridge samples
+
+clean:
+	rm -rf book/_build book/cities book/compare book/_toc.yml book/conf.py book/build-report.md .citybridge-cache

@@ -1,0 +1,656 @@
+"""Access to transit (chapter 03_access): SDG 11.2.1 and people near frequent transit.
+
+Definitions
+-----------
+* **SDG 11.2.1** (UN-Habitat): the share of the population living within
+  500 m of a low-capacity stop (bus, tram/BRT and other surface modes) or
+  1,000 m of a high-capacity one (metro, rail, ferry:
+  :data:`citybridge.feed.HIGH_CAPACITY_MODES`). UN-Habitat prefers walking
+  distance on the street network; this module uses the **straight line**
+  (a circle around each stop), which over-states access where streets are
+  indirect, and says so in the ``distance`` column of every result.
+  Optionally only stops with at least ``min_trips_per_hour`` one-way
+  departures in a peak period count, as UN-Habitat suggests for a
+  "convenient" service.
+* **People near frequent transit** (ITDP): the share of the population
+  within 500 m of a stop whose one-way headway in the chosen period is
+  10 minutes or better.
+
+Stations, not platforms: stops that name a ``parent_station`` (present in
+``stops.txt``) are counted once, as their station, at the station's
+position. Headways at a station are one-way, as in
+:mod:`citybridge.service`: each route counts its busiest direction there.
+
+Population lives on census polygons (comunas, districts): a GeoDataFrame with
+``district_id``, ``name``, ``population``, ``area_class`` (``urban`` or
+``rural``) and polygons, in the day's local metric CRS (:attr:`FeedDay.crs`).
+By default each polygon's population is spread evenly over its area (areal
+weighting: covered population = covered share of the area × population).
+Where a finer population layer is given (polygons or points with a
+``population`` column), it decides where people live inside each district
+and its totals are scaled to the district's census population.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from .errors import DataError, where
+from .feed import HIGH_CAPACITY_MODES, FeedDay, decode_text
+from .service import Periods, _stop_departures, period_table
+
+STRAIGHT_LINE = "straight line"
+AREAL_WEIGHTING = "areal weighting (even spread over each polygon)"
+DISTRICT_COLUMNS = ["district_id", "name", "population", "area_class"]
+AREA_CLASSES = ("urban", "rural")
+UNCLASSIFIED = "unclassified"
+
+
+# --------------------------------------------------------------------------
+# Stations and catchments
+# --------------------------------------------------------------------------
+
+def _pick_period(period: str | None, periods: Periods | None) -> tuple[str, pd.Series]:
+    pt = period_table(periods)
+    if period is None:
+        period = "am_peak" if "am_peak" in set(pt["period"]) else str(pt["period"].iloc[0])
+    row = pt[pt["period"] == period]
+    if row.empty:
+        raise DataError(f"period '{period}' is not one of the periods "
+                        f"({', '.join(pt['period'])}); pass one of them or add it to "
+                        "the 'periods' of city.yml")
+    return period, row.iloc[0]
+
+
+def stations(day: FeedDay, *, period: str | None = None, periods: Periods | None = None) -> gpd.GeoDataFrame:
+    """Served stops grouped into stations, with their capacity class and headway.
+
+    A stop with a ``parent_station`` found in ``stops.txt`` is represented by
+    that station (its position and name); other stops stand for themselves.
+    Only stops with at least one stop time on the day are kept.
+
+    Parameters
+    ----------
+    day
+        The prepared service day.
+    period
+        Period for the departures and headway; default ``"am_peak"`` (or the
+        first period when there is none of that name).
+    periods
+        ``{name: ("HH:MM", "HH:MM")}``; default ``DEFAULT_PERIODS``.
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per station, in ``day.crs``:
+
+        - ``station_id``: parent station id, or the stop id
+        - ``station_name``
+        - ``stops``: served stops (platforms) grouped into it (count)
+        - ``modes``: modes serving it on the day, comma-separated
+        - ``capacity``: ``"high"`` when a metro, rail or ferry serves it, else ``"low"``
+        - ``period``: the period of the next columns
+        - ``departures``: departures in the period, all directions (count)
+        - ``departures_one_way``: each route's busiest direction only (count)
+        - ``trips_per_hour``: ``departures_one_way`` per hour (1/h)
+        - ``mean_headway_min``: period minutes / ``departures_one_way`` (min);
+          NaN without departures
+        - ``x``, ``y``: position in ``day.crs`` (m)
+        - ``geometry``: the point
+    """
+    period, prow = _pick_period(period, periods)
+    pt = period_table(periods)
+    xy = day.stops_xy()
+    xy = xy[~xy.index.duplicated()]
+    ok_pos = np.isfinite(xy["x"]) & np.isfinite(xy["y"])
+    parent = xy["parent_station"].fillna("").astype(str)
+    has_parent = (parent != "") & parent.isin(xy.index[ok_pos])
+    key = pd.Series(np.where(has_parent, parent, xy.index), index=xy.index)
+    dep = _stop_departures(day, key, pt)
+    dep = dep[dep["period"] == period].rename(columns={"key": "station_id"})
+    served = day.stop_times["stop_id"].drop_duplicates()
+    n_stops = served.map(key).fillna(served).value_counts()
+    dep["stops"] = dep["station_id"].map(n_stops).fillna(0).astype(int)
+    high = "(?:^|,)(?:" + "|".join(sorted(HIGH_CAPACITY_MODES)) + ")(?:,|$)"
+    dep["capacity"] = np.where(dep["modes"].str.contains(high, regex=True).to_numpy(dtype=bool), "high", "low")
+    dep["station_name"] = dep["station_id"].map(xy["stop_name"]).fillna("")
+    dep["x"] = dep["station_id"].map(xy["x"])
+    dep["y"] = dep["station_id"].map(xy["y"])
+    dep = dep[np.isfinite(dep["x"].astype(float)) & np.isfinite(dep["y"].astype(float))]
+    cols = ["station_id", "station_name", "stops", "modes", "capacity", "period", "departures",
+            "departures_one_way", "trips_per_hour", "mean_headway_min", "x", "y"]
+    dep = dep[cols].sort_values("station_id").reset_index(drop=True)
+    return gpd.GeoDataFrame(dep, geometry=gpd.points_from_xy(dep["x"], dep["y"]), crs=day.crs)
+
+
+def catchments(day: FeedDay, *, low_m: float = 500, high_m: float = 1000,
+               min_trips_per_hour: float | None = None, period: str | None = None,
+               periods: Periods | None = None, quad_segs: int = 16) -> gpd.GeoDataFrame:
+    """Dissolved straight-line catchments of low- and high-capacity stations (SDG 11.2.1).
+
+    Parameters
+    ----------
+    day
+        The prepared service day.
+    low_m, high_m
+        Catchment radius of low-capacity (bus, tram) and high-capacity
+        (metro, rail, ferry) stations (m).
+    min_trips_per_hour
+        When given, only stations with at least this many one-way departures
+        per hour in ``period`` count.
+    period, periods
+        The period for ``min_trips_per_hour`` (default ``"am_peak"``) and
+        the period definitions (default ``DEFAULT_PERIODS``).
+    quad_segs
+        Segments per quarter circle of each buffer; 16 makes the circle's
+        area 0.16 % smaller than π·r².
+
+    Returns
+    -------
+    GeoDataFrame
+        Two rows, ``low`` then ``high``, in ``day.crs``:
+
+        - ``capacity``: ``"low"`` or ``"high"``
+        - ``radius_m``: buffer radius (m)
+        - ``stations``: stations counted (count)
+        - ``area_km2``: area of the dissolved catchment (km²)
+        - ``geometry``: the dissolved catchment (empty when no station)
+    """
+    st = _eligible(day, min_trips_per_hour=min_trips_per_hour, period=period, periods=periods)
+    rows = []
+    for cap, r in (("low", low_m), ("high", high_m)):
+        pts = st[st["capacity"] == cap]
+        geom = shapely.union_all(shapely.buffer(pts.geometry.values, r, quad_segs=quad_segs)) \
+            if len(pts) else shapely.Polygon()
+        rows.append({"capacity": cap, "radius_m": float(r), "stations": len(pts),
+                     "area_km2": geom.area / 1e6, "geometry": geom})
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=day.crs)
+
+
+def _eligible(day: FeedDay, *, min_trips_per_hour: float | None, period: str | None,
+              periods: Periods | None) -> gpd.GeoDataFrame:
+    st = stations(day, period=period, periods=periods)
+    if min_trips_per_hour is not None:
+        st = st[st["trips_per_hour"] >= min_trips_per_hour]
+    return st
+
+
+def _catchment_text(low_m: float, high_m: float, min_trips_per_hour: float | None,
+                    period: str, prow: pd.Series) -> str:
+    text = f"{low_m:g} m of a bus/tram stop or {high_m:g} m of a metro/rail/ferry station"
+    if min_trips_per_hour is not None:
+        text += (f", counting stops with at least {min_trips_per_hour:g} departures/h one way "
+                 f"in {period} ({prow['start']}–{prow['end']})")
+    return text
+
+
+# --------------------------------------------------------------------------
+# Population under catchments
+# --------------------------------------------------------------------------
+
+def _check_crs(gdf: gpd.GeoDataFrame, day_crs: str, what: str) -> None:
+    if gdf.crs is None:
+        raise DataError(f"{what}: no CRS is set; set the one the coordinates are in, e.g. "
+                        f"gdf.set_crs('EPSG:4326'), then reproject with gdf.to_crs('{day_crs}')")
+    if not CRS.from_user_input(day_crs).equals(gdf.crs):
+        raise DataError(f"CRS mismatch between the {what} ({gdf.crs.to_string()}) and the feed "
+                        f"day ({day_crs}); reproject first with gdf.to_crs('{day_crs}') "
+                        "(citybridge.access.districts() does this for you)")
+
+
+def _check_districts(districts: gpd.GeoDataFrame, day_crs: str) -> None:
+    if not isinstance(districts, gpd.GeoDataFrame):
+        raise DataError("districts: expected a GeoDataFrame (see citybridge.access.districts)")
+    for c in DISTRICT_COLUMNS:
+        if c not in districts.columns:
+            raise DataError(f"{where('districts table', c)}: required column is missing; the "
+                            f"table needs {', '.join(DISTRICT_COLUMNS)} and polygons "
+                            "(citybridge.access.districts(city) builds it from city.yml)")
+    pop = pd.to_numeric(districts["population"], errors="coerce")
+    bad = pop.isna() | (pop < 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise DataError(f"{where('districts table', 'population', i + 1)}: district "
+                        f"'{districts['district_id'].iloc[i]}' has no valid population "
+                        f"('{districts['population'].iloc[i]}'); give a number of people")
+    _check_crs(districts, day_crs, "districts")
+
+
+def _layer_shares(districts: gpd.GeoDataFrame, covered, layer: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Per district: the layer's population inside it and inside the catchment."""
+    if "population" not in layer.columns:
+        raise DataError(f"{where('population layer', 'population')}: required column is missing; "
+                        "the layer needs a population column (people per polygon or point)")
+    lay = layer[["population", layer.geometry.name]].copy()
+    lay["population"] = pd.to_numeric(lay["population"], errors="coerce").fillna(0.0)
+    lay = lay[~lay.geometry.is_empty & lay.geometry.notna()]
+    kinds = set(lay.geom_type)
+    d = districts[["district_id", districts.geometry.name]]
+    if kinds <= {"Point"}:
+        j = gpd.sjoin(lay, d, predicate="within", how="inner")
+        inside = shapely.contains_xy(covered, j.geometry.x.to_numpy(), j.geometry.y.to_numpy())
+        j["covered"] = j["population"] * inside
+    elif kinds <= {"Polygon", "MultiPolygon"}:
+        lay["_area"] = lay.geometry.area
+        j = gpd.overlay(lay, d, how="intersection", keep_geom_type=True)
+        piece_area = j.geometry.area
+        j["population"] = j["population"] * (piece_area / j["_area"].where(j["_area"] > 0))
+        j["covered"] = j["population"] * (j.geometry.intersection(covered).area /
+                                          piece_area.where(piece_area > 0)).fillna(0.0)
+    else:
+        raise DataError(f"population layer: geometries must be all points or all polygons "
+                        f"(found {', '.join(sorted(kinds))}); split the layer")
+    out = j.groupby("district_id").agg(layer_pop=("population", "sum"), layer_covered=("covered", "sum"))
+    return out
+
+
+def _coverage_of(districts: gpd.GeoDataFrame, covered, *, layer: gpd.GeoDataFrame | None,
+                 day_crs: str, catchment: str) -> pd.DataFrame:
+    _check_districts(districts, day_crs)
+    d = districts.reset_index(drop=True)
+    area = d.geometry.area
+    share_area = (d.geometry.intersection(covered).area / area.where(area > 0)).fillna(0.0).clip(0, 1)
+    share = share_area.copy()
+    assumption = pd.Series(AREAL_WEIGHTING, index=d.index, dtype=object)
+    if layer is not None:
+        _check_crs(layer, day_crs, "population layer")
+        name = str(layer.attrs.get("name", "given layer"))
+        ls = _layer_shares(d, covered, layer)
+        lp = d["district_id"].map(ls["layer_pop"]).fillna(0.0)
+        lc = d["district_id"].map(ls["layer_covered"]).fillna(0.0)
+        use = lp > 0
+        share = share.where(~use, (lc / lp.where(use)).clip(0, 1))
+        assumption = assumption.where(~use, f"finer population layer ({name}), scaled to census totals")
+    pop = pd.to_numeric(d["population"], errors="coerce").astype(float)
+    return pd.DataFrame({
+        "district_id": d["district_id"].astype(str),
+        "name": d["name"].astype(str),
+        "area_class": d["area_class"].astype(str),
+        "population": pop,
+        "area_km2": area / 1e6,
+        "pop_covered": pop * share,
+        "share_covered": share,
+        "catchment": catchment,
+        "distance": STRAIGHT_LINE,
+        "population_assumption": assumption.astype(str),
+    })
+
+
+_COVERAGE_COLUMNS = """
+        One row per district:
+
+        - ``district_id``, ``name``
+        - ``area_class``: ``urban``, ``rural`` (or ``unclassified``)
+        - ``population``: census population (people)
+        - ``area_km2``: district area (km²)
+        - ``pop_covered``: people within the catchment (people)
+        - ``share_covered``: ``pop_covered / population`` (0–1)
+        - ``catchment``: the rule used, in words
+        - ``distance``: ``"straight line"``
+        - ``population_assumption``: ``"areal weighting (even spread over
+          each polygon)"`` or the finer layer used for that district
+"""
+
+
+def coverage(day: FeedDay, districts: gpd.GeoDataFrame, *, low_m: float = 500, high_m: float = 1000,
+             min_trips_per_hour: float | None = None, period: str | None = None,
+             periods: Periods | None = None, layer: gpd.GeoDataFrame | None = None,
+             quad_segs: int = 16) -> pd.DataFrame:
+    """SDG 11.2.1 by district: people within 500 m of a low-capacity or
+    1,000 m of a high-capacity stop (straight line).
+
+    Parameters
+    ----------
+    day
+        The prepared service day.
+    districts
+        ``district_id``, ``name``, ``population``, ``area_class`` and
+        polygons, in ``day.crs`` (see :func:`districts`).
+    low_m, high_m, min_trips_per_hour, period, periods, quad_segs
+        As in :func:`catchments`.
+    layer
+        Optional finer population layer (polygons or points with a
+        ``population`` column) in ``day.crs``; its ``attrs["name"]`` is
+        reported. Districts it does not reach fall back to areal weighting.
+
+    Returns
+    -------
+    DataFrame
+    """
+    period_name, prow = _pick_period(period, periods)
+    cat = catchments(day, low_m=low_m, high_m=high_m, min_trips_per_hour=min_trips_per_hour,
+                     period=period_name, periods=periods, quad_segs=quad_segs)
+    covered = shapely.union_all(cat.geometry.values)
+    shapely.prepare(covered)
+    return _coverage_of(districts, covered, layer=layer, day_crs=day.crs,
+                        catchment=_catchment_text(low_m, high_m, min_trips_per_hour, period_name, prow))
+
+
+coverage.__doc__ = (coverage.__doc__ or "") + _COVERAGE_COLUMNS
+
+
+def frequent_coverage(day: FeedDay, districts: gpd.GeoDataFrame, *, max_headway_min: float = 10,
+                      radius_m: float = 500, period: str | None = None, periods: Periods | None = None,
+                      layer: gpd.GeoDataFrame | None = None, quad_segs: int = 16) -> pd.DataFrame:
+    """People near frequent transit (ITDP) by district: within ``radius_m``
+    (straight line) of a station whose one-way headway in ``period`` is
+    ``max_headway_min`` or better, whatever the mode.
+
+    Parameters
+    ----------
+    day
+        The prepared service day.
+    districts
+        As in :func:`coverage`.
+    max_headway_min
+        Headway threshold (min), inclusive.
+    radius_m
+        Catchment radius (m).
+    period, periods
+        The period (default ``"am_peak"``) and the period definitions.
+    layer, quad_segs
+        As in :func:`coverage`.
+
+    Returns
+    -------
+    DataFrame
+    """
+    period_name, prow = _pick_period(period, periods)
+    st = stations(day, period=period_name, periods=periods)
+    st = st[st["mean_headway_min"] <= max_headway_min]
+    covered = shapely.union_all(shapely.buffer(st.geometry.values, radius_m, quad_segs=quad_segs)) \
+        if len(st) else shapely.Polygon()
+    shapely.prepare(covered)
+    text = (f"{radius_m:g} m of a stop with a one-way headway of {max_headway_min:g} min or better "
+            f"in {period_name} ({prow['start']}–{prow['end']})")
+    return _coverage_of(districts, covered, layer=layer, day_crs=day.crs, catchment=text)
+
+
+frequent_coverage.__doc__ = (frequent_coverage.__doc__ or "") + _COVERAGE_COLUMNS
+
+
+# --------------------------------------------------------------------------
+# Summaries
+# --------------------------------------------------------------------------
+
+def summarise(cov: pd.DataFrame) -> pd.DataFrame:
+    """City, urban and rural totals of a :func:`coverage` table.
+
+    Returns
+    -------
+    DataFrame
+        Rows ``city`` then each area class present (``urban``, ``rural``,
+        then any other):
+
+        - ``scope``: ``city`` or the area class
+        - ``districts``: districts in the scope (count)
+        - ``population``: people (people)
+        - ``pop_covered``: people within the catchment (people)
+        - ``share_covered``: ``pop_covered / population`` (0–1; NaN for no people)
+        - ``catchment``, ``distance``, ``population_assumption``: carried
+          over (distinct values joined with ``"; "``)
+    """
+    text_cols = [c for c in ("catchment", "distance", "population_assumption") if c in cov.columns]
+
+    def _text(s: pd.Series) -> str:
+        return "; ".join(pd.unique(s.astype(str)))
+
+    agg = {"districts": ("district_id", "size"), "population": ("population", "sum"),
+           "pop_covered": ("pop_covered", "sum"), **{c: (c, _text) for c in text_cols}}
+    city = cov.assign(scope="city").groupby("scope", sort=False).agg(**agg).reset_index()
+    by = cov.rename(columns={"area_class": "scope"}).groupby("scope", sort=False).agg(**agg).reset_index()
+    order = {c: i for i, c in enumerate(AREA_CLASSES)}
+    by = by.assign(_o=by["scope"].map(order).fillna(len(order))).sort_values(["_o", "scope"]).drop(columns="_o")
+    out = pd.concat([city, by], ignore_index=True)
+    out["share_covered"] = out["pop_covered"] / out["population"].where(out["population"] > 0)
+    return out[["scope", "districts", "population", "pop_covered", "share_covered"] + text_cols]
+
+
+def rural_gap_sentence(summary: pd.DataFrame, *, district_word: str = "districts",
+                       reach: str = "live within walking distance of transit") -> str:
+    """One sentence on the urban–rural gap, computed from :func:`summarise`.
+
+    Percentages are rounded to whole numbers and the gap is the difference
+    of the rounded figures, so the sentence adds up as read.
+
+    Parameters
+    ----------
+    summary
+        Output of :func:`summarise`.
+    district_word
+        What the districts are called (``"comunas"``, ``"districts"``).
+    reach
+        What being covered means, as a verb phrase.
+
+    Returns
+    -------
+    str
+        E.g. ``"In rural comunas 23% of people live within walking distance of
+        transit, against 87% in urban ones: a gap of 64 points."``
+    """
+    s = summary.set_index("scope")["share_covered"]
+
+    def pct(k: str) -> int | None:
+        v = s.get(k)
+        return None if v is None or pd.isna(v) else int(round(float(v) * 100))
+
+    urban, rural, city = pct("urban"), pct("rural"), pct("city")
+    if urban is not None and rural is not None:
+        head = f"In rural {district_word} {rural}% of people {reach}, against {urban}% in urban ones"
+        gap = urban - rural
+        if gap > 0:
+            return f"{head}: a gap of {gap} point{'s' if gap != 1 else ''}."
+        if gap < 0:
+            return f"{head}: rural ones are ahead by {-gap} point{'s' if gap != -1 else ''}."
+        return f"{head}: no gap."
+    only = "urban" if urban is not None else "rural" if rural is not None else None
+    if only is not None:
+        return (f"All {district_word} are {only}: {pct(only)}% of people {reach}; "
+                "there is no urban–rural comparison to make.")
+    if city is not None:
+        return (f"The {district_word} are not classed urban or rural, so no gap can be computed; "
+                f"city-wide {city}% of people {reach}.")
+    return f"No population data: the share of people who {reach} cannot be computed."
+
+
+def least_served(cov: pd.DataFrame, n: int = 10) -> pd.DataFrame:
+    """The ``n`` districts with the lowest covered share (people-less districts skipped).
+
+    Returns
+    -------
+    DataFrame
+        - ``district_id``, ``name``, ``area_class``
+        - ``population`` (people)
+        - ``share_covered`` (0–1)
+        - ``pop_uncovered``: people outside the catchment (people)
+
+        Lowest share first; ties broken by more people left out.
+    """
+    c = cov[cov["population"] > 0].assign(pop_uncovered=lambda x: x["population"] - x["pop_covered"])
+    c = c.sort_values(["share_covered", "pop_uncovered"], ascending=[True, False], kind="stable")
+    return c.head(n)[["district_id", "name", "area_class", "population", "share_covered",
+                      "pop_uncovered"]].reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------
+# Loading districts and population from a city
+# --------------------------------------------------------------------------
+
+def _read_table(path: Path) -> pd.DataFrame:
+    """A CSV (UTF-8 with or without BOM, else Windows-1252) or any OGR file, as text."""
+    if path.suffix.lower() in (".csv", ".txt", ".tsv"):
+        text, _ = decode_text(path.read_bytes())
+        import io
+
+        sep = "\t" if path.suffix.lower() == ".tsv" else ","
+        try:
+            df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=sep)
+        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+            raise DataError(f"{path}: not a readable CSV table ({exc}); check quoting and commas") from None
+    else:
+        try:
+            df = pd.DataFrame(gpd.read_file(path).drop(columns="geometry", errors="ignore"))
+        except Exception as exc:  # pyogrio raises several types
+            raise DataError(f"{path}: could not read the table ({type(exc).__name__}: {exc})") from None
+        df = df.astype(str).replace({"nan": "", "None": ""})
+    df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
+    return df.apply(lambda s: s.str.strip())
+
+
+def _need(df: pd.DataFrame, col: str | None, path: Path, key: str) -> None:
+    if col is not None and col not in df.columns:
+        raise DataError(f"{where(path, col)}: column is missing (city.yml '{key}' names it); "
+                        f"columns present: {', '.join(map(str, df.columns))}. Rename the column "
+                        f"or correct '{key}'")
+
+
+def districts(city) -> gpd.GeoDataFrame:
+    """Districts with their population and urban/rural class, from a city's files.
+
+    Reads ``city.optional_path("boundaries")`` (GeoJSON or any OGR file,
+    columns named by ``boundaries.id_column`` and ``name_column``) and
+    ``city.optional_path("population")`` (CSV or OGR, joined on
+    ``population.id_column``; ``population_column``; ``class_column`` with
+    ``urban``/``rural``, looked up in the population file and then in the
+    boundaries). Ids are compared as text. Districts are reprojected to
+    ``city.profile.crs``, the CRS of :func:`citybridge.feed.feed_day`.
+
+    Returns
+    -------
+    GeoDataFrame
+        One row per boundary polygon, in ``city.profile.crs``:
+
+        - ``district_id`` (str), ``name`` (str)
+        - ``population``: people (float)
+        - ``area_class``: ``urban`` or ``rural`` (``unclassified`` when the
+          profile names no ``class_column``)
+        - ``geometry``: the polygon
+
+    Raises
+    ------
+    DataError
+        The city has no boundaries or population entry (the message says
+        which file to add and what it unlocks), a named column is missing, a
+        district has no population row or an unreadable value, an area class
+        is neither urban nor rural, or the boundaries have no CRS.
+    """
+    prof = city.profile
+    yml = city.folder / "city.yml"
+    bpath, ppath = city.optional_path("boundaries"), city.optional_path("population")
+    if bpath is None:
+        raise DataError(f"{yml}: no 'boundaries' entry. Add a district boundaries file (GeoJSON "
+                        "with an id and a name per polygon, e.g. boundaries.geojson) and a "
+                        "'boundaries: {file: ..., id_column: ..., name_column: ...}' entry to "
+                        "unlock the access chapter (SDG 11.2.1 and frequent-transit coverage "
+                        "by district, urban and rural)")
+    if ppath is None:
+        raise DataError(f"{yml}: no 'population' entry. Add a population table (CSV with one row "
+                        "per district: id, population, area_class urban/rural) and a "
+                        "'population: {file: ..., id_column: ..., population_column: ...}' entry "
+                        "to unlock the access chapter (people within reach of transit)")
+    for p in (bpath, ppath):
+        if not p.exists():
+            raise DataError(f"{p}: file not found; add it or correct city.yml")
+    bs, ps = prof.boundaries, prof.population
+    try:
+        b = gpd.read_file(bpath)
+    except Exception as exc:  # pyogrio raises several types
+        raise DataError(f"{bpath}: could not read the boundaries ({type(exc).__name__}: {exc}); "
+                        "use GeoJSON or another OGR format") from None
+    if b.crs is None:
+        raise DataError(f"{bpath}: the boundaries have no CRS; declare it in the file "
+                        "(GeoJSON is WGS-84 by definition) or save it again with one")
+    _need(b, bs.id_column, bpath, "boundaries.id_column")
+    _need(b, bs.name_column, bpath, "boundaries.name_column")
+    ids = b[bs.id_column].astype(str).str.strip()
+    dup = ids.duplicated()
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        raise DataError(f"{where(bpath, bs.id_column, i + 1)}: district id '{ids.iloc[i]}' appears "
+                        "twice; merge the polygons or give them distinct ids")
+    pop = _read_table(ppath)
+    _need(pop, ps.id_column, ppath, "population.id_column")
+    _need(pop, ps.population_column, ppath, "population.population_column")
+    pop = pop.drop_duplicates(ps.id_column, keep="first").set_index(ps.id_column)
+    val = ids.map(pop[ps.population_column])
+    missing = val.isna() | (val == "")
+    if missing.any():
+        i = int(np.flatnonzero(missing.to_numpy())[0])
+        raise DataError(f"{where(ppath, ps.population_column)}: district '{ids.iloc[i]}' "
+                        f"({b[bs.name_column].iloc[i]}, row {i + 1} of {bpath.name}) has no "
+                        f"population; add a row with {ps.id_column} = {ids.iloc[i]}")
+    num = pd.to_numeric(val, errors="coerce")
+    bad = num.isna() | (num < 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        row = int(np.flatnonzero((pop.index == ids.iloc[i]))[0]) + 1
+        raise DataError(f"{where(ppath, ps.population_column, row)}: population '{val.iloc[i]}' of "
+                        f"district '{ids.iloc[i]}' is not a number of people; write digits only")
+    if ps.class_column is None:
+        cls = pd.Series(UNCLASSIFIED, index=b.index)
+    else:
+        if ps.class_column in pop.columns:
+            cls, src = ids.map(pop[ps.class_column]), ppath
+        elif ps.class_column in b.columns:
+            cls, src = b[ps.class_column].astype(str), bpath
+        else:
+            _need(pop, ps.class_column, ppath, "population.class_column")
+        cls = cls.fillna("").astype(str).str.strip().str.lower()
+        bad = ~cls.isin(AREA_CLASSES)
+        if bad.any():
+            i = int(np.flatnonzero(bad.to_numpy())[0])
+            raise DataError(f"{where(src, ps.class_column)}: district '{ids.iloc[i]}' has area class "
+                            f"'{cls.iloc[i]}'; write urban or rural")
+    geom = b.geometry
+    invalid = ~geom.is_valid
+    if invalid.any():
+        geom = geom.where(~invalid, shapely.make_valid(geom.values))
+    out = gpd.GeoDataFrame({"district_id": ids.to_numpy(), "name": b[bs.name_column].astype(str).to_numpy(),
+                            "population": num.astype(float).to_numpy(), "area_class": cls.to_numpy()},
+                           geometry=geom.to_numpy(), crs=b.crs)
+    return out.to_crs(prof.crs)
+
+
+def population_layer(city) -> gpd.GeoDataFrame | None:
+    """The finer population layer named by ``population.layer``, or None.
+
+    Returns
+    -------
+    GeoDataFrame or None
+        ``population`` (people) and polygons or points, in
+        ``city.profile.crs``; ``attrs["name"]`` is the file name.
+
+    Raises
+    ------
+    DataError
+        The file is missing, unreadable, has no CRS or no ``population`` column.
+    """
+    ps = city.profile.population
+    if ps is None or not ps.layer:
+        return None
+    path = city.folder / ps.layer
+    if not path.exists():
+        raise DataError(f"{path}: population layer named by 'population.layer' not found; add it "
+                        "or remove 'layer' from city.yml")
+    try:
+        lay = gpd.read_file(path)
+    except Exception as exc:  # pyogrio raises several types
+        raise DataError(f"{path}: could not read the population layer ({type(exc).__name__}: {exc})") from None
+    if lay.crs is None:
+        raise DataError(f"{path}: the population layer has no CRS; save it again with one")
+    if "population" not in lay.columns:
+        raise DataError(f"{where(path, 'population')}: required column is missing; the layer "
+                        "needs people per polygon or point in a 'population' column")
+    num = pd.to_numeric(lay["population"], errors="coerce")
+    if num.isna().any():
+        i = int(np.flatnonzero(num.isna().to_numpy())[0])
+        raise DataError(f"{where(path, 'population', i + 1)}: '{lay['population'].iloc[i]}' is not a "
+                        "number of people")
+    lay = lay.assign(population=num.astype(float)).to_crs(city.profile.crs)
+    lay.attrs["name"] = path.name
+    return lay

@@ -1,0 +1,83 @@
+"""The book: every notebook runs for every sample city, the book builds, and a
+broken city does not stop the others."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from citybridge.book import build
+from citybridge.city import list_cities
+from citybridge.pipeline import city_notebooks, compare_notebooks
+from conftest import ROOT
+
+
+def test_every_notebook_runs_for_every_city(built_book):
+    root, report, index = built_book
+    assert not report.city_errors, report.city_errors
+    failed = {r.job.label: r.error for r in report.failures}
+    assert not failed, failed
+    n_nb = len(city_notebooks(ROOT))
+    n_cities = len(list_cities(ROOT / "data" / "cities"))
+    assert n_nb >= 1 and n_cities >= 2
+    assert len(report.results) == n_nb * n_cities + len(compare_notebooks(ROOT))
+
+
+def test_book_has_one_page_per_city_notebook(built_book):
+    root, report, index = built_book
+    assert index == root / "book" / "_build" / "html" / "index.html" and index.is_file()
+    html = root / "book" / "_build" / "html"
+    for slug in list_cities(root / "data" / "cities"):
+        assert (html / "cities" / slug / "index.html").is_file()
+        for nb in city_notebooks(root):
+            page = html / "cities" / slug / f"{nb.stem}.html"
+            assert page.is_file(), page
+            text = page.read_text(encoding="utf-8")
+            assert "Illustrative sample data" in text
+    toc = (root / "book" / "_toc.yml").read_text(encoding="utf-8")
+    assert "cities/santiago/01_network" in toc and "cities/hangzhou/01_network" in toc
+    assert (html / "build-report.html").is_file()
+
+
+def test_executed_notebooks_are_not_tracked():
+    ignored = (ROOT / ".gitignore").read_text()
+    for pattern in ("book/_build/", "book/cities/", "book/compare/"):
+        assert pattern in ignored
+
+
+def test_missing_gtfs_fails_that_city_only(built_book, tmp_path):
+    root, _, _ = built_book
+    work = tmp_path / "p"
+    shutil.copytree(root, work, ignore=shutil.ignore_patterns("_build"))
+    (work / "data" / "cities" / "hangzhou" / "gtfs.zip").unlink()
+    report, index = build(work, strict=False)
+    assert "hangzhou" in report.city_errors
+    assert "gtfs.zip: the GTFS feed named by 'gtfs' is missing" in report.city_errors["hangzhou"]
+    html = work / "book" / "_build" / "html"
+    assert (html / "cities" / "santiago" / "01_network.html").is_file()
+    assert not (html / "cities" / "hangzhou").exists()
+    # cached: santiago's unchanged notebooks were reused, not re-executed
+    assert all(r.cached for r in report.results if r.job.city == "santiago")
+    page = (html / "build-report.html").read_text(encoding="utf-8")
+    assert "Cities that could not be built" in page and "hangzhou" in page
+
+
+def test_failing_notebook_is_reported_and_others_build(built_book, tmp_path):
+    root, _, _ = built_book
+    work = tmp_path / "p"
+    shutil.copytree(root, work, ignore=shutil.ignore_patterns("_build"))
+    (work / "notebooks" / "99_broken.ipynb").write_text(json.dumps({
+        "cells": [{"cell_type": "code", "execution_count": None, "id": "a", "metadata": {"tags": ["parameters"]},
+                   "outputs": [], "source": "city = 'x'\ncities_root = ''"},
+                  {"cell_type": "code", "execution_count": None, "id": "b", "metadata": {}, "outputs": [],
+                   "source": "raise ValueError('deliberately broken for the test')"}],
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "nbformat": 4, "nbformat_minor": 5}))
+    report, index = build(work, strict=False)
+    fails = {r.job.label for r in report.failures}
+    assert fails == {"santiago: 99_broken", "hangzhou: 99_broken"}
+    page = (work / "book" / "_build" / "html" / "build-report.html").read_text(encoding="utf-8")
+    assert "deliberately broken for the test" in page
+    assert (work / "book" / "_build" / "html" / "cities" / "hangzhou" / "01_network.html").is_file()
