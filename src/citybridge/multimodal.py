@@ -1,0 +1,253 @@
+"""Multimodal integration: bike share (GBFS) and water buses / ferries.
+
+Bike-share stations are read from GBFS v2.3 ``station_information.json``
+(a folder holding it, the file itself, or a ``gbfs.json`` auto-discovery
+file whose feed URLs are resolved to files in the same folder, so no network
+is needed). Proximity is straight-line distance in the city's metric CRS.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from urllib.parse import urlparse
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+from .feed import FeedDay
+
+#: Default walking distance between a bike station and a transit stop.
+LINK_RADIUS_M = 300.0
+
+
+def _load_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except FileNotFoundError:
+        raise DataError(f"{path}: file not found; give the GBFS folder or its gbfs.json") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DataError(f"{path}: not valid JSON ({exc}); check the file is a GBFS document") from None
+    if not isinstance(data, dict):
+        raise DataError(f"{path}: expected a JSON object with 'data'; this is not a GBFS document")
+    return data
+
+
+def _station_file(path: Path) -> Path:
+    """Find station_information.json from a folder, a gbfs.json or the file itself."""
+    path = Path(path)
+    if path.is_dir():
+        direct = path / "station_information.json"
+        if direct.is_file():
+            return direct
+        disc = path / "gbfs.json"
+        if disc.is_file():
+            return _station_file(disc)
+        raise DataError(f"{path}: no station_information.json or gbfs.json in this folder; "
+                        "add the GBFS files (v2.3)")
+    if path.name == "gbfs.json":
+        doc = _load_json(path)
+        feeds = []
+        for lang in (doc.get("data") or {}).values():
+            if isinstance(lang, dict):
+                feeds += lang.get("feeds", [])
+        for f in feeds:
+            if f.get("name") == "station_information":
+                local = path.parent / Path(urlparse(str(f.get("url", ""))).path).name
+                if local.is_file():
+                    return local
+                raise DataError(f"{path}: station_information is listed at {f.get('url')} but "
+                                f"{local.name} is not in {path.parent}; download it next to gbfs.json")
+        raise DataError(f"{path}, field 'data.<language>.feeds': no 'station_information' feed listed")
+    return path
+
+
+def read_gbfs(path: str | Path) -> pd.DataFrame:
+    """Bike-share stations from a GBFS v2.3 feed.
+
+    Parameters
+    ----------
+    path
+        A folder with ``station_information.json`` (or ``gbfs.json``), the
+        ``gbfs.json`` auto-discovery file, or ``station_information.json``.
+
+    Returns
+    -------
+    DataFrame
+        ``station_id`` (str), ``name`` (str), ``lat``, ``lon`` (degrees,
+        WGS-84), ``capacity`` (docks; NaN where the optional field is absent).
+
+    Raises
+    ------
+    DataError
+        Missing file, invalid JSON, or a station without id or coordinates
+        (the message names the station's index in ``data.stations``).
+    """
+    f = _station_file(Path(path))
+    doc = _load_json(f)
+    stations = (doc.get("data") or {}).get("stations")
+    if not isinstance(stations, list):
+        raise DataError(f"{f}, field 'data.stations': missing or not a list; this is not a "
+                        "station_information document")
+    rows = []
+    for i, s in enumerate(stations):
+        for key in ("station_id", "lat", "lon"):
+            if key not in s or s[key] in (None, ""):
+                raise DataError(f"{f}, field 'data.stations[{i}].{key}': required value missing; "
+                                "every station needs station_id, lat and lon")
+        try:
+            lat, lon = float(s["lat"]), float(s["lon"])
+        except (TypeError, ValueError):
+            raise DataError(f"{f}, field 'data.stations[{i}]': lat/lon are not numbers") from None
+        if not (-90 <= lat <= 90 and -180 <= lon <= 180):
+            raise DataError(f"{f}, field 'data.stations[{i}]': lat {lat}, lon {lon} out of range")
+        name = s.get("name", "")
+        if isinstance(name, list):  # GBFS v3 localised names
+            name = name[0].get("text", "") if name else ""
+        rows.append({"station_id": str(s["station_id"]), "name": str(name), "lat": lat, "lon": lon,
+                     "capacity": float(s["capacity"]) if s.get("capacity") is not None else np.nan})
+    return pd.DataFrame(rows, columns=["station_id", "name", "lat", "lon", "capacity"])
+
+
+def _points(df: pd.DataFrame, lat: str, lon: str, crs: str) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(df.reset_index(drop=True), geometry=gpd.points_from_xy(df[lon], df[lat]),
+                            crs="EPSG:4326").to_crs(crs)
+
+
+def nearest_distance(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame) -> np.ndarray:
+    """Distance (m) from each point of ``a`` to its nearest point of ``b``.
+
+    Both must be in the same metric CRS (ValueError otherwise); NaN when
+    ``b`` is empty.
+    """
+    if a.crs != b.crs:
+        raise ValueError(f"CRS mismatch: {a.crs} vs {b.crs}; reproject one of them with to_crs")
+    if len(b) == 0:
+        return np.full(len(a), np.nan)
+    idx = b.sindex.nearest(a.geometry, return_all=False, return_distance=True)
+    (ia, ib), dist = idx
+    out = np.full(len(a), np.nan)
+    out[ia] = dist
+    return out
+
+
+def bike_links(stations: pd.DataFrame, stops: pd.DataFrame, *, crs: str,
+               radius_m: float = LINK_RADIUS_M) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Bike stations near transit stops, and stops near bike stations.
+
+    Parameters
+    ----------
+    stations
+        From :func:`read_gbfs`.
+    stops
+        Served stops with ``stop_id``, ``stop_name``, ``stop_lat``,
+        ``stop_lon``, ``main_mode`` (see :func:`citybridge.network.served_stops`).
+    crs
+        Metric CRS for distances.
+
+    Returns
+    -------
+    stations_out, stops_out
+        ``stations_out``: the stations plus ``dist_to_stop_m`` (m, to the
+        nearest served stop) and ``near_transit`` (bool, within ``radius_m``).
+        ``stops_out``: the stops plus ``dist_to_bike_m`` (m) and ``has_bike``
+        (bool, a bike station within ``radius_m``).
+    """
+    st = _points(stations, "lat", "lon", crs)
+    sp = _points(stops, "stop_lat", "stop_lon", crs)
+    s_out = stations.reset_index(drop=True).copy()
+    s_out["dist_to_stop_m"] = nearest_distance(st, sp)
+    s_out["near_transit"] = s_out["dist_to_stop_m"] <= radius_m
+    p_out = stops.reset_index(drop=True).copy()
+    p_out["dist_to_bike_m"] = nearest_distance(sp, st)
+    p_out["has_bike"] = p_out["dist_to_bike_m"] <= radius_m
+    return s_out, p_out
+
+
+def bike_summary(stations_out: pd.DataFrame, stops_out: pd.DataFrame, *, radius_m: float = LINK_RADIUS_M
+                 ) -> pd.DataFrame:
+    """Headline integration figures.
+
+    Returns
+    -------
+    DataFrame
+        ``indicator``, ``value``, ``unit``: bike stations; share of bike
+        stations within ``radius_m`` of a stop (%); share of stops with a
+        bike station within ``radius_m`` (%), overall and per mode; metro
+        stations without a bike station (count).
+    """
+    rows = [("bike-share stations", len(stations_out), "stations"),
+            (f"bike stations within {radius_m:.0f} m of a transit stop",
+             100 * stations_out["near_transit"].mean() if len(stations_out) else np.nan, "%"),
+            (f"transit stops with a bike station within {radius_m:.0f} m",
+             100 * stops_out["has_bike"].mean() if len(stops_out) else np.nan, "%")]
+    for mode, g in stops_out.groupby("main_mode", sort=True):
+        rows.append((f"{mode} stops with a bike station within {radius_m:.0f} m", 100 * g["has_bike"].mean(), "%"))
+    metro = stops_out[stops_out["main_mode"] == "metro"]
+    if len(metro):
+        key = "station_id" if "station_id" in metro else "stop_id"
+        without = metro.groupby(key)["has_bike"].any()
+        rows.append(("metro stations without a bike station", int((~without).sum()), "stations"))
+    return pd.DataFrame(rows, columns=["indicator", "value", "unit"])
+
+
+def ferry_routes(day: FeedDay) -> pd.DataFrame:
+    """Water-bus / ferry routes on the day (GTFS route_type 4, 1000 and 1200).
+
+    Returns
+    -------
+    DataFrame
+        ``route_id``, ``route_short_name``, ``route_long_name``, ``piers``
+        (distinct stops served), ``trips`` (on the day), ``first_departure``
+        and ``last_departure`` (HH:MM), ``mean_headway_min`` (service span ÷
+        trips per direction, minutes). Empty when the city has none.
+    """
+    from .feed import seconds_to_hhmm
+
+    t = day.trips[day.trips["mode"] == "ferry"]
+    cols = ["route_id", "route_short_name", "route_long_name", "piers", "trips", "first_departure",
+            "last_departure", "mean_headway_min"]
+    if t.empty:
+        return pd.DataFrame(columns=cols)
+    st = day.stop_times[day.stop_times["mode"] == "ferry"]
+    piers = st.groupby("route_id")["stop_id"].nunique().rename("piers")
+    g = t.groupby("route_id")
+    agg = pd.DataFrame({"trips": g.size(), "start": g["start_s"].min(), "end": g["start_s"].max(),
+                        "dirs": g["direction_id"].nunique()})
+    per_dir = agg["trips"] / agg["dirs"].clip(lower=1)
+    agg["mean_headway_min"] = np.where(per_dir > 1, (agg["end"] - agg["start"]) / 60 / (per_dir - 1).clip(lower=1), np.nan)
+    agg["first_departure"] = agg["start"].map(seconds_to_hhmm)
+    agg["last_departure"] = agg["end"].map(seconds_to_hhmm)
+    out = agg.join(piers).reset_index().merge(day.routes[["route_id", "route_short_name", "route_long_name"]],
+                                              on="route_id", how="left")
+    return out[cols]
+
+
+def ferry_transfers(day: FeedDay, stops: pd.DataFrame, *, radius_m: float = LINK_RADIUS_M) -> pd.DataFrame:
+    """Piers and the metro and bus stops within ``radius_m`` of them.
+
+    Parameters
+    ----------
+    stops
+        Served stops (see :func:`citybridge.network.served_stops`).
+
+    Returns
+    -------
+    DataFrame
+        One row per pier: ``stop_id``, ``stop_name``, ``stop_lat``,
+        ``stop_lon``, ``metro_m`` and ``bus_m`` (distance to the nearest
+        metro / bus stop, m; NaN when the city has none), ``to_metro`` and
+        ``to_bus`` (bool, within ``radius_m``).
+    """
+    piers = stops[stops["modes"].str.split(",").map(lambda m: "ferry" in m)]
+    out = piers[["stop_id", "stop_name", "stop_lat", "stop_lon"]].reset_index(drop=True).copy()
+    if out.empty:
+        return out.assign(metro_m=[], bus_m=[], to_metro=[], to_bus=[])
+    pp = _points(out, "stop_lat", "stop_lon", day.crs)
+    for mode in ("metro", "bus"):
+        others = stops[stops["modes"].str.split(",").map(lambda m, mode=mode: mode in m)]
+        d = nearest_distance(pp, _points(others, "stop_lat", "stop_lon", day.crs))
+        out[f"{mode}_m"] = d
+        out[f"to_{mode}"] = d <= radius_m
+    return out
