@@ -1,0 +1,254 @@
+"""Low carbon: vehicle-km by mode and energy, CO2 and scenarios.
+
+Emissions are computed for buses, the mode for which the profile carries
+sourced parameters:
+
+* diesel buses: ``vehicle-km × L/100 km ÷ 100 × kgCO2/L`` (tank-to-wheel);
+* electric buses: ``vehicle-km × kWh/km × grid kgCO2/kWh`` (grid emissions).
+
+Metro, water-bus and other modes have no sourced energy parameter in the
+profiles, so their vehicle-km are reported and their emissions are left out
+(and say so) rather than guessed.
+
+Annualisation rule (stated on every result): a representative weekday ×
+250, Saturday × 52 and Sunday × 63 (Sundays plus about 11 public holidays run
+on a Sunday timetable), 365 days in all.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from .city import Parameters, SourcedValue
+from .errors import DataError
+from .feed import FeedDay, feed_date_range, prepare_day, trips_by_date
+from .service import trip_table
+
+#: Days of each type in a year (the annualisation rule).
+DAYS_PER_YEAR = {"weekday": 250, "saturday": 52, "sunday": 63}
+ANNUAL_RULE = ("annual = weekday × 250 + Saturday × 52 + Sunday × 63 "
+               "(Sundays plus about 11 public holidays on a Sunday timetable)")
+
+BUS_PARAMETERS = ("diesel_bus_litres_per_100km", "diesel_kgco2_per_litre", "ebus_kwh_per_km",
+                  "grid_kgco2_per_kwh")
+
+
+def vehicle_km(day: FeedDay) -> pd.DataFrame:
+    """Vehicle-km and vehicle-hours by mode and vehicle energy on the day.
+
+    Returns
+    -------
+    DataFrame
+        ``mode``, ``vehicle_energy`` (``diesel``, ``electric``, ``other`` or
+        ``unknown`` when the feed does not mark it), ``trips`` (count),
+        ``vehicle_km`` (km, straight line stop to stop), ``vehicle_hours`` (h).
+    """
+    t = trip_table(day).merge(day.trips[["trip_id", "vehicle_energy"]], on="trip_id", how="left")
+    out = (t.groupby(["mode", "vehicle_energy"], sort=True)
+             .agg(trips=("trip_id", "size"), vehicle_km=("distance_km", "sum"), vehicle_hours=("duration_h", "sum"))
+             .reset_index())
+    return out
+
+
+def representative_days(feed, date: str) -> dict[str, str]:
+    """The analysis weekday and the first Saturday and Sunday with trips after it.
+
+    Returns ``{"weekday": date, "saturday": ..., "sunday": ...}``; a day type
+    the feed never runs is left out.
+    """
+    d0 = dt.datetime.strptime(date, "%Y%m%d").date()
+    _, last = feed_date_range(feed)
+    out = {"weekday": date}
+    for name, wd in (("saturday", 5), ("sunday", 6)):
+        d = d0 + dt.timedelta(days=(wd - d0.weekday()) % 7 or 7)
+        while d <= last:
+            if trips_by_date(feed, [d]).iloc[0] > 0:
+                out[name] = d.strftime("%Y%m%d")
+                break
+            d += dt.timedelta(days=7)
+    return out
+
+
+def annual_vehicle_km(day: FeedDay) -> pd.DataFrame:
+    """Vehicle-km per year by mode and energy (see :data:`ANNUAL_RULE`).
+
+    Returns
+    -------
+    DataFrame
+        ``mode``, ``vehicle_energy``, ``weekday_km``, ``saturday_km``,
+        ``sunday_km`` (km on each representative day; 0 when the feed has no
+        such day), ``vehicle_km_year`` (km/year).
+    """
+    days = representative_days(day.feed, day.date)
+    frames = []
+    for name in DAYS_PER_YEAR:
+        if name not in days:
+            continue
+        d = day if days[name] == day.date else prepare_day(day.feed, days[name], crs=day.crs)
+        frames.append(vehicle_km(d)[["mode", "vehicle_energy", "vehicle_km"]].assign(day_type=name))
+    long = pd.concat(frames, ignore_index=True)
+    wide = long.pivot_table(index=["mode", "vehicle_energy"], columns="day_type", values="vehicle_km",
+                            aggfunc="sum", fill_value=0.0)
+    for name in DAYS_PER_YEAR:
+        if name not in wide:
+            wide[name] = 0.0
+    wide = wide[list(DAYS_PER_YEAR)].rename(columns=lambda c: f"{c}_km")
+    wide["vehicle_km_year"] = sum(wide[f"{k}_km"] * n for k, n in DAYS_PER_YEAR.items())
+    return wide.reset_index()
+
+
+def _value(params: Parameters, name: str, override: float | None = None) -> float:
+    if override is not None:
+        return float(override)
+    p: SourcedValue | None = getattr(params, name)
+    if p is None:
+        raise DataError(f"city.yml, key 'parameters.{name}': missing; add it with value, unit, year "
+                        "and source to compute bus emissions")
+    return float(p.value)
+
+
+def apply_electric_share(vkm: pd.DataFrame, share: float, *, km_col: str = "vehicle_km") -> pd.DataFrame:
+    """Re-split bus vehicle-km so that ``share`` (0–1) of it is electric.
+
+    Bus rows of any energy are pooled and re-split into ``electric`` and
+    ``diesel``; other modes are unchanged.
+    """
+    if not 0 <= share <= 1:
+        raise DataError(f"electric share {share} is outside 0–1; give a fraction such as 0.62")
+    bus = vkm[vkm["mode"] == "bus"]
+    rest = vkm[vkm["mode"] != "bus"]
+    total = bus[km_col].sum()
+    new = pd.DataFrame({"mode": ["bus", "bus"], "vehicle_energy": ["diesel", "electric"],
+                        km_col: [total * (1 - share), total * share]})
+    return pd.concat([rest[["mode", "vehicle_energy", km_col]], new], ignore_index=True)
+
+
+def fleet_electric_share(fleet) -> float | None:
+    """Electric share of the bus fleet from the profile's fleet entries, or None."""
+    bus = [e for e in fleet if e.mode == "bus"]
+    total = sum(e.vehicles for e in bus)
+    if total == 0:
+        return None
+    return sum(e.vehicles for e in bus if e.energy == "electric") / total
+
+
+def emissions(vkm: pd.DataFrame, params: Parameters, *, km_col: str = "vehicle_km",
+              grid_kgco2_per_kwh: float | None = None, fleet_share: float | None = None) -> pd.DataFrame:
+    """CO2 of bus vehicle-km with the profile's parameters.
+
+    Parameters
+    ----------
+    vkm
+        From :func:`vehicle_km` or :func:`annual_vehicle_km` (``km_col``).
+    params
+        The city's emission parameters.
+    grid_kgco2_per_kwh
+        Overrides the profile's grid factor (scenario).
+    fleet_share
+        Electric share used to split bus vehicle-km whose energy is
+        ``unknown`` (feeds that do not mark it); default: no split (NaN).
+
+    Returns
+    -------
+    DataFrame
+        ``mode``, ``vehicle_energy``, ``vehicle_km`` (km), ``energy`` (litres
+        of diesel or kWh), ``energy_unit`` (``L``/``kWh``/empty), ``tco2``
+        (tonnes CO2; NaN where no sourced parameter exists), ``basis``
+        (tank-to-wheel, grid, or why not computed).
+    """
+    v = vkm[["mode", "vehicle_energy", km_col]].rename(columns={km_col: "vehicle_km"}).copy()
+    unknown_bus = (v["mode"] == "bus") & ~v["vehicle_energy"].isin(["diesel", "electric"])
+    if unknown_bus.any() and fleet_share is not None:
+        pooled = v.loc[unknown_bus, "vehicle_km"].sum()
+        v = pd.concat([v[~unknown_bus], pd.DataFrame({
+            "mode": ["bus", "bus"], "vehicle_energy": ["diesel", "electric"],
+            "vehicle_km": [pooled * (1 - fleet_share), pooled * fleet_share]})], ignore_index=True)
+        v = v.groupby(["mode", "vehicle_energy"], as_index=False)["vehicle_km"].sum()
+    lp100 = _value(params, "diesel_bus_litres_per_100km")
+    kg_l = _value(params, "diesel_kgco2_per_litre")
+    kwh_km = _value(params, "ebus_kwh_per_km")
+    grid = _value(params, "grid_kgco2_per_kwh", grid_kgco2_per_kwh)
+    diesel = (v["mode"] == "bus") & (v["vehicle_energy"] == "diesel")
+    elec = (v["mode"] == "bus") & (v["vehicle_energy"] == "electric")
+    v["energy"] = np.select([diesel, elec], [v["vehicle_km"] * lp100 / 100, v["vehicle_km"] * kwh_km], np.nan)
+    v["energy_unit"] = np.select([diesel, elec], ["L", "kWh"], "")
+    v["tco2"] = np.select([diesel, elec], [v["energy"] * kg_l / 1000, v["energy"] * grid / 1000], np.nan)
+    v["basis"] = np.select([diesel, elec], ["tank-to-wheel (diesel)", "grid electricity"],
+                           "not computed: no sourced energy parameter for this mode")
+    return v
+
+
+def flagged_parameters(params: Parameters, names=BUS_PARAMETERS) -> list[str]:
+    """Names of parameters used without a solid source (to show next to results)."""
+    out = []
+    for n in names:
+        p = getattr(params, n)
+        if p is None or not p.solid:
+            out.append(n)
+    return out
+
+
+def electric_share_curve(vkm_year: pd.DataFrame, params: Parameters, grid_factors: dict[str, float],
+                         *, shares: np.ndarray | None = None) -> pd.DataFrame:
+    """Annual bus CO2 against electric share, for each grid factor.
+
+    Returns
+    -------
+    DataFrame
+        ``electric_share`` (0–1), ``grid`` (label), ``grid_kgco2_per_kwh``,
+        ``tco2_year`` (t/year, buses).
+    """
+    shares = np.linspace(0, 1, 11) if shares is None else shares
+    rows = []
+    for label, g in grid_factors.items():
+        for s in shares:
+            e = emissions(apply_electric_share(vkm_year, float(s), km_col="vehicle_km_year"), params,
+                          km_col="vehicle_km_year", grid_kgco2_per_kwh=g)
+            rows.append({"electric_share": float(s), "grid": label, "grid_kgco2_per_kwh": g,
+                         "tco2_year": float(e["tco2"].sum(min_count=1))})
+    return pd.DataFrame(rows)
+
+
+def sensitivity(vkm_year: pd.DataFrame, params: Parameters, *, electric_share: float, delta: float = 0.2
+                ) -> pd.DataFrame:
+    """How much annual bus CO2 moves when each input moves by ±``delta``.
+
+    The electric share moves by ±``delta`` × 100 percentage points (clipped
+    to 0–1); each emission parameter by ±``delta`` × its value.
+
+    Returns
+    -------
+    DataFrame
+        ``input``, ``base`` (value), ``low_tco2``, ``high_tco2`` (t/year at
+        the low and high value), ``swing_tco2`` (|high − low|, t/year),
+        ``swing_pct`` (swing as % of the base result); largest swing first.
+    """
+    def run(p: Parameters, share: float) -> float:
+        e = emissions(apply_electric_share(vkm_year, share, km_col="vehicle_km_year"), p, km_col="vehicle_km_year")
+        return float(e["tco2"].sum())
+
+    base = run(params, electric_share)
+    rows = []
+    for name in BUS_PARAMETERS:
+        p0 = getattr(params, name)
+        lo = params.model_copy(update={name: p0.model_copy(update={"value": p0.value * (1 - delta)})})
+        hi = params.model_copy(update={name: p0.model_copy(update={"value": p0.value * (1 + delta)})})
+        rows.append((name, p0.value, run(lo, electric_share), run(hi, electric_share)))
+    rows.append(("electric_share", electric_share, run(params, max(0.0, electric_share - delta)),
+                 run(params, min(1.0, electric_share + delta))))
+    df = pd.DataFrame(rows, columns=["input", "base", "low_tco2", "high_tco2"])
+    df["swing_tco2"] = (df["high_tco2"] - df["low_tco2"]).abs()
+    df["swing_pct"] = 100 * df["swing_tco2"] / base if base else np.nan
+    return df.sort_values("swing_tco2", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def mode_shift(new_transit_pkm_year: float, *, car_km_per_pkm: float, car_kgco2_per_km: float) -> float:
+    """Tonnes of CO2 avoided per year when new transit passenger-km replace car-km.
+
+    ``new_transit_pkm_year × car_km_per_pkm × car_kgco2_per_km ÷ 1000``.
+    """
+    if min(new_transit_pkm_year, car_km_per_pkm, car_kgco2_per_km) < 0:
+        raise DataError("mode-shift inputs must be zero or positive")
+    return new_transit_pkm_year * car_km_per_pkm * car_kgco2_per_km / 1000

@@ -1,0 +1,97 @@
+"""Emissions of a tiny feed with known km and factors (hand-computed)."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from citybridge import emissions as E
+from citybridge import feed as F
+from citybridge.city import Parameters, SourcedValue
+from citybridge.errors import DataError
+from gtfs_fixtures import timetable_tables, write_feed
+
+
+def _p(v, solid=True):
+    return SourcedValue(value=v, unit="u", year="2024", source="test", solid=solid)
+
+
+PARAMS = Parameters(diesel_bus_litres_per_100km=_p(40), diesel_kgco2_per_litre=_p(2.5),
+                    ebus_kwh_per_km=_p(1.5), grid_kgco2_per_kwh=_p(0.4, solid=False))
+
+
+def _day(tmp_path):
+    t = timetable_tables()
+    # mark T1, T2 diesel and T3, TN electric: each bus trip runs 3 km (3 links of 1 km)
+    t["trips.txt"] = ("route_id,service_id,trip_id,direction_id,vehicle_energy\n"
+                      "B1,WK,T1,0,diesel\nB1,WK,T2,0,diesel\nB1,WK,T3,0,electric\nB1,WK,TN,0,electric\n"
+                      "M1,WK,MT1,0,electric\n")
+    return F.prepare_day(F.read_feed(write_feed(tmp_path / "e.zip", t)), "20260107", crs="EPSG:32719")
+
+
+def test_vehicle_km_by_mode_and_energy(tmp_path):
+    v = E.vehicle_km(_day(tmp_path)).set_index(["mode", "vehicle_energy"])
+    assert v.loc[("bus", "diesel"), "vehicle_km"] == pytest.approx(6.0, rel=2e-3)
+    assert v.loc[("bus", "electric"), "vehicle_km"] == pytest.approx(6.0, rel=2e-3)
+    assert v.loc[("bus", "diesel"), "trips"] == 2
+    assert v.loc[("bus", "diesel"), "vehicle_hours"] == pytest.approx(2 * 18 / 60)
+
+
+def test_emissions_hand_computed():
+    vkm = pd.DataFrame({"mode": ["bus", "bus", "metro"], "vehicle_energy": ["diesel", "electric", "electric"],
+                        "vehicle_km": [100.0, 200.0, 50.0]})
+    e = E.emissions(vkm, PARAMS).set_index(["mode", "vehicle_energy"])
+    # diesel: 100 km × 40 L/100 km = 40 L × 2.5 kg/L = 100 kg = 0.1 t
+    assert e.loc[("bus", "diesel"), "energy"] == pytest.approx(40.0)
+    assert e.loc[("bus", "diesel"), "tco2"] == pytest.approx(0.1)
+    # electric: 200 km × 1.5 kWh/km = 300 kWh × 0.4 kg/kWh = 120 kg
+    assert e.loc[("bus", "electric"), "tco2"] == pytest.approx(0.12)
+    assert pd.isna(e.loc[("metro", "electric"), "tco2"])
+    assert "not computed" in e.loc[("metro", "electric"), "basis"]
+    g = E.emissions(vkm, PARAMS, grid_kgco2_per_kwh=0.8).set_index(["mode", "vehicle_energy"])
+    assert g.loc[("bus", "electric"), "tco2"] == pytest.approx(0.24)
+
+
+def test_unknown_energy_split_by_fleet_share():
+    vkm = pd.DataFrame({"mode": ["bus"], "vehicle_energy": ["unknown"], "vehicle_km": [1000.0]})
+    e = E.emissions(vkm, PARAMS, fleet_share=0.25).set_index("vehicle_energy")
+    assert e.loc["electric", "vehicle_km"] == 250 and e.loc["diesel", "vehicle_km"] == 750
+
+
+def test_electric_share_scenario_and_curve():
+    vkm = pd.DataFrame({"mode": ["bus", "bus"], "vehicle_energy": ["diesel", "electric"],
+                        "vehicle_km_year": [600.0, 400.0]})
+    s = E.apply_electric_share(vkm, 1.0, km_col="vehicle_km_year").set_index("vehicle_energy")
+    assert s.loc["electric", "vehicle_km_year"] == 1000 and s.loc["diesel", "vehicle_km_year"] == 0
+    c = E.electric_share_curve(vkm, PARAMS, {"a": 0.4, "b": 0.0}, shares=[0.0, 1.0]).set_index(["grid", "electric_share"])
+    # all diesel: 1000 km × 0.4 L/km × 2.5 = 1000 kg = 1 t; all electric: 1000 × 1.5 × 0.4 = 600 kg
+    assert c.loc[("a", 0.0), "tco2_year"] == pytest.approx(1.0)
+    assert c.loc[("a", 1.0), "tco2_year"] == pytest.approx(0.6)
+    assert c.loc[("b", 1.0), "tco2_year"] == pytest.approx(0.0)
+    with pytest.raises(DataError, match="outside 0–1"):
+        E.apply_electric_share(vkm, 62, km_col="vehicle_km_year")
+
+
+def test_sensitivity_ranks_inputs():
+    vkm = pd.DataFrame({"mode": ["bus"], "vehicle_energy": ["diesel"], "vehicle_km_year": [1000.0]})
+    s = E.sensitivity(vkm, PARAMS, electric_share=0.0).set_index("input")
+    # with no electric buses the electric parameters move nothing
+    assert s.loc["ebus_kwh_per_km", "swing_tco2"] == pytest.approx(0)
+    # ±20 % of litres/100 km: 0.8 t to 1.2 t
+    assert s.loc["diesel_bus_litres_per_100km", "swing_tco2"] == pytest.approx(0.4)
+    assert s.index[0] in ("diesel_bus_litres_per_100km", "diesel_kgco2_per_litre", "electric_share")
+
+
+def test_mode_shift_and_flags():
+    assert E.mode_shift(1_000_000, car_km_per_pkm=0.5, car_kgco2_per_km=0.2) == pytest.approx(100.0)
+    assert E.flagged_parameters(PARAMS) == ["grid_kgco2_per_kwh"]
+    with pytest.raises(DataError, match="parameters.ebus_kwh_per_km"):
+        E.emissions(pd.DataFrame({"mode": ["bus"], "vehicle_energy": ["diesel"], "vehicle_km": [1.0]}),
+                    Parameters(diesel_bus_litres_per_100km=_p(1), diesel_kgco2_per_litre=_p(1)))
+
+
+def test_representative_days(tmp_path):
+    day = _day(tmp_path)
+    # the fixture runs no Saturday service and its Sunday service has no trips
+    assert E.representative_days(day.feed, "20260107") == {"weekday": "20260107"}
+    a = E.annual_vehicle_km(day).set_index(["mode", "vehicle_energy"])
+    assert a.loc[("bus", "diesel"), "vehicle_km_year"] == pytest.approx(6.0 * 250, rel=2e-3)
