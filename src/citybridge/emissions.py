@@ -252,3 +252,37 @@ def mode_shift(new_transit_pkm_year: float, *, car_km_per_pkm: float, car_kgco2_
     if min(new_transit_pkm_year, car_km_per_pkm, car_kgco2_per_km) < 0:
         raise DataError("mode-shift inputs must be zero or positive")
     return new_transit_pkm_year * car_km_per_pkm * car_kgco2_per_km / 1000
+
+
+def summary(e_day: pd.DataFrame, params: Parameters, e_year: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Headline emission figures with the flag of any unsourced parameter.
+
+    Parameters
+    ----------
+    e_day, e_year
+        :func:`emissions` of the day's and (optionally) the year's vehicle-km.
+
+    Returns
+    -------
+    DataFrame
+        ``indicator``, ``value``, ``unit``, ``note``: bus CO2 per day (t),
+        per year (t), per bus service-km (g/km), electric share of bus
+        vehicle-km (%), and vehicle-km per year by mode.
+    """
+    bus_d = e_day[e_day["mode"] == "bus"]
+    flags = flagged_parameters(params)
+    note = ("uses parameters without a solid source: " + ", ".join(flags)) if flags else "all parameters sourced"
+    km = bus_d["vehicle_km"].sum()
+    rows = [
+        ("bus CO2 per day", bus_d["tco2"].sum(), "tCO2/day", note),
+        ("bus CO2 per service-km", 1e6 * bus_d["tco2"].sum() / km if km else np.nan, "gCO2/km", note),
+        ("electric share of bus vehicle-km",
+         100 * bus_d.loc[bus_d["vehicle_energy"] == "electric", "vehicle_km"].sum() / km if km else np.nan, "%",
+         "from the vehicle_energy marked on each trip, or the fleet share where unmarked"),
+    ]
+    if e_year is not None:
+        rows.insert(1, ("bus CO2 per year", e_year.loc[e_year["mode"] == "bus", "tco2"].sum(), "tCO2/year",
+                        note + "; " + ANNUAL_RULE))
+        for mode, g in e_year.groupby("mode", sort=True):
+            rows.append((f"{mode} vehicle-km per year", g["vehicle_km"].sum(), "km/year", ANNUAL_RULE))
+    return pd.DataFrame(rows, columns=["indicator", "value", "unit", "note"])

@@ -678,8 +678,15 @@ def prepare_day(feed, date: str | None = None, *, crs: str = "EPSG:3857", city_n
                    stop_times=st.reset_index(drop=True), crs=crs, notes=notes, city_name=city_name)
 
 
+_DAY_CACHE: dict[tuple, FeedDay] = {}
+
+
 def feed_day(city, date: str | None = None) -> FeedDay:
     """Read a city's feed and prepare its analysis day.
+
+    The result is kept for the life of the process (keyed by the feed's
+    path, size and modification time, and the date), so a notebook that
+    looks at several cities reads each feed once. Treat it as read-only.
 
     Parameters
     ----------
@@ -692,8 +699,14 @@ def feed_day(city, date: str | None = None) -> FeedDay:
 
     if not isinstance(city, City):
         city = load_city(city)
-    feed = read_feed(city.gtfs_path, datum=city.profile.source_datum)
-    return prepare_day(feed, date, crs=city.profile.crs, city_name=city.name)
+    p = city.gtfs_path
+    st = p.stat() if p.exists() else None
+    key = (str(p.resolve()), st.st_size if st else 0, st.st_mtime_ns if st else 0, date or "",
+           city.profile.source_datum, city.profile.crs)
+    if key not in _DAY_CACHE:
+        feed = read_feed(p, datum=city.profile.source_datum)
+        _DAY_CACHE[key] = prepare_day(feed, date, crs=city.profile.crs, city_name=city.name)
+    return _DAY_CACHE[key]
 
 
 def copy_feed_folder(src: Path, dest: Path) -> None:

@@ -1,0 +1,203 @@
+"""One KPI board per city: the figures an integrated management centre watches.
+
+:func:`kpi_table` returns a tidy table with one row per KPI: ``theme``,
+``kpi``, ``value``, ``unit``, ``definition``, ``source``. Each theme is a
+function of the city and its prepared service day, so a chapter can show one
+theme for several cities (:func:`theme_table`) and the comparison notebook
+can put whole boards side by side.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from .city import City, load_city
+from .errors import CitybridgeError
+from .feed import FeedDay, feed_day
+
+KPI_COLUMNS = ["theme", "kpi", "value", "unit", "definition", "source"]
+FREQUENT_HEADWAY_MIN = 10.0
+
+
+def _src(city: City, day: FeedDay, extra: str = "") -> str:
+    s = f"{city.name} GTFS ({city.gtfs_path.name}), service day {day.date}"
+    if extra:
+        s += f"; {extra}"
+    if city.profile.sample:
+        s += "; illustrative sample data"
+    return s
+
+
+def _rows(city: City, day: FeedDay, theme: str, rows: list[tuple], extra: str = "") -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=["kpi", "value", "unit", "definition"])
+    df.insert(0, "theme", theme)
+    df["source"] = _src(city, day, extra)
+    df["value"] = pd.to_numeric(df["value"], errors="coerce").astype(float)
+    return df[KPI_COLUMNS]
+
+
+def network_kpis(city: City, day: FeedDay) -> pd.DataFrame:
+    """Network size: routes, stations and route-km (total and metro)."""
+    from .network import network_summary
+
+    s = network_summary(day).set_index("mode")
+    rows = [("routes", s.loc["total", "routes"], "routes", "routes with a trip on the service day"),
+            ("stations", s.loc["total", "stations"], "stations", "stops with a departure, counted once per parent station"),
+            ("route-km", s.loc["total", "route_km"], "km", "sum of each route's main pattern length, one direction")]
+    if "metro" in s.index:
+        rows.append(("metro route-km", s.loc["metro", "route_km"], "km", "route-km of metro lines"))
+    return _rows(city, day, "network", rows)
+
+
+def service_kpis(city: City, day: FeedDay) -> pd.DataFrame:
+    """Service supplied: trips, service-km and -hours, peak vehicles, frequent network share."""
+    from .service import route_stats, route_totals, trip_table
+
+    t = trip_table(day, periods=city.periods)
+    rs = route_stats(day, periods=city.periods)
+    tot = route_totals(rs)
+    am = rs[rs["period"] == "am_peak"] if "period" in rs else rs.iloc[0:0]
+    if len(am):
+        best = am.groupby("route_id")["mean_headway_min"].min()
+        frequent = float((best <= FREQUENT_HEADWAY_MIN).mean() * 100) if len(best) else np.nan
+    else:
+        frequent = np.nan
+    rows = [("trips per day", len(t), "trips", "concrete trips on the service day (frequencies expanded)"),
+            ("service-km per day", t["distance_km"].sum(), "km", "sum of trip lengths, straight line stop to stop"),
+            ("service-hours per day", t["duration_h"].sum(), "h", "sum of trip durations"),
+            ("peak vehicles in service", tot["peak_vehicles"].sum() if "peak_vehicles" in tot else np.nan,
+             "vehicles", "sum over routes of the most trips in progress at once"),
+            ("frequent network share", frequent, "% of routes",
+             f"routes with a mean AM-peak headway of {FREQUENT_HEADWAY_MIN:.0f} min or better, in one direction at least")]
+    return _rows(city, day, "service", rows)
+
+
+def access_kpis(city: City, day: FeedDay) -> pd.DataFrame:
+    """SDG 11.2.1 coverage (city, urban, rural) and people near frequent transit."""
+    from . import access
+
+    try:
+        d = access.districts(city)
+    except CitybridgeError as exc:
+        return _rows(city, day, "access", [("SDG 11.2.1 coverage", np.nan, "% of population",
+                                              f"not computed: {str(exc).splitlines()[0]}")])
+    cov = access.coverage(day, d)
+    summ = access.summarise(cov).set_index("scope")
+    fcov = access.summarise(access.frequent_coverage(day, d, periods=city.periods)).set_index("scope")
+    rows = []
+    for scope in ("city", "urban", "rural"):
+        if scope in summ.index:
+            rows.append((f"SDG 11.2.1 coverage ({scope})", 100 * summ.loc[scope, "share_covered"],
+                         "% of population",
+                         "people within 500 m of a bus/tram stop or 1,000 m of a metro/rail/ferry stop; "
+                         "straight line; population spread evenly over each census polygon"))
+    if "city" in fcov.index:
+        rows.append(("people near frequent transit", 100 * fcov.loc["city", "share_covered"], "% of population",
+                     "people within 500 m of a stop served every 10 min or better (ITDP)"))
+    pop = city.profile.population
+    return _rows(city, day, "access", rows, f"population: {pop.source if pop else 'none'}")
+
+
+def speed_kpis(city: City, day: FeedDay) -> pd.DataFrame:
+    """Average scheduled speed by mode (distance ÷ running time)."""
+    from .speed import segment_speeds
+
+    seg = segment_speeds(day)
+    rows = []
+    for mode in ("bus", "metro", "ferry"):
+        s = seg[seg["mode"] == mode]
+        if len(s) and s["run_s"].sum() > 0:
+            rows.append((f"average scheduled speed ({mode})", s["distance_m"].sum() / s["run_s"].sum() * 3.6,
+                         "km/h", "total straight-line distance ÷ total scheduled running time"))
+    return _rows(city, day, "speed", rows)
+
+
+def carbon_kpis(city: City, day: FeedDay) -> pd.DataFrame:
+    """Electric share of bus vehicle-km and bus CO2 intensity."""
+    from . import emissions as E
+
+    p = city.profile.parameters
+    try:
+        e = E.emissions(E.vehicle_km(day), p, fleet_share=E.fleet_electric_share(city.profile.fleet))
+    except CitybridgeError as exc:
+        return _rows(city, day, "low carbon", [("bus CO2 per service-km", np.nan, "gCO2/km",
+                                                  f"not computed: {exc}")])
+    s = E.summary(e, p).set_index("indicator")
+    flags = E.flagged_parameters(p)
+    caveat = f" (no solid source for {', '.join(flags)})" if flags else ""
+    rows = [("electric share of bus vehicle-km", s.loc["electric share of bus vehicle-km", "value"], "%",
+             "bus vehicle-km run by electric buses"),
+            ("bus CO2 per service-km", s.loc["bus CO2 per service-km", "value"], "gCO2/km",
+             "diesel tank-to-wheel plus grid electricity, per bus vehicle-km" + caveat),
+            ("bus CO2 per day", s.loc["bus CO2 per day", "value"], "tCO2/day", "bus emissions on the service day" + caveat)]
+    return _rows(city, day, "low carbon", rows, "emission parameters: city.yml")
+
+
+def bike_kpis(city: City, day: FeedDay) -> pd.DataFrame:
+    """Bike-share integration: stations, and stations and stops within 300 m of each other."""
+    from . import multimodal as mm
+    from .network import served_stops
+
+    path = city.optional_path("gbfs")
+    if path is None or not path.exists():
+        return _rows(city, day, "multimodal", [("bike-share stations", np.nan, "stations",
+                                                  "not computed: the city has no GBFS bike-share feed")])
+    st, sp = mm.bike_links(mm.read_gbfs(path), served_stops(day), crs=day.crs)
+    s = mm.bike_summary(st, sp).set_index("indicator")["value"]
+    rows = [("bike-share stations", s["bike-share stations"], "stations", "stations in the GBFS feed"),
+            ("bike stations near transit", s["bike stations within 300 m of a transit stop"], "% of stations",
+             "bike stations within 300 m of a served transit stop"),
+            ("transit stops near a bike station", s["transit stops with a bike station within 300 m"], "% of stops",
+             "served stops with a bike station within 300 m")]
+    return _rows(city, day, "multimodal", rows, "bike share: GBFS station_information.json")
+
+
+def quality_kpis(city: City, day: FeedDay) -> pd.DataFrame:
+    """Data quality: findings of the feed checks by severity."""
+    from .validate import validate
+
+    f = validate(city.folder)
+    sev = pd.Series([x.severity for x in f]).value_counts()
+    rows = [("data check: warnings", sev.get("warning", 0), "findings", "warnings of citybridge validate"),
+            ("data check: fatal problems", sev.get("fatal", 0), "findings", "fatal findings of citybridge validate")]
+    return _rows(city, day, "data quality", rows)
+
+
+THEMES: dict[str, Callable[[City, FeedDay], pd.DataFrame]] = {
+    "network": network_kpis, "service": service_kpis, "access": access_kpis, "speed": speed_kpis,
+    "low carbon": carbon_kpis, "multimodal": bike_kpis, "data quality": quality_kpis,
+}
+
+
+def _city(city: City | str) -> City:
+    return city if isinstance(city, City) else load_city(city)
+
+
+def kpi_table(city: City | str, *, date: str | None = None, themes: list[str] | None = None) -> pd.DataFrame:
+    """The KPI board of a city as a tidy table.
+
+    Returns
+    -------
+    DataFrame
+        ``theme``, ``kpi``, ``value`` (float; NaN where not computable, with
+        the reason in ``definition``), ``unit``, ``definition``, ``source``.
+    """
+    c = _city(city)
+    day = feed_day(c, date)
+    names = themes or list(THEMES)
+    unknown = [t for t in names if t not in THEMES]
+    if unknown:
+        raise CitybridgeError(f"unknown KPI theme(s) {unknown}; choose from {list(THEMES)}")
+    return pd.concat([THEMES[t](c, day) for t in names], ignore_index=True)
+
+
+def theme_table(cities: list[City | str], theme: str) -> pd.DataFrame:
+    """One theme's KPIs for several cities side by side (``kpi``, ``unit``, one column per city)."""
+    frames = []
+    for c in cities:
+        c = _city(c)
+        t = kpi_table(c, themes=[theme])
+        frames.append(t.set_index(["kpi", "unit"])["value"].rename(c.name))
+    return pd.concat(frames, axis=1).reset_index()
