@@ -281,22 +281,6 @@ def _coverage_of(districts: gpd.GeoDataFrame, covered, *, layer: gpd.GeoDataFram
     })
 
 
-_COVERAGE_COLUMNS = """
-        One row per district:
-
-        - ``district_id``, ``name``
-        - ``area_class``: ``urban``, ``rural`` (or ``unclassified``)
-        - ``population``: census population (people)
-        - ``area_km2``: district area (km²)
-        - ``pop_covered``: people within the catchment (people)
-        - ``share_covered``: ``pop_covered / population`` (0–1)
-        - ``catchment``: the rule used, in words
-        - ``distance``: ``"straight line"``
-        - ``population_assumption``: ``"areal weighting (even spread over
-          each polygon)"`` or the finer layer used for that district
-"""
-
-
 def coverage(day: FeedDay, districts: gpd.GeoDataFrame, *, low_m: float = 500, high_m: float = 1000,
              min_trips_per_hour: float | None = None, period: str | None = None,
              periods: Periods | None = None, layer: gpd.GeoDataFrame | None = None,
@@ -321,6 +305,18 @@ def coverage(day: FeedDay, districts: gpd.GeoDataFrame, *, low_m: float = 500, h
     Returns
     -------
     DataFrame
+        One row per district:
+
+        - ``district_id``, ``name``
+        - ``area_class``: ``urban``, ``rural`` (or ``unclassified``)
+        - ``population``: census population (people)
+        - ``area_km2``: district area (km²)
+        - ``pop_covered``: people within the catchment (people)
+        - ``share_covered``: ``pop_covered / population`` (0–1)
+        - ``catchment``: the rule used, in words
+        - ``distance``: ``"straight line"``
+        - ``population_assumption``: ``"areal weighting (even spread over
+          each polygon)"`` or the finer layer used for that district
     """
     period_name, prow = _pick_period(period, periods)
     cat = catchments(day, low_m=low_m, high_m=high_m, min_trips_per_hour=min_trips_per_hour,
@@ -330,8 +326,6 @@ def coverage(day: FeedDay, districts: gpd.GeoDataFrame, *, low_m: float = 500, h
     return _coverage_of(districts, covered, layer=layer, day_crs=day.crs,
                         catchment=_catchment_text(low_m, high_m, min_trips_per_hour, period_name, prow))
 
-
-coverage.__doc__ = (coverage.__doc__ or "") + _COVERAGE_COLUMNS
 
 
 def frequent_coverage(day: FeedDay, districts: gpd.GeoDataFrame, *, max_headway_min: float = 10,
@@ -359,6 +353,18 @@ def frequent_coverage(day: FeedDay, districts: gpd.GeoDataFrame, *, max_headway_
     Returns
     -------
     DataFrame
+        One row per district:
+
+        - ``district_id``, ``name``
+        - ``area_class``: ``urban``, ``rural`` (or ``unclassified``)
+        - ``population``: census population (people)
+        - ``area_km2``: district area (km²)
+        - ``pop_covered``: people within the catchment (people)
+        - ``share_covered``: ``pop_covered / population`` (0–1)
+        - ``catchment``: the rule used, in words
+        - ``distance``: ``"straight line"``
+        - ``population_assumption``: ``"areal weighting (even spread over
+          each polygon)"`` or the finer layer used for that district
     """
     period_name, prow = _pick_period(period, periods)
     st = stations(day, period=period_name, periods=periods)
@@ -370,8 +376,6 @@ def frequent_coverage(day: FeedDay, districts: gpd.GeoDataFrame, *, max_headway_
             f"in {period_name} ({prow['start']}–{prow['end']})")
     return _coverage_of(districts, covered, layer=layer, day_crs=day.crs, catchment=text)
 
-
-frequent_coverage.__doc__ = (frequent_coverage.__doc__ or "") + _COVERAGE_COLUMNS
 
 
 # --------------------------------------------------------------------------

@@ -94,3 +94,27 @@ def lines_by_mode(df: pd.DataFrame, *, x: str, y: str, mode: str = "mode", title
     fig.update_xaxes(title=x_title or x)
     fig.update_yaxes(title=y_title or y)
     return style(fig, title=title)
+
+
+def kpi_dashboard(kpis: pd.DataFrame, *, columns: int = 4, title: str = "") -> go.Figure:
+    """A board of number tiles, one per KPI (``kpi``, ``value``, ``unit``, ``theme``).
+
+    KPIs without a value are left out of the board (the table beside it says why).
+    """
+    k = kpis.dropna(subset=["value"]).reset_index(drop=True)
+    n = max(len(k), 1)
+    rows = (n + columns - 1) // columns
+    fig = go.Figure()
+    for i, r in k.iterrows():
+        row, col = divmod(i, columns)
+        v = float(r["value"])
+        fmt = ",.0f" if abs(v) >= 100 else ",.1f"
+        fig.add_trace(go.Indicator(
+            mode="number", value=v, number={"valueformat": fmt, "suffix": f" {r['unit']}" if len(str(r["unit"])) <= 3 else "",
+                                            "font": {"size": 26}},
+            title={"text": f"{html.escape(str(r['kpi']))}<br><span style='font-size:0.7em;color:#666'>"
+                           f"{html.escape(str(r['theme']))} · {html.escape(str(r['unit']))}</span>",
+                   "font": {"size": 13}},
+            domain={"row": row, "column": col}))
+    fig.update_layout(grid={"rows": rows, "columns": columns, "pattern": "independent"})
+    return style(fig, title=title, height=max(220, 150 * rows))

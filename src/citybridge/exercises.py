@@ -46,7 +46,7 @@ _EXERCISES = [
              "cov.loc[cov['area_class'] == 'rural', 'population'].sum())"),
     Exercise("03.2", "03_access", "ranking places by need",
              "answer = cov.sort_values('share_covered').iloc[0]['name']"),
-    Exercise("04.1", "04_speed", "weighted averages (distance-weighted speed)",
+    Exercise("04.1", "04_speed", "time-weighted (harmonic) mean speed: total distance ÷ total time",
              "bus = seg[seg['mode'] == 'bus']\n"
              "answer = float(bus['distance_m'].sum() / bus['run_s'].sum() * 3.6)"),
     Exercise("04.2", "04_speed", "filtering segments by speed and service",

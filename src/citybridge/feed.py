@@ -290,8 +290,6 @@ def read_feed(path: str | Path, *, datum: str = "WGS84"):
     tables["stops"] = convert_datum(_check_coordinates(tables["stops"], path), datum)
     with tempfile.TemporaryDirectory(prefix="citybridge-gtfs-") as tmp:
         for name, df in tables.items():
-            if name in ("stops",):
-                df = df.copy()
             df.to_csv(Path(tmp) / f"{name}.txt", index=False)
         try:
             feed = gk.read_feed(tmp, dist_units="km")
@@ -391,8 +389,9 @@ def _frequency_departures_count(fr: pd.DataFrame) -> pd.Series:
     start = times_to_seconds(fr["start_time"])
     end = times_to_seconds(fr["end_time"])
     hw = pd.to_numeric(fr["headway_secs"], errors="coerce")
-    n = np.ceil((end - start) / hw).clip(lower=0)
-    return n.groupby(fr["trip_id"].astype(str).to_numpy()).sum()
+    ok = start.notna() & end.notna() & hw.notna() & (hw > 0)
+    n = np.ceil((end[ok] - start[ok]) / hw[ok]).clip(lower=0)
+    return n.groupby(fr.loc[ok, "trip_id"].astype(str).to_numpy()).sum()
 
 
 def trips_by_date(feed, dates: list[dt.date]) -> pd.Series:
@@ -587,8 +586,17 @@ class FeedDay:
         return [m for m in order if m in present]
 
 
-def prepare_day(feed, date: str | None = None, *, crs: str = "EPSG:3857", city_name: str = "") -> FeedDay:
+def utm_crs(lat: float, lon: float) -> str:
+    """The WGS-84 UTM zone of a point, as ``EPSG:326xx`` (north) or ``EPSG:327xx`` (south)."""
+    zone = int((lon + 180) // 6) % 60 + 1
+    return f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"
+
+
+def prepare_day(feed, date: str | None = None, *, crs: str | None = None, city_name: str = "") -> FeedDay:
     """Build the :class:`FeedDay` for ``date`` (default :func:`choose_date`).
+
+    ``crs`` is the metric CRS for distances; default the UTM zone of the
+    stops' median position.
 
     Raises
     ------
@@ -636,10 +644,14 @@ def prepare_day(feed, date: str | None = None, *, crs: str = "EPSG:3857", city_n
            if "shape_dist_traveled" in st else {}),
     })
     st = st.sort_values(["trip_id", "stop_sequence"], kind="stable").reset_index(drop=True)
-    st, filled = interpolate_times(st)
-    if filled:
-        notes.append(f"{filled:,} blank stop times were interpolated linearly between the "
+    st, blank = interpolate_times(st)
+    untimed = int(st["departure_s"].isna().sum())
+    if blank - untimed:
+        notes.append(f"{blank - untimed:,} blank stop times were interpolated linearly between the "
                      "timed stops of their trip")
+    if untimed:
+        notes.append(f"{untimed:,} stop times before the first or after the last timed stop of their "
+                     "trip could not be interpolated and were left out")
     st = st.dropna(subset=["departure_s"])
     st = expand_frequencies(st, feed.frequencies)
     if feed.frequencies is not None and not feed.frequencies.empty:
@@ -674,6 +686,8 @@ def prepare_day(feed, date: str | None = None, *, crs: str = "EPSG:3857", city_n
     stops["stop_name"] = stops["stop_name"].fillna("").astype(str)
     stops["parent_station"] = stops["parent_station"].fillna("").astype(str)
     stops = stops[["stop_id", "stop_name", "stop_lat", "stop_lon", "parent_station", "location_type"]]
+    if crs is None:
+        crs = utm_crs(float(stops["stop_lat"].median()), float(stops["stop_lon"].median()))
     return FeedDay(feed=feed, date=date, stops=stops, routes=routes, trips=trips.reset_index(drop=True),
                    stop_times=st.reset_index(drop=True), crs=crs, notes=notes, city_name=city_name)
 

@@ -53,11 +53,10 @@ def network_kpis(city: City, day: FeedDay) -> pd.DataFrame:
 
 def service_kpis(city: City, day: FeedDay) -> pd.DataFrame:
     """Service supplied: trips, service-km and -hours, peak vehicles, frequent network share."""
-    from .service import route_stats, route_totals, trip_table
+    from .service import network_peak_vehicles, route_stats, trip_table
 
     t = trip_table(day, periods=city.periods)
     rs = route_stats(day, periods=city.periods)
-    tot = route_totals(rs)
     am = rs[rs["period"] == "am_peak"] if "period" in rs else rs.iloc[0:0]
     if len(am):
         best = am.groupby("route_id")["mean_headway_min"].min()
@@ -67,8 +66,8 @@ def service_kpis(city: City, day: FeedDay) -> pd.DataFrame:
     rows = [("trips per day", len(t), "trips", "concrete trips on the service day (frequencies expanded)"),
             ("service-km per day", t["distance_km"].sum(), "km", "sum of trip lengths, straight line stop to stop"),
             ("service-hours per day", t["duration_h"].sum(), "h", "sum of trip durations"),
-            ("peak vehicles in service", tot["peak_vehicles"].sum() if "peak_vehicles" in tot else np.nan,
-             "vehicles", "sum over routes of the most trips in progress at once"),
+            ("peak vehicles in service", network_peak_vehicles(day), "vehicles",
+             "the most trips in progress at the same instant, all modes"),
             ("frequent network share", frequent, "% of routes",
              f"routes with a mean AM-peak headway of {FREQUENT_HEADWAY_MIN:.0f} min or better, in one direction at least")]
     return _rows(city, day, "service", rows)

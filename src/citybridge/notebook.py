@@ -97,3 +97,11 @@ def notes(day) -> HTML:
                 f"({'frequency-based' if day.is_frequency_based else 'timetable'} feed, "
                 f"{len(day.trips):,} trips).</p><ul>{items}</ul>",
                 f"analysis date {day.date}; " + "; ".join(day.notes))
+
+
+def bullets(items: list[str], *, empty: str = "Nothing to list.") -> HTML:
+    """A bulleted list of computed statements (escaped)."""
+    if not items:
+        return say(empty)
+    body = "<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in items) + "</ul>"
+    return HTML(body, "\n".join(f"- {s}" for s in items))

@@ -160,13 +160,15 @@ def _links(day: FeedDay) -> pd.DataFrame:
     from_sequence, departure_s (at from), arrival_s (at to), distance_m
     (straight line; NaN when a stop has no position), run_s.
     """
-    st = day.stop_times.sort_values(["trip_id", "stop_sequence"], kind="stable")
+    st = day.stop_times.sort_values(["trip_id", "stop_sequence"], kind="stable").reset_index(drop=True)
     xy = day.stops_xy()
     xy = xy[~xy.index.duplicated()]
-    x = st["stop_id"].map(xy["x"]).to_numpy(dtype=float)
-    y = st["stop_id"].map(xy["y"]).to_numpy(dtype=float)
-    trip = st["trip_id"].to_numpy()
-    same = trip[1:] == trip[:-1]
+    pos = xy.index.get_indexer(st["stop_id"])
+    known = pos >= 0
+    x = np.where(known, xy["x"].to_numpy(dtype=float)[pos], np.nan)
+    y = np.where(known, xy["y"].to_numpy(dtype=float)[pos], np.nan)
+    code = pd.factorize(st["trip_id"])[0]
+    same = code[1:] == code[:-1]
     i = np.flatnonzero(same)          # link from row i to row i + 1
     j = i + 1
     with np.errstate(invalid="ignore"):
@@ -174,20 +176,26 @@ def _links(day: FeedDay) -> pd.DataFrame:
     dist[~np.isfinite(dist)] = np.nan
     dep = st["departure_s"].to_numpy(dtype=float)
     arr = st["arrival_s"].to_numpy(dtype=float)
+
+    def take(col: str, rows: np.ndarray) -> pd.Series:
+        return st[col].take(rows).reset_index(drop=True)
+
+    trips = day.trips.drop_duplicates("trip_id").set_index("trip_id")
+    tpos = trips.index.get_indexer(take("trip_id", i))
+    direction = np.where(tpos >= 0, trips["direction_id"].to_numpy()[tpos], 0).astype(int)
     links = pd.DataFrame({
-        "trip_id": trip[i],
-        "route_id": st["route_id"].to_numpy()[i],
-        "mode": st["mode"].to_numpy()[i],
-        "from_stop_id": st["stop_id"].to_numpy()[i],
-        "to_stop_id": st["stop_id"].to_numpy()[j],
+        "trip_id": take("trip_id", i),
+        "route_id": take("route_id", i),
+        "mode": take("mode", i),
+        "direction_id": direction,
+        "from_stop_id": take("stop_id", i),
+        "to_stop_id": take("stop_id", j),
         "from_sequence": st["stop_sequence"].to_numpy()[i],
         "departure_s": dep[i],
         "arrival_s": arr[j],
         "distance_m": dist,
     })
     links["run_s"] = links["arrival_s"] - links["departure_s"]
-    direction = day.trips.set_index("trip_id")["direction_id"]
-    links.insert(3, "direction_id", links["trip_id"].map(direction).fillna(0).astype(int))
     return links
 
 
@@ -389,7 +397,8 @@ def route_stats(day: FeedDay, *, periods: Periods | None = None,
           NaN for ``"other"``
         - ``mean_headway_min``: period minutes / ``trips_one_way`` (min); NaN
           when no trip starts, and for ``"other"``
-        - ``service_km``: straight-line distance run by those trips (km)
+        - ``service_km``: straight-line distance run by those trips (km);
+          a trip touching a stop without a position adds nothing
         - ``service_hours``: summed duration of those trips, first departure
           to last arrival (h)
         - ``peak_vehicles``: most trips in service at once during the period
@@ -402,8 +411,12 @@ def route_stats(day: FeedDay, *, periods: Periods | None = None,
           ``last_departure_s`` (s), ``span_hours`` (h, from first to last
           departure), ``peak_vehicles_day`` (count, over the whole day).
     """
+    return _route_stats(day, trip_table(day, periods=periods), periods, split_directions)
+
+
+def _route_stats(day: FeedDay, t: pd.DataFrame, periods: Periods | None,
+                 split_directions: bool) -> pd.DataFrame:
     pt = period_table(periods)
-    t = trip_table(day, periods=periods)
     keys = ["route_id", "direction_id"] if split_directions else ["route_id"]
     # trips by period (and direction, for the one-way count)
     per_dir = t.groupby(["route_id", "direction_id", "period"]).agg(
@@ -506,7 +519,8 @@ def mode_stats(day: FeedDay, *, periods: Periods | None = None) -> pd.DataFrame:
           start of the mode on the day (``HH:MM``; same on every row of a mode)
     """
     pt = period_table(periods)
-    rs = route_stats(day, periods=periods)
+    t = trip_table(day, periods=periods)
+    rs = _route_stats(day, t, periods, False)
     run = rs[rs["trips"] > 0]
     agg = rs.groupby(["mode", "period"]).agg(
         trips=("trips", "sum"), service_km=("service_km", "sum"),
@@ -517,7 +531,6 @@ def mode_stats(day: FeedDay, *, periods: Periods | None = None) -> pd.DataFrame:
     agg["routes"] = agg["routes"].fillna(0).astype(int)
     minutes = agg["period"].map(dict(zip(pt["period"], pt["minutes"])))
     agg["trips_per_hour"] = agg["trips"] / (minutes / 60)
-    t = trip_table(day, periods=periods)
     agg = agg.merge(_peak_active(t, ["mode"], pt), on=["mode", "period"], how="left")
     agg["peak_vehicles"] = agg["peak_vehicles"].fillna(0).astype(int)
     span = t.groupby("mode").agg(first_s=("start_s", "min"), last_s=("start_s", "max")).reset_index()
@@ -633,3 +646,15 @@ def route_window_stats(day: FeedDay, *, start: str = "07:00", end: str = "09:00"
     out = out.join(hw)
     return out.reset_index()[["route_id", "num_trips", "window_trips", "mean_headway",
                               "min_headway", "max_headway"]]
+
+
+def network_peak_vehicles(day: FeedDay) -> int:
+    """The most trips in service at the same instant over the whole network.
+
+    Unlike the sum of each route's own peak, this counts vehicles that are
+    really out at once (all modes together).
+    """
+    t = day.trips[["start_s", "end_s"]].assign(_all=0)
+    if t.empty:
+        return 0
+    return int(_peak_active(t, ["_all"], None)["peak_vehicles"].max())

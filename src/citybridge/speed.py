@@ -57,7 +57,9 @@ def segment_speeds(day: FeedDay) -> pd.DataFrame:
         - ``n_links``: stop-to-stop links in the segment (1 unless merged)
 
         ``attrs`` holds ``merged_links``, ``dropped_zero_run_links`` and
-        ``dropped_unknown_position_links`` (counts).
+        ``dropped_unknown_position_links``: links with a zero or negative
+        run time merged into a kept segment, links dropped for lack of a
+        positive run time, links dropped for lack of a stop position (counts).
     """
     lk = _links(day)
     pos = (lk["run_s"] > 0).to_numpy()
@@ -69,8 +71,7 @@ def segment_speeds(day: FeedDay) -> pd.DataFrame:
     starts = first_of_trip.copy()
     starts[1:] |= pos[:-1]
     block = np.cumsum(starts) - 1
-    merged = int(n - starts.sum())
-    if merged:
+    if n > starts.sum():
         g = lk.groupby(block, sort=False)
         seg = g.agg(trip_id=("trip_id", "first"), route_id=("route_id", "first"), mode=("mode", "first"),
                     direction_id=("direction_id", "first"), from_stop_id=("from_stop_id", "first"),
@@ -88,6 +89,7 @@ def segment_speeds(day: FeedDay) -> pd.DataFrame:
     dropped_zero = int(seg.loc[zero, "n_links"].sum())
     dropped_unknown = int(seg.loc[unknown, "n_links"].sum())
     seg = seg[~zero & ~unknown].reset_index(drop=True)
+    merged = int((seg["n_links"] - 1).sum())
     seg["hour"] = (seg["departure_s"] // 3600).astype(int)
     seg["speed_kmh"] = seg["distance_m"] / seg["run_s"] * 3.6
     seg["n_links"] = seg["n_links"].astype(int)

@@ -1,0 +1,122 @@
+"""Side-by-side comparison of cities' KPI boards.
+
+Raw counts mislead between a region of 7 million and a city of 12 million,
+so counts are also shown per 100,000 inhabitants and per km² of urban area.
+The closing statements ("what each city can take from the other") are
+computed from the numbers: for every KPI with a direction (higher or lower
+is better), the leader and the gap are named.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .city import City, load_city
+from .errors import CitybridgeError
+from .kpi import kpi_table
+
+#: KPIs that are counts of supply, normalised per population and urban area.
+COUNT_KPIS = ["routes", "stations", "route-km", "metro route-km", "trips per day", "service-km per day",
+              "service-hours per day", "peak vehicles in service", "bike-share stations"]
+
+#: Direction of each comparable KPI: +1 higher is better, -1 lower is better.
+BETTER = {
+    "frequent network share": 1, "SDG 11.2.1 coverage (city)": 1, "SDG 11.2.1 coverage (urban)": 1,
+    "SDG 11.2.1 coverage (rural)": 1, "people near frequent transit": 1,
+    "average scheduled speed (bus)": 1, "electric share of bus vehicle-km": 1,
+    "bus CO2 per service-km": -1, "bike stations near transit": 1, "transit stops near a bike station": 1,
+    "service-km per day per 100k inhabitants": 1, "stations per 100k inhabitants": 1,
+    "route-km per km² urban area": 1,
+}
+
+THEME_ORDER = ["network", "service", "access", "speed", "low carbon", "multimodal", "data quality"]
+
+
+def city_scale(city: City) -> dict[str, float]:
+    """Population, total area and urban area (km²) of a city from its files.
+
+    Values are NaN when the city has no boundaries or population file.
+    """
+    from . import access
+
+    try:
+        d = access.districts(city)
+    except CitybridgeError:
+        return {"population": np.nan, "area_km2": np.nan, "urban_area_km2": np.nan}
+    area = d.geometry.area / 1e6
+    urban = area[d["area_class"] == "urban"].sum() if (d["area_class"] == "urban").any() else np.nan
+    return {"population": float(d["population"].sum()), "area_km2": float(area.sum()),
+            "urban_area_km2": float(urban)}
+
+
+def _cities(cities: list[City | str]) -> list[City]:
+    out = [c if isinstance(c, City) else load_city(c) for c in cities]
+    if not out:
+        raise CitybridgeError("no city to compare; add a city folder to data/cities")
+    return out
+
+
+def board(cities: list[City | str]) -> pd.DataFrame:
+    """KPI boards side by side, with normalised rows added.
+
+    Returns
+    -------
+    DataFrame
+        ``theme``, ``kpi``, ``unit``, ``definition``, then one column per city
+        (named by the city's name) with the value. Normalised rows (``… per
+        100k inhabitants``, ``… per km² urban area``) follow the counts they
+        derive from.
+    """
+    cs = _cities(cities)
+    frames = []
+    for c in cs:
+        t = kpi_table(c)
+        sc = city_scale(c)
+        extra = []
+        for _, r in t[t["kpi"].isin(COUNT_KPIS)].iterrows():
+            extra.append({**r, "kpi": f"{r['kpi']} per 100k inhabitants", "value": r["value"] / sc["population"] * 1e5,
+                          "unit": f"{r['unit']} per 100,000 people",
+                          "definition": f"{r['kpi']} ÷ census population × 100,000"})
+            extra.append({**r, "kpi": f"{r['kpi']} per km² urban area", "value": r["value"] / sc["urban_area_km2"],
+                          "unit": f"{r['unit']} per km²",
+                          "definition": f"{r['kpi']} ÷ area of the urban comunas/districts"})
+        t = pd.concat([t, pd.DataFrame(extra)], ignore_index=True) if extra else t
+        frames.append(t.assign(city=c.name))
+    long = pd.concat(frames, ignore_index=True)
+    keys = ["theme", "kpi", "unit"]
+    wide = long.pivot(index=keys, columns="city", values="value").reset_index()
+    wide.columns.name = None
+    defs = long.drop_duplicates(keys).set_index(keys)["definition"]
+    wide["definition"] = [defs[tuple(k)] for k in wide[keys].itertuples(index=False)]
+    order = {t: i for i, t in enumerate(THEME_ORDER)}
+    first = {k: i for i, k in enumerate(pd.unique(long["kpi"]))}
+    wide = wide.assign(_t=wide["theme"].map(order).fillna(99), _k=wide["kpi"].map(first))
+    wide = wide.sort_values(["_t", "_k"], kind="stable").drop(columns=["_t", "_k"]).reset_index(drop=True)
+    return wide[["theme", "kpi", "unit", "definition", *[c.name for c in cs]]]
+
+
+def lessons(wide: pd.DataFrame, *, min_gap_pct: float = 10.0) -> list[str]:
+    """Statements of what each city can take from another, from the numbers.
+
+    For each KPI with a direction in :data:`BETTER`, when the best city leads
+    the others by at least ``min_gap_pct`` per cent (relative), a sentence
+    names both cities, the KPI and the two values.
+    """
+    names = [c for c in wide.columns if c not in ("theme", "kpi", "unit", "definition")]
+    out = []
+    for _, r in wide[wide["kpi"].isin(BETTER)].iterrows():
+        vals = r[names].astype(float).dropna()
+        if len(vals) < 2:
+            continue
+        sign = BETTER[r["kpi"]]
+        best = vals.idxmax() if sign > 0 else vals.idxmin()
+        for other, v in vals.items():
+            if other == best:
+                continue
+            b = vals[best]
+            gap = abs(b - v) / abs(v) * 100 if v else np.inf
+            if gap >= min_gap_pct:
+                word = "higher" if sign > 0 else "lower"
+                out.append(f"{other} can learn from {best} on {r['kpi']}: {best} reaches {b:,.1f} {r['unit']} "
+                           f"against {v:,.1f} ({word} is better).")
+    return out
