@@ -281,3 +281,14 @@ def test_route_window_stats_agree_with_gtfs_kit_on_sample_feeds(slug):
     np.testing.assert_allclose(ours["mean_headway"].to_numpy(dtype=float),
                                theirs["mean_headway"].to_numpy(dtype=float), rtol=1e-9, equal_nan=True)
     assert ours["mean_headway"].notna().any()
+
+
+def test_network_peak_vehicles_counts_simultaneous_trips(tmp_path):
+    from citybridge import feed as F
+    from citybridge.service import network_peak_vehicles
+    from gtfs_fixtures import timetable_tables, write_feed
+    day = F.prepare_day(F.read_feed(write_feed(tmp_path / "p.zip", timetable_tables())), "20260107",
+                        crs="EPSG:32719")
+    # bus trips 07:00-07:18, 07:10-07:28, 07:30-07:48, 24:50-25:08; metro 08:00-08:06
+    # at most two are in progress at once (07:10-07:18)
+    assert network_peak_vehicles(day) == 2

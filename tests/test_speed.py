@@ -111,3 +111,16 @@ def test_frequency_trips_match_their_timetable_twin(tmp_path):
     pd.testing.assert_frame_equal(V.segment_stats(V.segment_speeds(freq)),
                                   V.segment_stats(V.segment_speeds(twin)))
     pd.testing.assert_frame_equal(V.route_speeds(freq, by_hour=True), V.route_speeds(twin, by_hour=True))
+
+
+def test_segment_lines_have_geometry_and_class():
+    import pandas as pd
+    from citybridge.speed import SPEED_CLASSES, segment_lines
+    stats = pd.DataFrame({"from_stop_id": ["a", "b", "a"], "to_stop_id": ["b", "c", "zz"],
+                          "speed_kmh": [10.0, 40.0, 20.0], "trips": [5, 6, 7]})
+    stops = pd.DataFrame({"stop_id": ["a", "b", "c"], "stop_lon": [0.0, 1.0, 2.0], "stop_lat": [0.0, 0.0, 1.0]})
+    g = segment_lines(stats, stops)
+    assert len(g) == 2  # the segment to an unknown stop is dropped
+    assert list(g["speed_class"]) == ["< 12 km/h", "≥ 35 km/h"]
+    assert set(g["speed_class"]) <= set(SPEED_CLASSES)
+    assert g.geometry.iloc[1].coords[:] == [(1.0, 0.0), (2.0, 1.0)]

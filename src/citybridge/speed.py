@@ -21,8 +21,10 @@ dropped; the counts are kept in ``seg.attrs`` (``merged_links``,
 """
 from __future__ import annotations
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from .feed import FeedDay
 from .service import OTHER, Periods, _links, period_of, period_table, trip_table
@@ -237,3 +239,37 @@ def slow_corridors(seg_stats: pd.DataFrame, *, max_speed_kmh: float = 15.0, min_
         out.insert(1, "from_stop_name", out["from_stop_id"].map(names).fillna(""))
         out.insert(3, "to_stop_name", out["to_stop_id"].map(names).fillna(""))
     return out.sort_values(["speed_kmh", "trips"], ascending=[True, False], kind="stable").reset_index(drop=True)
+
+
+#: Speed classes of the speed map (km/h), slowest first, with their colours.
+SPEED_CLASSES = {"< 12 km/h": "#a50f15", "12–18 km/h": "#fb6a4a", "18–25 km/h": "#fdae6b",
+                 "25–35 km/h": "#74c476", "≥ 35 km/h": "#238b45"}
+_SPEED_EDGES = [0, 12, 18, 25, 35, np.inf]
+
+
+def segment_lines(seg_stats: pd.DataFrame, stops: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Segments of :func:`segment_stats` as straight lines, with a speed class.
+
+    Parameters
+    ----------
+    seg_stats
+        Rows of :func:`segment_stats` (any subset).
+    stops
+        ``stop_id``, ``stop_lon``, ``stop_lat`` (e.g. ``day.stops``).
+
+    Returns
+    -------
+    GeoDataFrame (EPSG:4326)
+        The ``seg_stats`` columns plus ``speed_class`` (a key of
+        :data:`SPEED_CLASSES`) and ``geometry`` (LineString from stop to
+        stop). Segments with a stop lacking a position are dropped.
+    """
+    xy = stops.drop_duplicates("stop_id").set_index("stop_id")[["stop_lon", "stop_lat"]]
+    a = xy.reindex(seg_stats["from_stop_id"]).to_numpy()
+    b = xy.reindex(seg_stats["to_stop_id"]).to_numpy()
+    ok = np.isfinite(a).all(axis=1) & np.isfinite(b).all(axis=1)
+    out = seg_stats[ok].copy()
+    out["speed_class"] = pd.cut(out["speed_kmh"], _SPEED_EDGES, right=False,
+                                labels=list(SPEED_CLASSES)).astype(str)
+    geom = shapely.linestrings(np.stack([a[ok], b[ok]], axis=1))
+    return gpd.GeoDataFrame(out, geometry=geom, crs="EPSG:4326")
