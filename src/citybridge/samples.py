@@ -246,6 +246,9 @@ class _Feed:
     # ------------------------------------------------------------------ writing
     def write_zip(self, path: Path, *, agencies: list[list], holidays: list[dict[str, str]],
                   feed_info: list, written: list[Path]) -> dict[str, int]:
+        # Written with zipfile on purpose, not with make-gtfs: make-gtfs does not
+        # write frequencies.txt, which the Santiago sample needs. Entries are
+        # sorted, with a fixed timestamp and permissions, so the bytes are stable.
         tables: dict[str, str] = {}
         tables["agency.txt"] = _csv_text(
             ["agency_id", "agency_name", "agency_url", "agency_timezone", "agency_lang"], sorted(agencies))
@@ -315,7 +318,14 @@ def _route_bands(route: dict[str, str], bands) -> dict[str, list[tuple[int, int,
         for band, _day, a, b in bands[svc]:
             val = (route.get(f"hw_{band}") or "").strip()
             if val:
-                lst.append((a, b, int(round(float(val) * 60)), band))
+                try:
+                    h = int(round(float(val) * 60))
+                except ValueError:
+                    h = 0
+                if h <= 0:
+                    raise DataError(f"bus_routes.csv, column 'hw_{band}', route {route['route_id']}: "
+                                    f"'{val}' is not a positive number of minutes; leave it blank for no service")
+                lst.append((a, b, h, band))
         if lst:
             out[svc] = lst
     return out
@@ -335,6 +345,8 @@ def _departures(bands: list[tuple[int, int, int, str]]) -> list[tuple[int, str]]
         if cur is None:
             t = min(b[0] for b in bands if b[0] > t)
             continue
+        if cur[2] <= 0:
+            raise DataError(f"a headway of {cur[2]} s in band '{cur[3]}' is not positive; headways must be > 0")
         deps.append((t, cur[3]))
         t += cur[2]
     return deps
