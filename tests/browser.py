@@ -38,6 +38,8 @@ class PageResult:
     leaflet_maps: int = 0
     plotly_traces: int = 0
     plotly_charts: int = 0
+    want_charts: int = 0
+    want_maps: int = 0
     text: str = ""
     screenshot: Path | None = None
 
@@ -152,19 +154,36 @@ _COUNT_JS = r"""
       traces += p.querySelectorAll('.trace').length;
     }
   }
-  return {paths, maps, traces, charts, text: document.body ? document.body.innerText : ''};
+  const want_charts = document.querySelectorAll('.cb-plotly').length;
+  const want_maps = document.querySelectorAll('figure.cb-map iframe').length;
+  return {paths, maps, traces, charts, want_charts, want_maps,
+          text: document.body ? document.body.innerText : ''};
 })()
 """
 
 
-def open_page(path: Path, *, wait: float = 4.0, screenshot: Path | None = None) -> PageResult:
-    """Load ``path`` (a built HTML file) and report what it did."""
+def open_page(path: Path, *, wait: float = 4.0, timeout: float = 30.0,
+              screenshot: Path | None = None) -> PageResult:
+    """Load ``path`` (a built HTML file) and report what it did.
+
+    Waits at least ``wait`` seconds, then until every chart and map on the
+    page has drawn (or ``timeout`` seconds in all), so a loaded machine does
+    not make the checks flaky.
+    """
     b = Browser()
     try:
         url = Path(path).resolve().as_uri()
         b.call("Page.navigate", url=url)
         b.pump(wait)
-        counts = b.evaluate(_COUNT_JS) or {}
+        start = time.time()
+        while True:
+            counts = b.evaluate(_COUNT_JS) or {}
+            done = (counts.get("charts", 0) >= counts.get("want_charts", 0)
+                    and counts.get("maps", 0) >= counts.get("want_maps", 0)
+                    and (counts.get("want_charts", 0) == 0 or counts.get("traces", 0) > 0))
+            if done or time.time() - start > timeout - wait:
+                break
+            b.pump(0.5)
         res = PageResult(url=url)
         for e in b.events:
             m, p = e.get("method"), e.get("params", {})
@@ -185,6 +204,8 @@ def open_page(path: Path, *, wait: float = 4.0, screenshot: Path | None = None) 
         res.leaflet_maps = counts.get("maps", 0)
         res.plotly_traces = counts.get("traces", 0)
         res.plotly_charts = counts.get("charts", 0)
+        res.want_charts = counts.get("want_charts", 0)
+        res.want_maps = counts.get("want_maps", 0)
         res.text = counts.get("text", "")
         if screenshot is not None:
             h = b.evaluate("Math.min(document.documentElement.scrollHeight, 8000)") or 1600

@@ -16,7 +16,7 @@ from conftest import SCREENSHOTS
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
 
 # pages whose notebooks draw at least one map and one chart
-FIGURE_PAGES = ["01_network"]
+FIGURE_PAGES = ["01_network", "02_service", "03_access", "04_speed"]
 
 
 def _pages(html: Path) -> list[Path]:
@@ -41,8 +41,10 @@ def test_every_page_loads_offline_without_errors(built_book):
             issues.append(f"console errors: {r.console_errors[:3]}")
         if r.dialogs:
             issues.append(f"dialogs opened: {r.dialogs}")
-        if "cb-chart" in page.read_text(encoding="utf-8") and r.plotly_traces == 0:
-            issues.append("a chart did not draw")
+        if r.plotly_charts < r.want_charts or (r.want_charts and r.plotly_traces == 0):
+            issues.append(f"charts drawn {r.plotly_charts} of {r.want_charts}")
+        if r.leaflet_maps < r.want_maps:
+            issues.append(f"maps drawn {r.leaflet_maps} of {r.want_maps}")
         if issues:
             problems[str(rel)] = issues
     assert not problems, problems

@@ -203,7 +203,7 @@ def ferry_routes(day: FeedDay) -> pd.DataFrame:
         and ``last_departure`` (HH:MM), ``mean_headway_min`` (service span ÷
         trips per direction, minutes). Empty when the city has none.
     """
-    from .feed import seconds_to_hhmm
+    from .service import seconds_to_hhmm
 
     t = day.trips[day.trips["mode"] == "ferry"]
     cols = ["route_id", "route_short_name", "route_long_name", "piers", "trips", "first_departure",
@@ -217,8 +217,8 @@ def ferry_routes(day: FeedDay) -> pd.DataFrame:
                         "dirs": g["direction_id"].nunique()})
     per_dir = agg["trips"] / agg["dirs"].clip(lower=1)
     agg["mean_headway_min"] = np.where(per_dir > 1, (agg["end"] - agg["start"]) / 60 / (per_dir - 1).clip(lower=1), np.nan)
-    agg["first_departure"] = agg["start"].map(seconds_to_hhmm)
-    agg["last_departure"] = agg["end"].map(seconds_to_hhmm)
+    agg["first_departure"] = seconds_to_hhmm(agg["start"])
+    agg["last_departure"] = seconds_to_hhmm(agg["end"])
     out = agg.join(piers).reset_index().merge(day.routes[["route_id", "route_short_name", "route_long_name"]],
                                               on="route_id", how="left")
     return out[cols]
