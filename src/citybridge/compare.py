@@ -120,3 +120,26 @@ def lessons(wide: pd.DataFrame, *, min_gap_pct: float = 10.0) -> list[str]:
                 out.append(f"{other} can learn from {best} on {r['kpi']}: {best} reaches {b:,.1f} {r['unit']} "
                            f"against {v:,.1f} ({word} is better).")
     return out
+
+
+def facts_table(cities: list[City | str]) -> pd.DataFrame:
+    """Key figures of each city's profile (``facts`` in city.yml), same rows for all.
+
+    Returns
+    -------
+    DataFrame
+        ``figure`` (metric name), then for each city ``<name>`` (value with
+        unit and as-of date, e.g. ``"516 km (2022-09)"``; empty where the
+        city has no such figure) and ``<name> source``.
+    """
+    cs = _cities(cities)
+    rows: dict[str, dict[str, str]] = {}
+    for c in cs:
+        for f in c.profile.facts:
+            v = f"{f.value:,.0f}" if float(f.value).is_integer() else f"{f.value:,.2f}"
+            r = rows.setdefault(f.metric.replace("_", " "), {})
+            r[c.name] = f"{v} {f.unit} ({f.year})"
+            r[f"{c.name} source"] = f.source
+    cols = [x for c in cs for x in (c.name, f"{c.name} source")]
+    df = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=cols).fillna("")
+    return df.rename_axis("figure").reset_index()
