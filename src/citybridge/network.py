@@ -135,3 +135,36 @@ def network_summary(day: FeedDay) -> pd.DataFrame:
     df = pd.concat([df, pd.DataFrame([total])], ignore_index=True)
     df["route_km"] = df["route_km"].round(1)
     return df
+
+
+def boundaries(city) -> gpd.GeoDataFrame | None:
+    """The city's administrative polygons for drawing, or None when it has none.
+
+    Returns
+    -------
+    GeoDataFrame (EPSG:4326) or None
+        ``name`` (from the profile's ``boundaries.name_column``) and
+        ``geometry``.
+
+    Raises
+    ------
+    DataError
+        The file cannot be read or lacks the name column.
+    """
+    from .errors import DataError
+
+    path = city.optional_path("boundaries")
+    if path is None:
+        return None
+    spec = city.profile.boundaries
+    try:
+        g = gpd.read_file(path)
+    except Exception as exc:  # noqa: BLE001 - any reader failure becomes one message
+        raise DataError(f"{path}: cannot read the boundaries ({type(exc).__name__}: {exc}); "
+                        "give a GeoJSON or GeoPackage of polygons") from None
+    if spec.name_column not in g.columns:
+        raise DataError(f"{path}, column '{spec.name_column}': not found (columns: {', '.join(map(str, g.columns))}); "
+                        "correct boundaries.name_column in city.yml")
+    if g.crs is None:
+        g = g.set_crs("EPSG:4326")
+    return g.rename(columns={spec.name_column: "name"})[["name", "geometry"]].to_crs("EPSG:4326")
