@@ -96,11 +96,14 @@ def lines_by_mode(df: pd.DataFrame, *, x: str, y: str, mode: str = "mode", title
     return style(fig, title=title)
 
 
-def kpi_dashboard(kpis: pd.DataFrame, *, columns: int = 4, title: str = "") -> go.Figure:
+def kpi_dashboard(kpis: pd.DataFrame, *, columns: int = 3, title: str = "") -> go.Figure:
     """A board of number tiles, one per KPI (``kpi``, ``value``, ``unit``, ``theme``).
 
     KPIs without a value are left out of the board (the table beside it says why).
+    Long KPI names wrap over two lines so tiles never overlap.
     """
+    import textwrap
+
     k = kpis.dropna(subset=["value"]).reset_index(drop=True)
     n = max(len(k), 1)
     rows = (n + columns - 1) // columns
@@ -108,13 +111,14 @@ def kpi_dashboard(kpis: pd.DataFrame, *, columns: int = 4, title: str = "") -> g
     for i, r in k.iterrows():
         row, col = divmod(i, columns)
         v = float(r["value"])
-        fmt = ",.0f" if abs(v) >= 100 else ",.1f"
+        fmt = ",.0f" if abs(v) >= 100 or v.is_integer() else ",.1f"
+        name = "<br>".join(html.escape(x) for x in textwrap.wrap(str(r["kpi"]), 24)[:2])
         fig.add_trace(go.Indicator(
-            mode="number", value=v, number={"valueformat": fmt, "suffix": f" {r['unit']}" if len(str(r["unit"])) <= 3 else "",
+            mode="number", value=v, number={"valueformat": fmt, "suffix": f" {r['unit']}" if len(str(r["unit"])) <= 4 else "",
                                             "font": {"size": 26}},
-            title={"text": f"{html.escape(str(r['kpi']))}<br><span style='font-size:0.7em;color:#666'>"
+            title={"text": f"{name}<br><span style='font-size:0.75em;color:#666'>"
                            f"{html.escape(str(r['theme']))} · {html.escape(str(r['unit']))}</span>",
                    "font": {"size": 13}},
             domain={"row": row, "column": col}))
-    fig.update_layout(grid={"rows": rows, "columns": columns, "pattern": "independent"})
-    return style(fig, title=title, height=max(220, 150 * rows))
+    fig.update_layout(grid={"rows": rows, "columns": columns, "pattern": "independent", "ygap": 0.35})
+    return style(fig, title=title, height=max(240, 170 * rows))
