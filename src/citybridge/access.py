@@ -353,18 +353,8 @@ def frequent_coverage(day: FeedDay, districts: gpd.GeoDataFrame, *, max_headway_
     Returns
     -------
     DataFrame
-        One row per district:
-
-        - ``district_id``, ``name``
-        - ``area_class``: ``urban``, ``rural`` (or ``unclassified``)
-        - ``population``: census population (people)
-        - ``area_km2``: district area (km²)
-        - ``pop_covered``: people within the catchment (people)
-        - ``share_covered``: ``pop_covered / population`` (0–1)
-        - ``catchment``: the rule used, in words
-        - ``distance``: ``"straight line"``
-        - ``population_assumption``: ``"areal weighting (even spread over
-          each polygon)"`` or the finer layer used for that district
+        The columns of :func:`coverage`, one row per district; ``catchment``
+        states the frequency rule.
     """
     period_name, prow = _pick_period(period, periods)
     st = stations(day, period=period_name, periods=periods)
