@@ -84,9 +84,14 @@ def test_sensitivity_ranks_inputs():
 def test_mode_shift_and_flags():
     assert E.mode_shift(1_000_000, car_km_per_pkm=0.5, car_kgco2_per_km=0.2) == pytest.approx(100.0)
     assert E.flagged_parameters(PARAMS) == ["grid_kgco2_per_kwh"]
-    with pytest.raises(DataError, match="parameters.ebus_kwh_per_km"):
-        E.emissions(pd.DataFrame({"mode": ["bus"], "vehicle_energy": ["diesel"], "vehicle_km": [1.0]}),
-                    Parameters(diesel_bus_litres_per_100km=_p(1), diesel_kgco2_per_litre=_p(1)))
+    # missing parameters: the rows they would compute say so instead of failing
+    e = E.emissions(pd.DataFrame({"mode": ["bus", "bus"], "vehicle_energy": ["diesel", "electric"],
+                                  "vehicle_km": [100.0, 100.0]}),
+                    Parameters(diesel_bus_litres_per_100km=_p(40), diesel_kgco2_per_litre=_p(2.5))).set_index("vehicle_energy")
+    assert e.loc["diesel", "tco2"] == pytest.approx(0.1)
+    assert pd.isna(e.loc["electric", "tco2"])
+    assert e.loc["electric", "basis"] == "not computed: city.yml lacks ebus_kwh_per_km, grid_kgco2_per_kwh"
+    assert E.missing_parameters(Parameters()) == list(E.BUS_PARAMETERS)
 
 
 def test_representative_days(tmp_path):

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import os
 import re
-from pathlib import Path
+import reprlib
+from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import ProfileError
 
@@ -96,6 +97,17 @@ class Fact(_Strict):
         return str(v) if isinstance(v, int) else v
 
 
+def _inside_folder(v: str | None) -> str | None:
+    """A file named in city.yml must lie inside the city folder."""
+    if v is None:
+        return v
+    p = PurePosixPath(str(v).replace("\\", "/"))
+    if str(v).strip() == "" or p.is_absolute() or ".." in p.parts or re.match(r"^[A-Za-z]:", str(v)):
+        raise ValueError("name a file inside the city folder (a plain relative name such as "
+                         "gtfs.zip, no absolute path and no '..')")
+    return v
+
+
 class BoundariesSpec(_Strict):
     """Administrative polygons (comunas, districts) as GeoJSON or any OGR file."""
 
@@ -103,6 +115,8 @@ class BoundariesSpec(_Strict):
     id_column: str = "district_id"
     name_column: str = "name"
     attribution: str = ""
+
+    _file_inside = field_validator("file")(classmethod(lambda cls, v: _inside_folder(v)))
 
 
 class PopulationSpec(_Strict):
@@ -121,6 +135,8 @@ class PopulationSpec(_Strict):
     source: str = ""
     class_rule: str = ""
     layer: str | None = None
+
+    _file_inside = field_validator("file", "layer")(classmethod(lambda cls, v: _inside_folder(v)))
 
     @field_validator("year", mode="before")
     @classmethod
@@ -177,10 +193,45 @@ class CityProfile(_Strict):
                 raise ValueError(f"period '{name}' ends ({end}) before it starts ({start})")
         return v
 
-    @model_validator(mode="after")
-    def _download_has_sha(self) -> "CityProfile":
-        if self.download is not None and not {"url", "sha256"} <= set(self.download):
+    @field_validator("gtfs", "gbfs")
+    @classmethod
+    def _files_inside(cls, v: str | None) -> str | None:
+        return _inside_folder(v)
+
+    @field_validator("download", mode="before")
+    @classmethod
+    def _download_quoted(cls, v: Any) -> Any:
+        if isinstance(v, dict) and isinstance(v.get("sha256"), (int, float)):
+            raise ValueError("'download.sha256' was read as a number: put the sha256 in quotes, "
+                             "e.g. sha256: '0123...'")
+        return v
+
+    @field_validator("download")
+    @classmethod
+    def _download_ok(cls, v: dict[str, str] | None) -> dict[str, str] | None:
+        if v is None:
+            return v
+        if not {"url", "sha256"} <= set(v):
             raise ValueError("'download' needs both 'url' and 'sha256'")
+        extra = set(v) - {"url", "sha256"}
+        if extra:
+            raise ValueError(f"'download' takes only 'url' and 'sha256' (found {', '.join(sorted(extra))})")
+        if not re.match(r"^https?://[^\s/]", v["url"], re.I):
+            raise ValueError("'download.url' must be a web address starting with https:// (or http://)")
+        if not re.fullmatch(r"[0-9a-fA-F]{64}", v["sha256"].strip()):
+            raise ValueError("'download.sha256' must be the 64 hexadecimal digits of the feed's SHA-256 "
+                             "(e.g. from 'sha256sum gtfs.zip')")
+        return v
+        if not {"url", "sha256"} <= set(self.download):
+            raise ValueError("'download' needs both 'url' and 'sha256'")
+        extra = set(self.download) - {"url", "sha256"}
+        if extra:
+            raise ValueError(f"'download' takes only 'url' and 'sha256' (found {', '.join(sorted(extra))})")
+        if not re.match(r"^https?://", self.download["url"], re.I):
+            raise ValueError("'download.url' must start with https:// (or http://)")
+        if not re.fullmatch(r"[0-9a-fA-F]{64}", self.download["sha256"].strip()):
+            raise ValueError("'download.sha256' must be the 64 hexadecimal digits of the feed's SHA-256 "
+                             "(e.g. from 'sha256sum gtfs.zip')")
         return self
 
 
@@ -255,17 +306,38 @@ def cities_dir() -> Path:
 
 
 def list_cities(root: Path | None = None) -> list[str]:
-    """Slugs of every folder in ``root`` that holds a ``city.yml``, sorted."""
+    """Slugs of every folder in ``root`` that holds a ``city.yml``, sorted.
+
+    Hidden folders (a name starting with ``.``, such as the temporary folder
+    of an unfinished ``citybridge new-city``) are not cities.
+    """
     root = Path(root) if root is not None else cities_dir()
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if (p / "city.yml").is_file())
+    return sorted(p.name for p in root.iterdir() if not p.name.startswith(".") and (p / "city.yml").is_file())
+
+
+_MAX_LISTED = 20
+#: A city.yml larger than this is refused (profiles are a few kilobytes).
+MAX_PROFILE_BYTES = 1024 * 1024
+
+_REPR = reprlib.Repr()
+_REPR.maxstring = 80
+_REPR.maxother = 80
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 4
+_REPR.maxlevel = 2
+
+
+def _short_repr(value: Any) -> str:
+    """A bounded repr: a hostile profile (deeply nested aliases) cannot blow up a message."""
+    return _REPR.repr(value)
 
 
 def _format_validation(path: Path, exc: ValidationError) -> str:
     lines = [f"{path}: the profile is not valid ({exc.error_count()} problem(s)):"]
-    for err in exc.errors():
-        loc = ".".join(str(x) for x in err["loc"]) or "(top level)"
+    errors = exc.errors()
+    for err in errors[:_MAX_LISTED]:
+        loc = ".".join(str(x)[:60] for x in err["loc"]) or "(top level)"
         kind = err["type"]
         if kind == "extra_forbidden":
             msg = f"key '{loc}' is not a known setting; remove it or check its spelling"
@@ -273,9 +345,11 @@ def _format_validation(path: Path, exc: ValidationError) -> str:
             msg = f"key '{loc}' is required; add it"
         else:
             got = err.get("input")
-            got_s = "" if isinstance(got, dict) else f" (got {got!r})"
+            got_s = "" if isinstance(got, dict) else f" (got {_short_repr(got)})"
             msg = f"key '{loc}': {err['msg']}{got_s}"
         lines.append(f"  - {msg}")
+    if len(errors) > _MAX_LISTED:
+        lines.append(f"  - … and {len(errors) - _MAX_LISTED} more; fix the ones above first")
     return "\n".join(lines)
 
 
@@ -292,6 +366,9 @@ def read_profile(path: Path) -> CityProfile:
     if not path.is_file():
         raise ProfileError(f"{path}: file not found; every city folder needs a city.yml "
                            "(run 'citybridge new-city' to create one)")
+    if path.stat().st_size > MAX_PROFILE_BYTES:
+        raise ProfileError(f"{path}: {path.stat().st_size:,} bytes is far too large for a city profile "
+                           f"(limit {MAX_PROFILE_BYTES:,}); a city.yml holds settings only, not data")
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -301,8 +378,10 @@ def read_profile(path: Path) -> CityProfile:
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
         line = f", line {mark.line + 1}" if mark else ""
-        raise ProfileError(f"{path}{line}: YAML tags such as '{getattr(exc, 'problem', '')}' are "
-                           "refused; write plain values only") from None
+        m = re.search(r"tag '([^']*)'", str(getattr(exc, "problem", "")))
+        tag = (m.group(1) if m else "").replace("tag:yaml.org,2002:", "!!")
+        raise ProfileError(f"{path}{line}: YAML tags such as '{tag[:80]}' are refused (a tag can make a "
+                           "program run code); write plain values only") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f", line {mark.line + 1}" if mark else ""

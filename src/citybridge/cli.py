@@ -85,6 +85,38 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return print_report(findings, args.target)
 
 
+def _cmd_new_city(args: argparse.Namespace) -> int:
+    from .newcity import new_city
+
+    folder = new_city(args.slug, Path(args.gtfs), boundaries=_path(args.boundaries),
+                      population=_path(args.population), gbfs=_path(args.gbfs),
+                      root=project_root() / "data" / "cities")
+    print(f"created {folder}")
+    print(f"next: check {folder / 'city.yml'} (lines marked CHECK), then run: citybridge validate {args.slug}")
+    return 0
+
+
+def _cmd_fetch(args: argparse.Namespace) -> int:
+    from .fetch import fetch_city
+
+    path = fetch_city(args.city)
+    print(f"downloaded and verified {path}")
+    return 0
+
+
+def _cmd_indicators(args: argparse.Namespace) -> int:
+    from .indicators import run_indicators
+
+    paths = run_indicators(Path(args.feed), args.date, Path(args.out), fmt=args.format, datum=args.datum)
+    for p in paths:
+        print(p)
+    return 0
+
+
+def _path(text: str | None) -> Path | None:
+    return Path(text) if text else None
+
+
 def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="citybridge", description=(
         "Hangzhou–Santiago public-transport workbook: execute the notebooks for every city "
@@ -109,6 +141,27 @@ def make_parser() -> argparse.ArgumentParser:
     v = sub.add_parser("validate", help="check a city folder or GTFS file; exit 0 ok, 1 warnings, 2 fatal")
     v.add_argument("target", help="city slug, city folder, or GTFS zip/folder")
     v.set_defaults(func=_cmd_validate)
+
+    n = sub.add_parser("new-city", help="create data/cities/SLUG from a GTFS zip (and optional files)")
+    n.add_argument("slug", help="folder name for the city: lower case letters, digits, - or _")
+    n.add_argument("--gtfs", required=True, help="the city's GTFS zip (or folder)")
+    n.add_argument("--boundaries", help="polygons of districts (GeoJSON, GeoPackage, shapefile zip)")
+    n.add_argument("--population", help="population per district (CSV)")
+    n.add_argument("--gbfs", help="bike-share GBFS folder (station_information.json or gbfs.json)")
+    n.set_defaults(func=_cmd_new_city)
+
+    f = sub.add_parser("fetch", help="download a city's official feed named in city.yml (url + sha256)")
+    f.add_argument("city", help="city slug or folder")
+    f.set_defaults(func=_cmd_fetch)
+
+    i = sub.add_parser("indicators", help="headless indicator tables for any feed (no notebooks)")
+    i.add_argument("feed", help="GTFS zip or folder")
+    i.add_argument("--date", required=True, help="service date, YYYYMMDD")
+    i.add_argument("--out", required=True, help="output folder (created)")
+    i.add_argument("--format", choices=["parquet", "csv"], default="parquet", help="table format (default parquet)")
+    i.add_argument("--datum", choices=["WGS84", "GCJ02", "BD09"], default="WGS84",
+                   help="datum of the feed's coordinates (default WGS84)")
+    i.set_defaults(func=_cmd_indicators)
 
     s = sub.add_parser("samples", help="regenerate the illustrative sample cities, deterministically")
     s.set_defaults(func=_cmd_samples)

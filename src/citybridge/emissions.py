@@ -99,16 +99,6 @@ def annual_vehicle_km(day: FeedDay) -> pd.DataFrame:
     return wide.reset_index()
 
 
-def _value(params: Parameters, name: str, override: float | None = None) -> float:
-    if override is not None:
-        return float(override)
-    p: SourcedValue | None = getattr(params, name)
-    if p is None:
-        raise DataError(f"city.yml, key 'parameters.{name}': missing; add it with value, unit, year "
-                        "and source to compute bus emissions")
-    return float(p.value)
-
-
 def apply_electric_share(vkm: pd.DataFrame, share: float, *, km_col: str = "vehicle_km") -> pd.DataFrame:
     """Re-split bus vehicle-km so that ``share`` (0–1) of it is electric.
 
@@ -166,18 +156,31 @@ def emissions(vkm: pd.DataFrame, params: Parameters, *, km_col: str = "vehicle_k
             "mode": ["bus", "bus"], "vehicle_energy": ["diesel", "electric"],
             "vehicle_km": [pooled * (1 - fleet_share), pooled * fleet_share]})], ignore_index=True)
         v = v.groupby(["mode", "vehicle_energy"], as_index=False)["vehicle_km"].sum()
-    lp100 = _value(params, "diesel_bus_litres_per_100km")
-    kg_l = _value(params, "diesel_kgco2_per_litre")
-    kwh_km = _value(params, "ebus_kwh_per_km")
-    grid = _value(params, "grid_kgco2_per_kwh", grid_kgco2_per_kwh)
+    missing = missing_parameters(params)
+    lp100 = float(params.diesel_bus_litres_per_100km.value) if params.diesel_bus_litres_per_100km else np.nan
+    kg_l = float(params.diesel_kgco2_per_litre.value) if params.diesel_kgco2_per_litre else np.nan
+    kwh_km = float(params.ebus_kwh_per_km.value) if params.ebus_kwh_per_km else np.nan
+    grid = float(grid_kgco2_per_kwh) if grid_kgco2_per_kwh is not None else (
+        float(params.grid_kgco2_per_kwh.value) if params.grid_kgco2_per_kwh else np.nan)
     diesel = (v["mode"] == "bus") & (v["vehicle_energy"] == "diesel")
     elec = (v["mode"] == "bus") & (v["vehicle_energy"] == "electric")
     v["energy"] = np.select([diesel, elec], [v["vehicle_km"] * lp100 / 100, v["vehicle_km"] * kwh_km], np.nan)
     v["energy_unit"] = np.select([diesel, elec], ["L", "kWh"], "")
     v["tco2"] = np.select([diesel, elec], [v["energy"] * kg_l / 1000, v["energy"] * grid / 1000], np.nan)
-    v["basis"] = np.select([diesel, elec], ["tank-to-wheel (diesel)", "grid electricity"],
-                           "not computed: no sourced energy parameter for this mode")
+    d_missing = [m for m in missing if m in ("diesel_bus_litres_per_100km", "diesel_kgco2_per_litre")]
+    e_missing = [m for m in missing if m in ("ebus_kwh_per_km", "grid_kgco2_per_kwh") and
+                 not (m == "grid_kgco2_per_kwh" and grid_kgco2_per_kwh is not None)]
+    v["basis"] = np.select(
+        [diesel & bool(d_missing), diesel, elec & bool(e_missing), elec],
+        [f"not computed: city.yml lacks {', '.join(d_missing)}", "tank-to-wheel (diesel)",
+         f"not computed: city.yml lacks {', '.join(e_missing)}", "grid electricity"],
+        "not computed: no sourced energy parameter for this mode")
     return v
+
+
+def missing_parameters(params: Parameters, names=BUS_PARAMETERS) -> list[str]:
+    """Names of bus emission parameters absent from the profile."""
+    return [n for n in names if getattr(params, n) is None]
 
 
 def flagged_parameters(params: Parameters, names=BUS_PARAMETERS) -> list[str]:
@@ -233,6 +236,8 @@ def sensitivity(vkm_year: pd.DataFrame, params: Parameters, *, electric_share: f
     rows = []
     for name in BUS_PARAMETERS:
         p0 = getattr(params, name)
+        if p0 is None:
+            continue
         lo = params.model_copy(update={name: p0.model_copy(update={"value": p0.value * (1 - delta)})})
         hi = params.model_copy(update={name: p0.model_copy(update={"value": p0.value * (1 + delta)})})
         rows.append((name, p0.value, run(lo, electric_share), run(hi, electric_share)))
@@ -274,14 +279,14 @@ def summary(e_day: pd.DataFrame, params: Parameters, e_year: pd.DataFrame | None
     note = ("uses parameters without a solid source: " + ", ".join(flags)) if flags else "all parameters sourced"
     km = bus_d["vehicle_km"].sum()
     rows = [
-        ("bus CO2 per day", bus_d["tco2"].sum(), "tCO2/day", note),
-        ("bus CO2 per service-km", 1e6 * bus_d["tco2"].sum() / km if km else np.nan, "gCO2/km", note),
+        ("bus CO2 per day", bus_d["tco2"].sum(skipna=False), "tCO2/day", note),
+        ("bus CO2 per service-km", 1e6 * bus_d["tco2"].sum(skipna=False) / km if km else np.nan, "gCO2/km", note),
         ("electric share of bus vehicle-km",
          100 * bus_d.loc[bus_d["vehicle_energy"] == "electric", "vehicle_km"].sum() / km if km else np.nan, "%",
          "from the vehicle_energy marked on each trip, or the fleet share where unmarked"),
     ]
     if e_year is not None:
-        rows.insert(1, ("bus CO2 per year", e_year.loc[e_year["mode"] == "bus", "tco2"].sum(), "tCO2/year",
+        rows.insert(1, ("bus CO2 per year", e_year.loc[e_year["mode"] == "bus", "tco2"].sum(skipna=False), "tCO2/year",
                         note + "; " + ANNUAL_RULE))
         for mode, g in e_year.groupby("mode", sort=True):
             rows.append((f"{mode} vehicle-km per year", g["vehicle_km"].sum(), "km/year", ANNUAL_RULE))

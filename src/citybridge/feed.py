@@ -3,9 +3,19 @@
 This module owns everything between a trainer's GTFS zip and the tables the
 indicator modules use:
 
-* safe reading: zip entry names and sizes are checked before anything is
-  extracted, text is decoded as UTF-8 (with or without BOM) or, failing that,
-  Windows-1252, and stray white space is stripped from headers and values;
+* safe reading: zip entry names, sizes, expansion ratios and the number of
+  entries are checked before anything is extracted (macOS resource forks are
+  skipped, a feed inside one sub-folder is found, a zip inside the zip is
+  named); text is decoded as UTF-8 (with or without BOM), UTF-16 (with BOM)
+  or, failing that, Windows-1252, and stray white space is stripped from
+  headers and values;
+* refusing what cannot be used, with the file, column and row: missing
+  required files or columns, blank keys, unreadable stop sequences, dates,
+  route types and calendar flags, coordinates out of range, swapped or at 0,0,
+  a header naming a column twice, a row with too many values;
+* repairing what can be repaired, with a note: unreadable values in optional
+  numeric columns are blanked, entrances and nodes without coordinates are
+  placed at their parent station;
 * datum conversion: stops published in GCJ-02 or BD-09 (declared in
   ``city.yml``) are converted to WGS-84 with ``prcoords``;
 * the service day: calendar and calendar_dates are honoured, trips from
@@ -17,8 +27,10 @@ The central object is :class:`FeedDay`, built by :func:`feed_day`.
 """
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
+import re
 import shutil
 import tempfile
 import zipfile
@@ -36,6 +48,8 @@ MAX_UNCOMPRESSED_BYTES = 4 * 1024**3
 MAX_COMPRESSION_RATIO = 200
 #: Members smaller than this are not checked for ratio (tiny files compress well).
 _RATIO_MIN_BYTES = 1024 * 1024
+#: Refuse archives with more entries than this (a GTFS feed has about 20 files).
+MAX_MEMBERS = 2000
 
 REQUIRED_FILES = ("agency.txt", "stops.txt", "routes.txt", "trips.txt", "stop_times.txt")
 
@@ -70,10 +84,23 @@ def mode_of(route_type: pd.Series) -> pd.Series:
 # Safe reading
 # --------------------------------------------------------------------------
 
+def _is_junk(name: str) -> bool:
+    """Archive entries that are not part of any feed: macOS resource forks and
+    Finder files, Windows thumbnails."""
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    base = parts[-1] if parts else ""
+    return "__MACOSX" in parts or base.startswith("._") or base in (".DS_Store", "Thumbs.db")
+
+
 def _check_members(zf: zipfile.ZipFile, path: Path, *, max_bytes: int, max_ratio: float) -> list[zipfile.ZipInfo]:
+    infos = zf.infolist()
+    if len(infos) > MAX_MEMBERS:
+        raise FeedError(f"{path}: the archive holds {len(infos):,} entries (limit {MAX_MEMBERS:,}); "
+                        "a GTFS feed has about 20 files. Refusing to read it; zip only the feed's "
+                        ".txt files.")
     total = 0
     members = []
-    for info in zf.infolist():
+    for info in infos:
         name = info.filename
         p = PurePosixPath(name.replace("\\", "/"))
         if p.is_absolute() or ".." in p.parts or (len(name) > 1 and name[1] == ":"):
@@ -98,8 +125,15 @@ def _check_members(zf: zipfile.ZipFile, path: Path, *, max_bytes: int, max_ratio
 def decode_text(data: bytes) -> tuple[str, str]:
     """Decode GTFS text: UTF-8 (BOM dropped), else Windows-1252, else Latin-1.
 
-    Returns the text and the encoding used.
+    Text starting with a UTF-16 byte-order mark (as some spreadsheet programs
+    save "Unicode text") is read as UTF-16. Returns the text and the encoding
+    used.
     """
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            pass
     try:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
@@ -111,13 +145,34 @@ def decode_text(data: bytes) -> tuple[str, str]:
 
 
 def _clean_csv(text: str, name: str) -> pd.DataFrame:
+    """Parse one GTFS table as text columns, stripping stray white space.
+
+    Raises :class:`FeedError` naming the file and row for unreadable CSV and
+    for a header that names a column twice.
+    """
+    text = text.replace("\x00", "")
+    try:
+        header = next(csv.reader(io.StringIO(text)), [])
+    except csv.Error:
+        header = []
+    seen: set[str] = set()
+    for col in (str(c).strip().lstrip("\ufeff") for c in header):
+        if col and col in seen:
+            raise FeedError(f"{where(name, col, 0)}: the header names column '{col}' twice; "
+                            "remove or rename one of them")
+        seen.add(col)
     try:
         df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
                          skipinitialspace=True)
     except pd.errors.EmptyDataError:
         return pd.DataFrame()
-    except pd.errors.ParserError as exc:
-        raise FeedError(f"{name}: not a readable CSV table ({exc}); check quoting and "
+    except (pd.errors.ParserError, csv.Error, ValueError) as exc:
+        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if m:
+            raise FeedError(f"{where(name, row=int(m.group(2)) - 1)}: this row has {m.group(3)} "
+                            f"values but the header has {m.group(1)} columns; check for an "
+                            "unquoted comma in a name, or a missing/extra comma") from None
+        raise FeedError(f"{name}: not a readable CSV table ({str(exc).strip()}); check quoting and "
                         "the number of commas on each row") from None
     df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
     for c in df.columns:
@@ -132,7 +187,9 @@ def read_tables(path: str | Path, *, max_bytes: int = MAX_UNCOMPRESSED_BYTES,
     Parameters
     ----------
     path
-        A ``.zip`` file or a folder of ``.txt`` files.
+        A ``.zip`` file or a folder of ``.txt`` files. The feed may sit in
+        one sub-folder of the zip; macOS resource forks (``__MACOSX/``,
+        ``._*``) are ignored.
     max_bytes, max_ratio
         Zip-bomb limits: total uncompressed size and per-member expansion ratio.
 
@@ -149,57 +206,188 @@ def read_tables(path: str | Path, *, max_bytes: int = MAX_UNCOMPRESSED_BYTES,
     """
     path = Path(path)
     raw: dict[str, bytes] = {}
+    where_from: dict[str, str] = {}
+    notes: list[str] = []
+    inner_zips: list[str] = []
     if not path.exists():
-        raise FeedError(f"{path}: GTFS feed not found; check the 'gtfs' entry of city.yml")
+        raise FeedError(f"{path}: GTFS feed not found; check the path (or the 'gtfs' entry of city.yml)")
     if path.is_dir():
+        total = 0
         for p in sorted(path.glob("*.txt")):
+            if p.is_symlink() or not p.is_file():
+                notes.append(f"{path.name}/{p.name}: a link or special file, not read; copy the real file in")
+                continue
+            total += p.stat().st_size
+            if total > max_bytes:
+                raise FeedError(f"{path}: the feed's files add up to more than {max_bytes:,} bytes; "
+                                "refusing to read them all at once")
             raw[p.name] = p.read_bytes()
+        inner_zips = [p.name for p in path.glob("*.zip")]
     else:
         try:
             with zipfile.ZipFile(path) as zf:
                 members = _check_members(zf, path, max_bytes=max_bytes, max_ratio=max_ratio)
                 for info in members:
-                    name = PurePosixPath(info.filename).name
-                    if name.endswith(".txt"):
-                        # read in bounded chunks so a lying header cannot exhaust memory
-                        with zf.open(info) as fh:
-                            data = fh.read(info.file_size + 1)
-                        if len(data) > info.file_size:
-                            raise FeedError(f"{path}: entry '{info.filename}' is larger than its "
-                                            "header says; refusing to read it.")
-                        raw[name] = data
-        except zipfile.BadZipFile:
-            raise FeedError(f"{path}: not a valid zip archive; re-download the feed or zip "
+                    if _is_junk(info.filename):
+                        continue
+                    name = PurePosixPath(info.filename.replace("\\", "/")).name
+                    if name.lower().endswith(".zip"):
+                        inner_zips.append(info.filename)
+                    if not name.endswith(".txt"):
+                        continue
+                    if name in raw:
+                        raise FeedError(f"{path}: two entries are named {name} ('{where_from[name]}' and "
+                                        f"'{info.filename}'); the archive seems to hold more than one "
+                                        "feed. Zip one feed only, with its files at the top level.")
+                    # read in bounded chunks so a lying header cannot exhaust memory
+                    with zf.open(info) as fh:
+                        data = fh.read(info.file_size + 1)
+                    if len(data) > info.file_size:
+                        raise FeedError(f"{path}: entry '{info.filename}' is larger than its "
+                                        "header says; refusing to read it.")
+                    raw[name] = data
+                    where_from[name] = info.filename
+        except zipfile.BadZipFile as exc:
+            raise FeedError(f"{path}: not a valid zip archive ({exc}); re-download the feed or zip "
                             "the .txt files again") from None
+        except (zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, OSError) as exc:
+            raise FeedError(f"{path}: the zip archive cannot be read ({type(exc).__name__}: {exc}); "
+                            "re-create it with a standard zip tool (no encryption)") from None
     missing = [f for f in REQUIRED_FILES if f not in raw]
     if "calendar.txt" not in raw and "calendar_dates.txt" not in raw:
         missing.append("calendar.txt or calendar_dates.txt")
     if missing:
+        hint = ""
+        if inner_zips:
+            hint = (f" The archive holds another archive ({inner_zips[0]}): unzip the outer one and give "
+                    "the inner zip instead.")
         raise FeedError(f"{path}: required GTFS file(s) missing: {', '.join(missing)}; "
-                        "a feed needs agency, stops, routes, trips, stop_times and a calendar")
+                        "a feed needs agency, stops, routes, trips, stop_times and a calendar." + hint)
     tables: dict[str, pd.DataFrame] = {}
-    notes: list[str] = []
     for name, data in raw.items():
         text, enc = decode_text(data)
         if enc != "utf-8":
-            notes.append(f"{path.name}/{name}: read as {enc} (not UTF-8); names may need checking")
+            notes.append(f"{path.name}/{name}: read as {enc} (not UTF-8); check that accented names "
+                         "look right, or save the file as UTF-8")
         tables[name[:-4]] = _clean_csv(text, f"{path}/{name}")
     return tables, notes
 
 
+#: Columns a table must have (when the table is present) for the workbook to use it.
+REQUIRED_COLUMNS = {
+    "stops": ["stop_id", "stop_lat", "stop_lon"],
+    "routes": ["route_id", "route_type"],
+    "trips": ["route_id", "service_id", "trip_id"],
+    "stop_times": ["trip_id", "stop_id", "stop_sequence"],
+    "calendar": ["service_id", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday",
+                 "sunday", "start_date", "end_date"],
+    "calendar_dates": ["service_id", "date", "exception_type"],
+    "frequencies": ["trip_id", "start_time", "end_time", "headway_secs"],
+}
+
+
+def _first_row(mask: pd.Series) -> int:
+    """1-based data row of the first True value."""
+    return int(np.flatnonzero(mask.to_numpy())[0]) + 1
+
+
 def _require_columns(tables: dict[str, pd.DataFrame], src: Path) -> None:
-    need = {
-        "stops": ["stop_id", "stop_lat", "stop_lon"],
-        "routes": ["route_id", "route_type"],
-        "trips": ["route_id", "service_id", "trip_id"],
-        "stop_times": ["trip_id", "stop_id", "stop_sequence"],
-    }
-    for tab, cols in need.items():
-        df = tables.get(tab, pd.DataFrame())
+    """Refuse tables the workbook cannot use: missing required columns,
+    blank keys, unreadable stop sequences and dates (file, column and row named)."""
+    for tab, cols in REQUIRED_COLUMNS.items():
+        if tab not in tables:
+            continue
+        df = tables[tab]
+        if df.columns.empty and tab in ("stops", "routes", "trips", "stop_times"):
+            raise FeedError(f"{src}/{tab}.txt: the file is empty (no header row); export the table "
+                            "again from the source system")
         for c in cols:
             if c not in df.columns:
                 raise FeedError(f"{where(f'{src}/{tab}.txt', c)}: required column is missing; "
                                 "add it (see the GTFS reference)")
+    for tab, key in (("stops", "stop_id"), ("routes", "route_id"), ("trips", "trip_id"),
+                     ("stop_times", "trip_id"), ("stop_times", "stop_id"), ("trips", "route_id"),
+                     ("trips", "service_id")):
+        df = tables[tab]
+        blank = df[key] == ""
+        if blank.any():
+            raise FeedError(f"{where(f'{src}/{tab}.txt', key, _first_row(blank))}: the {key} is blank "
+                            f"({int(blank.sum()):,} row(s)); every row needs one")
+    st = tables["stop_times"]
+    seq = pd.to_numeric(st["stop_sequence"], errors="coerce")
+    bad = seq.isna() | (seq < 0) | (seq != seq.round())
+    if bad.any():
+        i = _first_row(bad)
+        raise FeedError(f"{where(f'{src}/stop_times.txt', 'stop_sequence', i)}: "
+                        f"'{st['stop_sequence'].iloc[i - 1]}' is not a whole number "
+                        f"({int(bad.sum()):,} row(s)); stop_sequence orders the stops of a trip: write 1, 2, 3, …")
+    if "arrival_time" not in st.columns and "departure_time" not in st.columns:
+        raise FeedError(f"{where(f'{src}/stop_times.txt', 'departure_time')}: neither arrival_time nor "
+                        "departure_time is present; the timetable needs times")
+    for tab, cols in (("calendar", ("start_date", "end_date")), ("calendar_dates", ("date",))):
+        df = tables.get(tab)
+        if df is None or df.empty:
+            continue
+        for c in cols:
+            ok = df[c].str.fullmatch(r"\d{8}") & pd.to_datetime(df[c], format="%Y%m%d", errors="coerce").notna()
+            if not ok.all():
+                i = _first_row(~ok)
+                raise FeedError(f"{where(f'{src}/{tab}.txt', c, i)}: '{df[c].iloc[i - 1]}' is not a date "
+                                "written YYYYMMDD (for example 20260317)")
+
+
+#: Numeric columns whose unreadable values make the feed unusable (the rest are blanked with a note).
+_STRICT_NUMBERS = {
+    ("routes", "route_type"): "a GTFS route type such as 3 (bus) or 1 (metro)",
+    ("trips", "direction_id"): "0 or 1 (or leave it blank)",
+    ("stops", "location_type"): "0 (stop), 1 (station), 2, 3 or 4 (or leave it blank)",
+    ("calendar_dates", "exception_type"): "1 (service added) or 2 (service removed)",
+    ("frequencies", "headway_secs"): "the headway in seconds, e.g. 600",
+    **{("calendar", d): "1 (runs that day) or 0" for d in
+       ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")},
+}
+_INT_LIMITS = {"Int8": 2**7, "Int16": 2**15, "Int32": 2**31, "Int64": 2**63}
+
+
+def _coerce_numbers(tables: dict[str, pd.DataFrame], src: Path) -> list[str]:
+    """Make every column gtfs-kit reads as a number readable as one.
+
+    Integer columns are rewritten as plain integers ("1.0" becomes "1").
+    Unreadable values in the columns of :data:`_STRICT_NUMBERS` raise
+    :class:`FeedError` naming file, column and row; elsewhere (optional
+    columns such as wheelchair_boarding) they are blanked and noted.
+    """
+    from gtfs_kit.constants import DTYPES
+
+    notes: list[str] = []
+    for tab, df in tables.items():
+        types = DTYPES.get(tab, {})
+        for col, typ in types.items():
+            if col not in df.columns or typ == "string" or col in ("stop_lat", "stop_lon", "stop_sequence"):
+                continue
+            v = df[col]
+            num = pd.to_numeric(v, errors="coerce")
+            blank = v == ""
+            is_int = typ.startswith("Int")
+            bad = ~blank & num.isna()
+            if is_int:
+                lim = _INT_LIMITS.get(typ, 2**31)
+                bad |= ~blank & num.notna() & ((num != num.round()) | (num.abs() >= lim))
+            if bad.any():
+                i = _first_row(bad)
+                what = _STRICT_NUMBERS.get((tab, col))
+                if what is not None:
+                    raise FeedError(f"{where(f'{src}/{tab}.txt', col, i)}: '{v.iloc[i - 1]}' is not a valid "
+                                    f"value ({int(bad.sum()):,} row(s)); write {what}")
+                notes.append(f"{src.name}/{tab}.txt, column '{col}': {int(bad.sum()):,} value(s) that are not "
+                             f"numbers (first '{v.iloc[i - 1]}', row {i}) were ignored")
+                df.loc[bad, col] = ""
+                num = num.where(~bad)
+            if is_int:
+                ok = num.notna()
+                if ok.any():
+                    df.loc[ok, col] = num[ok].astype("int64").astype(str)
+    return notes
 
 
 def _check_coordinates(stops: pd.DataFrame, src: Path) -> pd.DataFrame:
@@ -247,6 +435,48 @@ def _check_coordinates(stops: pd.DataFrame, src: Path) -> pd.DataFrame:
     return stops
 
 
+def _fill_from_parent(stops: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Give entrances, generic nodes and boarding areas without coordinates
+    (GTFS location_type 2, 3, 4, where coordinates are optional) the position
+    of their parent station; drop those that still have none (no trip can
+    stop at them). Returns the table and notes."""
+    if "parent_station" not in stops:
+        missing = stops["stop_lat"].isna() | stops["stop_lon"].isna()
+        if missing.any():
+            return stops[~missing].reset_index(drop=True), [
+                f"{int(missing.sum()):,} entrance(s)/node(s) without coordinates were left out"]
+        return stops, []
+    notes: list[str] = []
+    pos = stops.set_index("stop_id")[["stop_lat", "stop_lon"]]
+    pos = pos[~pos.index.duplicated()]
+    filled = 0
+    for _ in range(3):  # boarding area -> platform -> station
+        missing = stops["stop_lat"].isna() | stops["stop_lon"].isna()
+        if not missing.any():
+            break
+        par = stops.loc[missing, "parent_station"].map(lambda x: x if isinstance(x, str) else "")
+        lat = par.map(pos["stop_lat"])
+        lon = par.map(pos["stop_lon"])
+        ok = lat.notna() & lon.notna()
+        if not ok.any():
+            break
+        idx = ok[ok].index
+        stops.loc[idx, "stop_lat"] = lat[ok]
+        stops.loc[idx, "stop_lon"] = lon[ok]
+        filled += len(idx)
+        pos = stops.set_index("stop_id")[["stop_lat", "stop_lon"]]
+        pos = pos[~pos.index.duplicated()]
+    if filled:
+        notes.append(f"{filled:,} entrance(s), node(s) or boarding area(s) without coordinates were "
+                     "placed at their parent station")
+    missing = stops["stop_lat"].isna() | stops["stop_lon"].isna()
+    if missing.any():
+        notes.append(f"{int(missing.sum()):,} entrance(s)/node(s) without coordinates or a located "
+                     "parent station were left out")
+        stops = stops[~missing].reset_index(drop=True)
+    return stops, notes
+
+
 def convert_datum(stops: pd.DataFrame, datum: str) -> pd.DataFrame:
     """Convert stop coordinates from GCJ-02 or BD-09 to WGS-84.
 
@@ -287,7 +517,10 @@ def read_feed(path: str | Path, *, datum: str = "WGS84"):
     path = Path(path)
     tables, notes = read_tables(path)
     _require_columns(tables, path)
-    tables["stops"] = convert_datum(_check_coordinates(tables["stops"], path), datum)
+    notes += _coerce_numbers(tables, path)
+    stops, fill_notes = _fill_from_parent(_check_coordinates(tables["stops"], path))
+    notes += fill_notes
+    tables["stops"] = convert_datum(stops, datum)
     with tempfile.TemporaryDirectory(prefix="citybridge-gtfs-") as tmp:
         for name, df in tables.items():
             df.to_csv(Path(tmp) / f"{name}.txt", index=False)
@@ -643,6 +876,15 @@ def prepare_day(feed, date: str | None = None, *, crs: str | None = None, city_n
         **({"shape_dist_traveled": pd.to_numeric(st["shape_dist_traveled"], errors="coerce").to_numpy()}
            if "shape_dist_traveled" in st else {}),
     })
+    unreadable = 0
+    for col in ("arrival_time", "departure_time"):
+        if col in feed.stop_times:
+            raw_t = feed.stop_times.loc[feed.stop_times["trip_id"].astype(str).isin(set(trips["trip_id"])), col]
+            raw_t = raw_t.fillna("").astype(str).str.strip()
+            unreadable += int(((raw_t != "") & times_to_seconds(raw_t).isna()).sum())
+    if unreadable:
+        notes.append(f"{unreadable:,} stop time value(s) are not written H:MM:SS and were treated as "
+                     "blank (interpolated where possible)")
     st = st.sort_values(["trip_id", "stop_sequence"], kind="stable").reset_index(drop=True)
     st, blank = interpolate_times(st)
     untimed = int(st["departure_s"].isna().sum())

@@ -118,14 +118,13 @@ def carbon_kpis(city: City, day: FeedDay) -> pd.DataFrame:
     from . import emissions as E
 
     p = city.profile.parameters
-    try:
-        e = E.emissions(E.vehicle_km(day), p, fleet_share=E.fleet_electric_share(city.profile.fleet))
-    except CitybridgeError as exc:
-        return _rows(city, day, "low carbon", [("bus CO2 per service-km", np.nan, "gCO2/km",
-                                                  f"not computed: {exc}")])
+    e = E.emissions(E.vehicle_km(day), p, fleet_share=E.fleet_electric_share(city.profile.fleet))
+    missing = E.missing_parameters(p)
     s = E.summary(e, p).set_index("indicator")
-    flags = E.flagged_parameters(p)
+    flags = [f for f in E.flagged_parameters(p) if f not in missing]
     caveat = f" (no solid source for {', '.join(flags)})" if flags else ""
+    if missing:
+        caveat = f"; not computed where city.yml lacks {', '.join(missing)}" + caveat
     rows = [("electric share of bus vehicle-km", s.loc["electric share of bus vehicle-km", "value"], "%",
              "bus vehicle-km run by electric buses"),
             ("bus CO2 per service-km", s.loc["bus CO2 per service-km", "value"], "gCO2/km",
