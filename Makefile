@@ -31,5 +31,10 @@ lab: $(STAMP)
 samples: $(STAMP)
 	$(VENV)/bin/citybridge samples
 
+## Benchmarks (about 10-15 min): citybridge indicators vs gtfs-kit on the sample and
+## big feeds (built into bench/out/), cold and warm book builds, page weight, --workers 2
+bench: $(STAMP)
+	$(PY) bench/run.py
+
 clean:
 	rm -rf book/_build book/cities book/compare book/_toc.yml book/conf.py book/build-report.md .citybridge-cache

@@ -7,10 +7,22 @@ part-way never leaves a half-written page. A job that fails is recorded with
 its reason and does not stop the others.
 
 Re-execution is skipped when nothing changed: a job's cache key hashes the
-notebook, its parameters, the city's data files and the package source.
+notebook, its parameters, the package source, the versions of Python and of
+the libraries that shape the outputs, and the data files of every city the
+notebook reads: its own city, or every city present for a notebook that
+reads the others too (the cross-city ``compare*`` notebooks, and a city
+notebook whose code calls ``list_cities(`` to show the other cities side by
+side, unless its metadata says ``{"citybridge": {"cities": "own"}}``).
+So changing one city's data re-runs that city's notebooks, the notebooks
+that show every city, and nothing else.
+
+Executed notebooks are kept in ``.citybridge-cache/<key>.ipynb``; a reused
+notebook whose page already holds the same bytes is not rewritten, so the
+book's incremental HTML build sees it unchanged.
 """
 from __future__ import annotations
 
+import filecmp
 import hashlib
 import json
 import os
@@ -92,12 +104,52 @@ def compare_notebooks(root: Path) -> list[Path]:
     return sorted(notebook_dir(root).glob("compare*.ipynb"))
 
 
-def _hash_files(paths: list[Path], h) -> None:
+def _hash_files(paths: list[Path], h, base: Path | None = None) -> None:
+    """Feed names (relative to ``base`` when given) and contents into ``h``."""
     for p in paths:
-        h.update(str(p.name).encode())
+        name = p.relative_to(base).as_posix() if base is not None else p.name
+        h.update(name.encode() + b"\0")
+        h.update(str(p.stat().st_size).encode() + b"\0")
         with open(p, "rb") as fh:
             for chunk in iter(lambda: fh.read(1 << 20), b""):
                 h.update(chunk)
+
+
+#: Libraries whose version can change what an executed notebook shows.
+_KEY_LIBRARIES = ("pandas", "numpy", "pyarrow", "geopandas", "shapely", "pyproj", "gtfs-kit", "folium",
+                  "branca", "plotly", "papermill", "nbformat", "nbclient", "ipykernel", "prcoords")
+
+
+def environment_fingerprint() -> str:
+    """Python and key library versions, part of every cache key."""
+    from importlib import metadata
+
+    parts = [sys.version]
+    for name in _KEY_LIBRARIES:
+        try:
+            parts.append(f"{name}=={metadata.version(name)}")
+        except metadata.PackageNotFoundError:
+            parts.append(f"{name}: absent")
+    return "\n".join(parts)
+
+
+def reads_all_cities(notebook: Path) -> bool:
+    """Whether a city notebook also reads the other cities (so its cache key
+    must cover them): its metadata ``citybridge.cities`` says ``"all"``, or,
+    without that, one of its code cells calls ``list_cities(``."""
+    try:
+        nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return True
+    meta = (nb.get("metadata") or {}).get("citybridge") or {}
+    if "cities" in meta:
+        return str(meta["cities"]).lower() == "all"
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "code":
+            src = cell.get("source", "")
+            if "list_cities(" in ("".join(src) if isinstance(src, list) else src):
+                return True
+    return False
 
 
 def package_hash() -> str:
@@ -108,14 +160,22 @@ def package_hash() -> str:
     return h.hexdigest()
 
 
-def job_key(notebook: Path, parameters: dict, cities: list[City], pkg: str) -> str:
+def _city_folders(croot: Path) -> dict[str, Path]:
+    """Every city folder (with a city.yml) in ``croot``, by slug."""
+    return {slug: croot / slug for slug in list_cities(croot)}
+
+
+def job_key(notebook: Path, parameters: dict, cities: dict[str, Path], pkg: str, env: str = "") -> str:
+    """Cache key of one job: package, environment, notebook, parameters and
+    the files of the cities it reads (``{slug: folder}``)."""
     h = hashlib.sha256()
-    h.update(pkg.encode())
-    _hash_files([notebook], h)
+    h.update(pkg.encode() + b"\0" + env.encode() + b"\0")
+    _hash_files([Path(notebook)], h)
     h.update(json.dumps(parameters, sort_keys=True).encode())
-    for c in cities:
-        h.update(c.slug.encode())
-        _hash_files(c.data_files(), h)
+    for slug in sorted(cities):
+        folder = Path(cities[slug])
+        h.update(b"\0city\0" + slug.encode() + b"\0")
+        _hash_files(sorted(p for p in folder.rglob("*") if p.is_file()), h, base=folder)
     return h.hexdigest()[:24]
 
 
@@ -138,20 +198,25 @@ def plan(root: Path, *, cities: list[str] | None = None, notebooks: list[str] | 
         except CitybridgeError as exc:
             errors[slug] = str(exc)
     pkg = package_hash()
+    env = environment_fingerprint()
+    every = _city_folders(croot)
     # the notebooks find <root>/data/cities from their working folder; another
     # folder is passed explicitly (and then shows in the executed notebook)
     extra = {} if croot.resolve() == (root / "data" / "cities").resolve() else {"cities_root": str(croot)}
     jobs: list[Job] = []
     for nb in city_notebooks(root, notebooks):
+        wide = reads_all_cities(nb)
         for c in ok:
             params = {"city": c.slug, **extra}
             out = book_dir / "cities" / c.slug / nb.name
-            jobs.append(Job(str(nb), str(out), params, c.slug, job_key(nb, params, [c], pkg)))
+            reads = {**every, c.slug: c.folder} if wide else {c.slug: c.folder}
+            jobs.append(Job(str(nb), str(out), params, c.slug, job_key(nb, params, reads, pkg, env)))
     if not notebooks:
         for nb in compare_notebooks(root):
             params = {"cities": ",".join(c.slug for c in ok), **extra}
             out = book_dir / "compare" / nb.name
-            jobs.append(Job(str(nb), str(out), params, None, job_key(nb, params, ok, pkg)))
+            jobs.append(Job(str(nb), str(out), params, None,
+                            job_key(nb, params, {c.slug: c.folder for c in ok}, pkg, env)))
     return jobs, errors
 
 
@@ -165,18 +230,24 @@ def _short_error(exc: BaseException) -> str:
     return f"{name}: {exc}"
 
 
-def run_job(job: Job, cache_dir: str | None = None, cwd: str | None = None) -> JobResult:
-    """Execute one job (in this process). Never raises: failures are returned."""
+def run_job(job: Job, cache_dir: str | None = None, cwd: str | None = None, reuse: bool = True) -> JobResult:
+    """Execute one job (in this process). Never raises: failures are returned.
+
+    With ``cache_dir``, an executed notebook is stored under its key; with
+    ``reuse`` too, a stored one is used instead of executing (and the output
+    file is left untouched when it already holds the same bytes).
+    """
     import papermill as pm
 
     t0 = time.perf_counter()
     out = Path(job.output)
     out.parent.mkdir(parents=True, exist_ok=True)
     cached = Path(cache_dir) / f"{job.key}.ipynb" if cache_dir and job.key else None
-    if cached is not None and cached.is_file():
-        tmp = out.with_name(f".{out.name}.tmp")
-        shutil.copyfile(cached, tmp)
-        os.replace(tmp, out)
+    if reuse and cached is not None and cached.is_file():
+        if not (out.is_file() and filecmp.cmp(cached, out, shallow=False)):
+            tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
+            shutil.copyfile(cached, tmp)
+            os.replace(tmp, out)
         return JobResult(job, True, time.perf_counter() - t0, cached=True)
     fd, tmpname = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".ipynb", dir=out.parent)
     os.close(fd)
@@ -197,7 +268,7 @@ def run_job(job: Job, cache_dir: str | None = None, cwd: str | None = None) -> J
         return JobResult(job, False, time.perf_counter() - t0, error=err)
     if cached is not None:
         cached.parent.mkdir(parents=True, exist_ok=True)
-        ctmp = cached.with_name(f".{cached.name}.tmp")
+        ctmp = cached.with_name(f".{cached.name}.{os.getpid()}.tmp")
         shutil.copyfile(tmpname, ctmp)
         os.replace(ctmp, cached)
     os.replace(tmpname, out)
@@ -211,12 +282,17 @@ def _progress(total: int, desc: str):
                 disable=total == 0)
 
 
+def _failed(job: Job, exc: BaseException, where: str) -> JobResult:
+    return JobResult(job, False, 0.0, error=f"{where}: {type(exc).__name__}: {exc}")
+
+
 def execute(jobs: list[Job], *, workers: int = 1, scheduler: str | None = None,
-            cache_dir: Path | None = None, cwd: Path | None = None) -> list[JobResult]:
+            cache_dir: Path | None = None, cwd: Path | None = None, reuse: bool = True) -> list[JobResult]:
     """Run jobs serially, in ``workers`` processes, or on a Dask cluster.
 
     City jobs run first; cross-city jobs run after all city jobs finished
-    (they read the cities' results).
+    (they read the cities' results). With ``reuse=False`` every job is
+    executed and its result stored in ``cache_dir`` for the next build.
     """
     cdir = str(cache_dir) if cache_dir else None
     wd = str(cwd) if cwd else None
@@ -229,19 +305,22 @@ def execute(jobs: list[Job], *, workers: int = 1, scheduler: str | None = None,
             if not batch:
                 continue
             if scheduler:
-                results += _execute_dask(batch, scheduler, cdir, wd, bar)
+                results += _execute_dask(batch, scheduler, cdir, wd, bar, reuse)
             elif workers > 1 and len(batch) > 1:
-                with ProcessPoolExecutor(max_workers=workers) as pool:
-                    futs = {pool.submit(run_job, j, cdir, wd): j for j in batch}
+                with ProcessPoolExecutor(max_workers=min(workers, len(batch))) as pool:
+                    futs = {pool.submit(run_job, j, cdir, wd, reuse): j for j in batch}
                     for f in as_completed(futs):
-                        r = f.result()
+                        try:
+                            r = f.result()
+                        except Exception as exc:  # noqa: BLE001 - a worker process died
+                            r = _failed(futs[f], exc, "worker process")
                         results.append(r)
                         bar.set_postfix_str(r.job.label[-40:])
                         bar.update()
             else:
                 for j in batch:
                     bar.set_postfix_str(j.label[-40:])
-                    results.append(run_job(j, cdir, wd))
+                    results.append(run_job(j, cdir, wd, reuse))
                     bar.update()
     finally:
         bar.close()
@@ -250,7 +329,9 @@ def execute(jobs: list[Job], *, workers: int = 1, scheduler: str | None = None,
     return results
 
 
-def _execute_dask(batch: list[Job], address: str, cdir, wd, bar) -> list[JobResult]:
+def _execute_dask(batch: list[Job], address: str, cdir, wd, bar, reuse: bool = True) -> list[JobResult]:
+    """Run the batch on the Dask cluster at ``address`` (workers must see the
+    same file system: the notebooks, data and book folders)."""
     try:
         from distributed import Client, as_completed as das_completed
     except ImportError:  # pragma: no cover - dask is a dependency
@@ -263,10 +344,14 @@ def _execute_dask(batch: list[Job], address: str, cdir, wd, bar) -> list[JobResu
                               "check the address (e.g. tcp://127.0.0.1:8786) and that it runs") from None
     out = []
     try:
-        futs = [client.submit(run_job, j, cdir, wd, pure=False) for j in batch]
-        for f in das_completed(futs):
-            r = f.result()
+        futs = {client.submit(run_job, j, cdir, wd, reuse, pure=False): j for j in batch}
+        for f in das_completed(list(futs)):
+            try:
+                r = f.result()
+            except Exception as exc:  # noqa: BLE001 - a worker died or could not run the job
+                r = _failed(futs[f], exc, "Dask worker")
             out.append(r)
+            bar.set_postfix_str(r.job.label[-40:])
             bar.update()
     finally:
         client.close()
