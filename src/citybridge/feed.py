@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from contextlib import contextmanager
 import io
 import re
 import shutil
@@ -180,6 +181,83 @@ def _clean_csv(text: str, name: str) -> pd.DataFrame:
     return df
 
 
+def folder_tables(path: Path, *, max_bytes: int, notes: list[str]) -> tuple[dict[str, Path], list[str]]:
+    """The ``.txt`` files of a feed folder (links and special files skipped
+    with a note), checked against ``max_bytes``; and any zips it holds."""
+    files: dict[str, Path] = {}
+    total = 0
+    for p in sorted(path.glob("*.txt")):
+        if p.is_symlink() or not p.is_file():
+            notes.append(f"{path.name}/{p.name}: a link or special file, not read; copy the real file in")
+            continue
+        total += p.stat().st_size
+        if total > max_bytes:
+            raise FeedError(f"{path}: the feed's files add up to more than {max_bytes:,} bytes; "
+                            "refusing to read them all at once")
+        files[p.name] = p
+    return files, [p.name for p in path.glob("*.zip")]
+
+
+def zip_tables(zf: zipfile.ZipFile, path: Path, *, max_bytes: int, max_ratio: float
+               ) -> tuple[dict[str, zipfile.ZipInfo], list[str]]:
+    """The ``.txt`` members of a feed archive by base name, after the safety
+    checks (paths, sizes, ratios); junk skipped, one feed only; and any zips
+    nested in it."""
+    members: dict[str, zipfile.ZipInfo] = {}
+    inner_zips: list[str] = []
+    for info in _check_members(zf, path, max_bytes=max_bytes, max_ratio=max_ratio):
+        if _is_junk(info.filename):
+            continue
+        name = PurePosixPath(info.filename.replace("\\", "/")).name
+        if name.lower().endswith(".zip"):
+            inner_zips.append(info.filename)
+        if not name.endswith(".txt"):
+            continue
+        if name in members:
+            raise FeedError(f"{path}: two entries are named {name} ('{members[name].filename}' and "
+                            f"'{info.filename}'); the archive seems to hold more than one "
+                            "feed. Zip one feed only, with its files at the top level.")
+        members[name] = info
+    return members, inner_zips
+
+
+def read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> bytes:
+    """One archive member's bytes, refusing more than its header declares."""
+    with zf.open(info) as fh:
+        data = fh.read(info.file_size + 1)
+    if len(data) > info.file_size:
+        raise FeedError(f"{path}: entry '{info.filename}' is larger than its "
+                        "header says; refusing to read it.")
+    return data
+
+
+@contextmanager
+def zip_errors(path: Path):
+    """Turn the zipfile module's errors into one clear FeedError each."""
+    try:
+        yield
+    except zipfile.BadZipFile as exc:
+        raise FeedError(f"{path}: not a valid zip archive ({exc}); re-download the feed or zip "
+                        "the .txt files again") from None
+    except (zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, OSError) as exc:
+        raise FeedError(f"{path}: the zip archive cannot be read ({type(exc).__name__}: {exc}); "
+                        "re-create it with a standard zip tool (no encryption)") from None
+
+
+def require_files(path: Path, present: set[str], inner_zips: list[str]) -> None:
+    """Raise when a required GTFS file is absent (hinting at a nested zip)."""
+    missing = [f for f in REQUIRED_FILES if f not in present]
+    if "calendar.txt" not in present and "calendar_dates.txt" not in present:
+        missing.append("calendar.txt or calendar_dates.txt")
+    if missing:
+        hint = ""
+        if inner_zips:
+            hint = (f" The archive holds another archive ({inner_zips[0]}): unzip the outer one and give "
+                    "the inner zip instead.")
+        raise FeedError(f"{path}: required GTFS file(s) missing: {', '.join(missing)}; "
+                        "a feed needs agency, stops, routes, trips, stop_times and a calendar." + hint)
+
+
 def read_tables(path: str | Path, *, max_bytes: int = MAX_UNCOMPRESSED_BYTES,
                 max_ratio: float = MAX_COMPRESSION_RATIO) -> tuple[dict[str, pd.DataFrame], list[str]]:
     """Read every ``*.txt`` table of a GTFS zip or folder as text columns.
@@ -205,64 +283,17 @@ def read_tables(path: str | Path, *, max_bytes: int = MAX_UNCOMPRESSED_BYTES,
         Missing file, unsafe archive, unreadable table, missing required file.
     """
     path = Path(path)
-    raw: dict[str, bytes] = {}
-    where_from: dict[str, str] = {}
     notes: list[str] = []
-    inner_zips: list[str] = []
     if not path.exists():
         raise FeedError(f"{path}: GTFS feed not found; check the path (or the 'gtfs' entry of city.yml)")
     if path.is_dir():
-        total = 0
-        for p in sorted(path.glob("*.txt")):
-            if p.is_symlink() or not p.is_file():
-                notes.append(f"{path.name}/{p.name}: a link or special file, not read; copy the real file in")
-                continue
-            total += p.stat().st_size
-            if total > max_bytes:
-                raise FeedError(f"{path}: the feed's files add up to more than {max_bytes:,} bytes; "
-                                "refusing to read them all at once")
-            raw[p.name] = p.read_bytes()
-        inner_zips = [p.name for p in path.glob("*.zip")]
+        files, inner_zips = folder_tables(path, max_bytes=max_bytes, notes=notes)
+        raw = {name: p.read_bytes() for name, p in files.items()}
     else:
-        try:
-            with zipfile.ZipFile(path) as zf:
-                members = _check_members(zf, path, max_bytes=max_bytes, max_ratio=max_ratio)
-                for info in members:
-                    if _is_junk(info.filename):
-                        continue
-                    name = PurePosixPath(info.filename.replace("\\", "/")).name
-                    if name.lower().endswith(".zip"):
-                        inner_zips.append(info.filename)
-                    if not name.endswith(".txt"):
-                        continue
-                    if name in raw:
-                        raise FeedError(f"{path}: two entries are named {name} ('{where_from[name]}' and "
-                                        f"'{info.filename}'); the archive seems to hold more than one "
-                                        "feed. Zip one feed only, with its files at the top level.")
-                    # read in bounded chunks so a lying header cannot exhaust memory
-                    with zf.open(info) as fh:
-                        data = fh.read(info.file_size + 1)
-                    if len(data) > info.file_size:
-                        raise FeedError(f"{path}: entry '{info.filename}' is larger than its "
-                                        "header says; refusing to read it.")
-                    raw[name] = data
-                    where_from[name] = info.filename
-        except zipfile.BadZipFile as exc:
-            raise FeedError(f"{path}: not a valid zip archive ({exc}); re-download the feed or zip "
-                            "the .txt files again") from None
-        except (zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, OSError) as exc:
-            raise FeedError(f"{path}: the zip archive cannot be read ({type(exc).__name__}: {exc}); "
-                            "re-create it with a standard zip tool (no encryption)") from None
-    missing = [f for f in REQUIRED_FILES if f not in raw]
-    if "calendar.txt" not in raw and "calendar_dates.txt" not in raw:
-        missing.append("calendar.txt or calendar_dates.txt")
-    if missing:
-        hint = ""
-        if inner_zips:
-            hint = (f" The archive holds another archive ({inner_zips[0]}): unzip the outer one and give "
-                    "the inner zip instead.")
-        raise FeedError(f"{path}: required GTFS file(s) missing: {', '.join(missing)}; "
-                        "a feed needs agency, stops, routes, trips, stop_times and a calendar." + hint)
+        with zip_errors(path), zipfile.ZipFile(path) as zf:
+            members, inner_zips = zip_tables(zf, path, max_bytes=max_bytes, max_ratio=max_ratio)
+            raw = {name: read_member(zf, info, path) for name, info in members.items()}
+    require_files(path, set(raw), inner_zips)
     tables: dict[str, pd.DataFrame] = {}
     for name, data in raw.items():
         text, enc = decode_text(data)

@@ -322,36 +322,14 @@ def _read_all(path: Path, *, datum: str, max_bytes: int, max_ratio: float):
     inner_zips: list[str] = []
 
     def finish(opener, size: int, label: str):
-        present = set(small) | ({_ST} if opener is not None else set())
-        missing = [f for f in F.REQUIRED_FILES if f not in present]
-        if "calendar.txt" not in present and "calendar_dates.txt" not in present:
-            missing.append("calendar.txt or calendar_dates.txt")
-        if missing:
-            hint = ""
-            if inner_zips:
-                hint = (f" The archive holds another archive ({inner_zips[0]}): unzip the outer one and "
-                        "give the inner zip instead.")
-            raise FeedError(f"{path}: required GTFS file(s) missing: {', '.join(missing)}; "
-                            "a feed needs agency, stops, routes, trips, stop_times and a calendar." + hint)
+        F.require_files(path, set(small) | ({_ST} if opener is not None else set()), inner_zips)
         cols, names, _n, nt = _read_stop_times(opener, size, label, path.name)
         return _read_small_feed(path, small, names, datum), cols, names, notes + nt
 
     if path.is_dir():
-        total = 0
-        st_path = None
-        for p in sorted(path.glob("*.txt")):
-            if p.is_symlink() or not p.is_file():
-                notes.append(f"{path.name}/{p.name}: a link or special file, not read; copy the real file in")
-                continue
-            total += p.stat().st_size
-            if total > max_bytes:
-                raise FeedError(f"{path}: the feed's files add up to more than {max_bytes:,} bytes; "
-                                "refusing to read them all at once")
-            if p.name == _ST:
-                st_path = p
-            else:
-                small[p.name] = p.read_bytes()
-        inner_zips = [p.name for p in path.glob("*.zip")]
+        files, inner_zips = F.folder_tables(path, max_bytes=max_bytes, notes=notes)
+        st_path = files.pop(_ST, None)
+        small.update({name: p.read_bytes() for name, p in files.items()})
         try:
             if st_path is None:
                 return finish(None, 0, "")
@@ -359,49 +337,20 @@ def _read_all(path: Path, *, datum: str, max_bytes: int, max_ratio: float):
             return finish(lambda: _Bounded(open(st_path, "rb"), size, str(st_path)), size, str(st_path))
         except OSError as exc:
             raise FeedError(f"{path}/{_ST}: cannot be read ({exc.strerror or exc})") from None
-    try:
-        with zipfile.ZipFile(path) as zf:
-            members = F._check_members(zf, path, max_bytes=max_bytes, max_ratio=max_ratio)
-            seen: dict[str, str] = {}
-            st_info = None
-            for info in members:
-                if F._is_junk(info.filename):
-                    continue
-                name = PurePosixPath(info.filename.replace("\\", "/")).name
-                if name.lower().endswith(".zip"):
-                    inner_zips.append(info.filename)
-                if not name.endswith(".txt"):
-                    continue
-                if name in seen:
-                    raise FeedError(f"{path}: two entries are named {name} ('{seen[name]}' and "
-                                    f"'{info.filename}'); the archive seems to hold more than one "
-                                    "feed. Zip one feed only, with its files at the top level.")
-                seen[name] = info.filename
-                if name == _ST:
-                    st_info = info
-                    continue
-                with zf.open(info) as fh:
-                    data = fh.read(info.file_size + 1)
-                if len(data) > info.file_size:
-                    raise FeedError(f"{path}: entry '{info.filename}' is larger than its "
-                                    "header says; refusing to read it.")
-                small[name] = data
-            if st_info is None:
-                return finish(None, 0, "")
-            label = f"{path}/{st_info.filename}"
-            if st_info.compress_type == zipfile.ZIP_DEFLATED and not st_info.flag_bits & 0x1:
-                def opener():
-                    return _Inflater(path, st_info, label)
-            else:
-                def opener():
-                    return _Bounded(zf.open(st_info), st_info.file_size, label)
-            return finish(opener, st_info.file_size, label)
-    except zipfile.BadZipFile as exc:
-        raise FeedError(f"{path}: not a valid zip archive ({exc}); re-download the feed or zip "
-                        "the .txt files again") from None
-    except (zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, OSError) as exc:
-        raise FeedError(f"{path}: the zip archive cannot be read ({type(exc).__name__}: {exc}); "
-                        "re-create it with a standard zip tool (no encryption)") from None
+    with F.zip_errors(path), zipfile.ZipFile(path) as zf:
+        members, inner_zips = F.zip_tables(zf, path, max_bytes=max_bytes, max_ratio=max_ratio)
+        st_info = members.pop(_ST, None)
+        small.update({name: F.read_member(zf, info, path) for name, info in members.items()})
+        if st_info is None:
+            return finish(None, 0, "")
+        label = f"{path}/{st_info.filename}"
+        if st_info.compress_type == zipfile.ZIP_DEFLATED and not st_info.flag_bits & 0x1:
+            def opener():
+                return _Inflater(path, st_info, label)
+        else:
+            def opener():
+                return _Bounded(zf.open(st_info), st_info.file_size, label)
+        return finish(opener, st_info.file_size, label)
 
 
 def _read_small_feed(path: Path, small: dict[str, bytes], st_names: list[str], datum: str):
