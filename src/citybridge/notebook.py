@@ -105,3 +105,23 @@ def bullets(items: list[str], *, empty: str = "Nothing to list.") -> HTML:
         return say(empty)
     body = "<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in items) + "</ul>"
     return HTML(body, "\n".join(f"- {s}" for s in items))
+
+
+def other_cities(place: City) -> list[City]:
+    """Every other city present that loads without error (for side-by-side tables).
+
+    A city whose folder is broken is skipped here: its own chapters and the
+    build report say what is wrong with it.
+    """
+    from .city import list_cities
+    from .errors import CitybridgeError
+
+    out = []
+    for slug in list_cities():
+        if slug == place.slug:
+            continue
+        try:
+            out.append(load_city(slug))
+        except CitybridgeError:
+            continue
+    return out

@@ -136,7 +136,8 @@ def environment_fingerprint() -> str:
 def reads_all_cities(notebook: Path) -> bool:
     """Whether a city notebook also reads the other cities (so its cache key
     must cover them): its metadata ``citybridge.cities`` says ``"all"``, or,
-    without that, one of its code cells calls ``list_cities(``."""
+    without that, one of its code cells calls ``list_cities(`` or
+    ``other_cities(``."""
     try:
         nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -147,7 +148,8 @@ def reads_all_cities(notebook: Path) -> bool:
     for cell in nb.get("cells", []):
         if cell.get("cell_type") == "code":
             src = cell.get("source", "")
-            if "list_cities(" in ("".join(src) if isinstance(src, list) else src):
+            text = "".join(src) if isinstance(src, list) else src
+            if "list_cities(" in text or "other_cities(" in text:
                 return True
     return False
 
