@@ -100,3 +100,12 @@ def test_representative_days(tmp_path):
     assert E.representative_days(day.feed, "20260107") == {"weekday": "20260107"}
     a = E.annual_vehicle_km(day).set_index(["mode", "vehicle_energy"])
     assert a.loc[("bus", "diesel"), "vehicle_km_year"] == pytest.approx(6.0 * 250, rel=2e-3)
+
+
+def test_unknown_energy_and_missing_parameters_are_explained():
+    vkm = pd.DataFrame({"mode": ["bus"], "vehicle_energy": ["unknown"], "vehicle_km": [10.0]})
+    e = E.emissions(vkm, Parameters())
+    assert "energy type unknown" in e.loc[0, "basis"] and pd.isna(e.loc[0, "tco2"])
+    s = E.summary(e, Parameters()).set_index("indicator")
+    assert s.loc["bus CO2 per day", "note"].startswith("not computed: city.yml lacks")
+    assert pd.isna(s.loc["bus CO2 per day", "value"])

@@ -170,10 +170,13 @@ def emissions(vkm: pd.DataFrame, params: Parameters, *, km_col: str = "vehicle_k
     d_missing = [m for m in missing if m in ("diesel_bus_litres_per_100km", "diesel_kgco2_per_litre")]
     e_missing = [m for m in missing if m in ("ebus_kwh_per_km", "grid_kgco2_per_kwh") and
                  not (m == "grid_kgco2_per_kwh" and grid_kgco2_per_kwh is not None)]
+    unknown = (v["mode"] == "bus") & ~(diesel | elec)
     v["basis"] = np.select(
-        [diesel & bool(d_missing), diesel, elec & bool(e_missing), elec],
+        [diesel & bool(d_missing), diesel, elec & bool(e_missing), elec, unknown],
         [f"not computed: city.yml lacks {', '.join(d_missing)}", "tank-to-wheel (diesel)",
-         f"not computed: city.yml lacks {', '.join(e_missing)}", "grid electricity"],
+         f"not computed: city.yml lacks {', '.join(e_missing)}", "grid electricity",
+         "not computed: energy type unknown; mark vehicle_energy in trips.txt or give bus fleet "
+         "shares under 'fleet' in city.yml"],
         "not computed: no sourced energy parameter for this mode")
     return v
 
@@ -275,8 +278,11 @@ def summary(e_day: pd.DataFrame, params: Parameters, e_year: pd.DataFrame | None
         vehicle-km (%), and vehicle-km per year by mode.
     """
     bus_d = e_day[e_day["mode"] == "bus"]
-    flags = flagged_parameters(params)
-    note = ("uses parameters without a solid source: " + ", ".join(flags)) if flags else "all parameters sourced"
+    missing = missing_parameters(params)
+    flags = [f for f in flagged_parameters(params) if f not in missing]
+    parts = ([f"not computed: city.yml lacks {', '.join(missing)}"] if missing else []) + \
+        ([f"uses parameters without a solid source: {', '.join(flags)}"] if flags else [])
+    note = "; ".join(parts) or "all parameters sourced"
     km = bus_d["vehicle_km"].sum()
     rows = [
         ("bus CO2 per day", bus_d["tco2"].sum(skipna=False), "tCO2/day", note),
