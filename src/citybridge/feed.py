@@ -850,6 +850,33 @@ class FeedDay:
         return [m for m in order if m in present]
 
 
+def active_trips(feed, date: str) -> pd.DataFrame:
+    """The rows of ``trips.txt`` running on ``date`` (YYYYMMDD), with text ids,
+    an integer ``direction_id`` (0 where absent) and ``vehicle_energy``
+    (``unknown`` where absent).
+
+    Raises
+    ------
+    FeedError
+        No trip runs on the date.
+    """
+    trips = feed.trips.copy()
+    for c in ("trip_id", "route_id", "service_id"):
+        trips[c] = trips[c].astype(str)
+    trips = trips[trips["service_id"].isin(active_services(feed, date))]
+    if trips.empty:
+        lo, hi = feed_date_range(feed)
+        raise FeedError(f"no trips run on {date} (the feed covers {lo:%Y%m%d}–{hi:%Y%m%d}); "
+                        "choose a date inside the feed's calendar")
+    if "direction_id" not in trips:
+        trips["direction_id"] = 0
+    trips["direction_id"] = pd.to_numeric(trips["direction_id"], errors="coerce").fillna(0).astype(int)
+    if "vehicle_energy" not in trips:
+        trips["vehicle_energy"] = "unknown"
+    trips["vehicle_energy"] = trips["vehicle_energy"].fillna("unknown").replace("", "unknown").astype(str)
+    return trips
+
+
 def utm_crs(lat: float, lon: float) -> str:
     """The WGS-84 UTM zone of a point, as ``EPSG:326xx`` (north) or ``EPSG:327xx`` (south)."""
     zone = int((lon + 180) // 6) % 60 + 1
@@ -880,21 +907,7 @@ def prepare_day(feed, date: str | None = None, *, crs: str | None = None, city_n
     routes[["route_short_name", "route_long_name", "route_color"]] = \
         routes[["route_short_name", "route_long_name", "route_color"]].fillna("").astype(str)
 
-    trips = feed.trips.copy()
-    for c in ("trip_id", "route_id", "service_id"):
-        trips[c] = trips[c].astype(str)
-    act = active_services(feed, date)
-    trips = trips[trips["service_id"].isin(act)]
-    if trips.empty:
-        lo, hi = feed_date_range(feed)
-        raise FeedError(f"no trips run on {date} (the feed covers {lo:%Y%m%d}–{hi:%Y%m%d}); "
-                        "choose a date inside the feed's calendar")
-    if "direction_id" not in trips:
-        trips["direction_id"] = 0
-    trips["direction_id"] = pd.to_numeric(trips["direction_id"], errors="coerce").fillna(0).astype(int)
-    if "vehicle_energy" not in trips:
-        trips["vehicle_energy"] = "unknown"
-    trips["vehicle_energy"] = trips["vehicle_energy"].fillna("unknown").replace("", "unknown").astype(str)
+    trips = active_trips(feed, date)
 
     st = feed.stop_times
     st = st[st["trip_id"].astype(str).isin(set(trips["trip_id"]))]

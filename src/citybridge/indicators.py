@@ -433,22 +433,7 @@ def _check_stop_times(cols: dict[str, _Column], names: list[str], label: str) ->
 
 def _active_trips(fd, date: str) -> pd.DataFrame:
     """Trips running on ``date``, cleaned as :func:`citybridge.feed.prepare_day` does."""
-    trips = fd.trips.copy()
-    for c in ("trip_id", "route_id", "service_id"):
-        trips[c] = trips[c].astype(str)
-    act = F.active_services(fd, date)
-    trips = trips[trips["service_id"].isin(act)]
-    if trips.empty:
-        lo, hi = F.feed_date_range(fd)
-        raise FeedError(f"no trips run on {date} (the feed covers {lo:%Y%m%d}–{hi:%Y%m%d}); "
-                        "choose a date inside the feed's calendar")
-    if "direction_id" not in trips:
-        trips["direction_id"] = 0
-    trips["direction_id"] = pd.to_numeric(trips["direction_id"], errors="coerce").fillna(0).astype(int)
-    if "vehicle_energy" not in trips:
-        trips["vehicle_energy"] = "unknown"
-    trips["vehicle_energy"] = trips["vehicle_energy"].fillna("unknown").replace("", "unknown").astype(str)
-    return trips
+    return F.active_trips(fd, date)
 
 
 # --------------------------------------------------------------------------
