@@ -580,14 +580,6 @@ def times_to_seconds(s: pd.Series) -> pd.Series:
     return (h * 3600 + m * 60 + sec).astype(float)
 
 
-def seconds_to_hhmm(sec: float) -> str:
-    """Seconds after midnight to ``HH:MM`` (hours may exceed 24)."""
-    if sec is None or pd.isna(sec):
-        return ""
-    sec = int(round(sec))
-    return f"{sec // 3600:02d}:{sec % 3600 // 60:02d}"
-
-
 def _to_date(d: str | dt.date) -> dt.date:
     if isinstance(d, dt.date):
         return d
@@ -850,6 +842,19 @@ class FeedDay:
         return [m for m in order if m in present]
 
 
+def interpolation_notes(blank: int, untimed: int) -> list[str]:
+    """What interpolation did: ``blank`` stop times lacked a time, of which
+    ``untimed`` (before the first or after the last timed stop) stay blank."""
+    notes = []
+    if blank - untimed:
+        notes.append(f"{blank - untimed:,} blank stop times were interpolated linearly between the "
+                     "timed stops of their trip")
+    if untimed:
+        notes.append(f"{untimed:,} stop times before the first or after the last timed stop of their "
+                     "trip could not be interpolated and were left out")
+    return notes
+
+
 def active_trips(feed, date: str) -> pd.DataFrame:
     """The rows of ``trips.txt`` running on ``date`` (YYYYMMDD), with text ids,
     an integer ``direction_id`` (0 where absent) and ``vehicle_energy``
@@ -931,13 +936,7 @@ def prepare_day(feed, date: str | None = None, *, crs: str | None = None, city_n
                      "blank (interpolated where possible)")
     st = st.sort_values(["trip_id", "stop_sequence"], kind="stable").reset_index(drop=True)
     st, blank = interpolate_times(st)
-    untimed = int(st["departure_s"].isna().sum())
-    if blank - untimed:
-        notes.append(f"{blank - untimed:,} blank stop times were interpolated linearly between the "
-                     "timed stops of their trip")
-    if untimed:
-        notes.append(f"{untimed:,} stop times before the first or after the last timed stop of their "
-                     "trip could not be interpolated and were left out")
+    notes += interpolation_notes(blank, int(st["departure_s"].isna().sum()))
     st = st.dropna(subset=["departure_s"])
     st = expand_frequencies(st, feed.frequencies)
     if feed.frequencies is not None and not feed.frequencies.empty:

@@ -640,13 +640,7 @@ def read_day(path: str | Path, date: str | None = None, *, datum: str = "WGS84",
             x = sd
     arr, dep, blank = _interpolate(trip, arr, dep, x)
     timed = ~np.isnan(dep)
-    untimed = int((~timed).sum())
-    if blank - untimed:
-        notes.append(f"{blank - untimed:,} blank stop times were interpolated linearly between the "
-                     "timed stops of their trip")
-    if untimed:
-        notes.append(f"{untimed:,} stop times before the first or after the last timed stop of their "
-                     "trip could not be interpolated and were left out")
+    notes += F.interpolation_notes(blank, int((~timed).sum()))
     rows, trip, seq, arr, dep = rows[timed], trip[timed], seq[timed], arr[timed], dep[timed]
     sc = cols["stop_id"]
     stop_raw = sc.codes[rows]
