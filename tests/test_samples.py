@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from citybridge.city import load_city
-from citybridge.samples import SAMPLE_SLUGS, build_samples
+from citybridge_samples import SAMPLE_SLUGS, build_samples
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "samples"
