@@ -194,6 +194,7 @@ class CityProfile(_Strict):
     data_status: Literal["official", "reconstructed", "illustrative"] | None = None
     data_source: str = ""
     data_assumptions: str = ""
+    coverage_gaps: str = ""
     gtfs: str = "gtfs.zip"
     boundaries: BoundariesSpec | None = None
     population: PopulationSpec | None = None
