@@ -350,7 +350,7 @@ def build_feed(src: Path, assume: dict) -> tuple[dict[str, str], dict]:
 
 def bike_stations(src: Path) -> list[dict]:
     """The 238 Bike Itaú stations (2022 list) as GBFS station_information entries."""
-    p = src / "bike_itau_stations_2022.csv"
+    p = src / "bike_itau_2022" / "stations.csv"
     out = []
     for i, r in enumerate(_read(p, ("station_id", "name", "lat", "lon")), start=1):
         lat, lon = _float(p, "lat", i, r["lat"]), _float(p, "lon", i, r["lon"])
