@@ -984,8 +984,10 @@ def feed_day(city, date: str | None = None) -> FeedDay:
     """Read a city's feed and prepare its analysis day.
 
     The result is kept for the life of the process (keyed by the feed's
-    path, size and modification time, and the date), so a notebook that
-    looks at several cities reads each feed once. Treat it as read-only.
+    path, size and modification time, and the date), and on disk between
+    processes (:func:`citybridge.artifacts.load_day`, keyed by the content of
+    the city's files and the package), so each city's day is prepared once
+    per build and a kernel loads it in about a second. Treat it as read-only.
 
     Parameters
     ----------
@@ -1003,8 +1005,14 @@ def feed_day(city, date: str | None = None) -> FeedDay:
     key = (str(p.resolve()), st.st_size if st else 0, st.st_mtime_ns if st else 0, date or "",
            city.profile.source_datum, city.profile.crs)
     if key not in _DAY_CACHE:
-        feed = read_feed(p, datum=city.profile.source_datum)
-        _DAY_CACHE[key] = prepare_day(feed, date, crs=city.profile.crs, city_name=city.name)
+        from .artifacts import load_day, store_day
+
+        day = load_day(city, date)
+        if day is None:
+            feed = read_feed(p, datum=city.profile.source_datum)
+            day = prepare_day(feed, date, crs=city.profile.crs, city_name=city.name)
+            store_day(city, date, day)
+        _DAY_CACHE[key] = day
     return _DAY_CACHE[key]
 
 
