@@ -300,9 +300,33 @@ class City:
         A profile without ``data_status`` is ``illustrative`` when it says
         ``sample: true`` and ``official`` otherwise (a trainer's own feed).
         """
+        if self.profile.data_status == "reconstructed" and self.has_official_download():
+            return "official"
         if self.profile.data_status:
             return self.profile.data_status
         return "illustrative" if self.profile.sample else "official"
+
+    def has_official_download(self) -> bool:
+        """True when ``gtfs`` is the very file named by ``download`` (its sha256 matches).
+
+        After ``citybridge fetch``, a reconstructed city holds the operator's
+        feed as published, so its status becomes ``official``.
+        """
+        d = self.profile.download
+        p = self.gtfs_path
+        if not d or not p.is_file():
+            return False
+        st = p.stat()
+        key = (str(p), st.st_size, st.st_mtime_ns)
+        if getattr(self, "_sha_key", None) != key:
+            import hashlib
+
+            h = hashlib.sha256()
+            with p.open("rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    h.update(chunk)
+            self._sha_key, self._sha = key, h.hexdigest()
+        return self._sha == d["sha256"].strip().lower()
 
     @property
     def comparable(self) -> bool:
