@@ -99,10 +99,20 @@ PROFILE = ("name: {name}\ncountry: Chile\ntimezone: America/Santiago\ncrs: EPSG:
            "gtfs: gtfs.zip\n")
 
 
+#: Test values only (a fixture, not a city): they let chapter 05 run its computing path.
+PARAMETERS = "parameters:\n" + "".join(
+    f"  {k}: {{value: {v}, unit: '{u}', year: '2026', source: test fixture value}}\n"
+    for k, v, u in (("grid_kgco2_per_kwh", 0.3, "kgCO2/kWh"), ("diesel_kgco2_per_litre", 2.7, "kgCO2/L"),
+                    ("diesel_bus_litres_per_100km", 40, "L/100 km"), ("ebus_kwh_per_km", 1.2, "kWh/km")))
+#: Fixtures whose profile carries emission parameters (the others have none, as new-city writes them).
+WITH_PARAMETERS = {"railonly", "manytypes"}
+
+
 def write_city(root: Path, slug: str) -> Path:
     """Write the fixture ``slug`` of :data:`FEEDS` as ``root/slug`` (city.yml + gtfs.zip)."""
     folder = root / slug
     folder.mkdir(parents=True, exist_ok=True)
     write_feed(folder / "gtfs.zip", FEEDS[slug]())
-    (folder / "city.yml").write_text(PROFILE.format(name=slug.capitalize()), encoding="utf-8")
+    text = PROFILE.format(name=slug.capitalize()) + (PARAMETERS if slug in WITH_PARAMETERS else "")
+    (folder / "city.yml").write_text(text, encoding="utf-8")
     return folder

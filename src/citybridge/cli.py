@@ -22,8 +22,24 @@ def _csv_list(text: str | None) -> list[str] | None:
     return items or None
 
 
+def _stop_on_sigterm() -> None:
+    """Turn SIGTERM into KeyboardInterrupt, so a build that is told to stop
+    stops its children (kernels, Sphinx) and leaves the previous book as it was."""
+    import signal
+
+    def _raise(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, _raise)
+    except ValueError:  # not the main thread (e.g. called from a test runner thread)
+        pass
+
+
 def _cmd_build(args: argparse.Namespace) -> int:
     from .book import build
+
+    _stop_on_sigterm()
 
     root = project_root()
     cities = _csv_list(args.cities)
@@ -54,6 +70,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from .pipeline import CACHE_DIR_NAME, execute, plan
 
+    _stop_on_sigterm()
     root = project_root()
     jobs, errors = plan(root, cities=[args.city], notebooks=_csv_list(args.notebooks))
     if errors:
