@@ -111,7 +111,9 @@ def other_cities(place: City) -> list[City]:
     """Every other city present whose data can be read (for side-by-side tables).
 
     A city is skipped when its profile, its feed's analysis day or its
-    bike-share feed cannot be read, whatever the error: its own chapters and
+    bike-share feed cannot be read, whatever the error, or when its inputs
+    have blocking problems (:func:`citybridge.validate.blocking_problems`,
+    e.g. a CRS in degrees): its own chapters and
     the build report say what is wrong with it, and it never stops this
     city's chapters. (The feed's day is kept in memory by
     :func:`citybridge.feed.feed_day`, so the side-by-side tables do not read
@@ -119,6 +121,7 @@ def other_cities(place: City) -> list[City]:
     """
     from .city import list_cities
     from .feed import feed_day
+    from .validate import blocking_problems
 
     out = []
     for slug in list_cities():
@@ -126,6 +129,8 @@ def other_cities(place: City) -> list[City]:
             continue
         try:
             c = load_city(slug)
+            if blocking_problems(c):  # its figures would be nonsense (e.g. a CRS in degrees)
+                continue
             feed_day(c)
             gbfs = c.optional_path("gbfs")
             if gbfs is not None and gbfs.exists():

@@ -194,8 +194,10 @@ def plan(root: Path, *, cities: list[str] | None = None, notebooks: list[str] | 
          ) -> tuple[list[Job], dict[str, str]]:
     """The jobs of a build and the cities that cannot be built (with reasons).
 
-    A city whose profile or GTFS is missing or invalid is reported and its
-    jobs are left out; the other cities still build.
+    A city whose profile or GTFS is missing or invalid, or that fails to load
+    for any other reason, is reported and its jobs are left out; a city with
+    blocking input problems (see :func:`citybridge.validate.blocking_problems`)
+    gets only chapter 00, which shows them. The other cities still build.
     """
     book_dir = book_dir or root / "book"
     croot = cities_root or root / "data" / "cities"
@@ -212,6 +214,21 @@ def plan(root: Path, *, cities: list[str] | None = None, notebooks: list[str] | 
                             "few levels of settings only")
         except Exception as exc:  # noqa: BLE001 - one broken city never stops the others
             errors[slug] = f"{croot / slug}: could not be read ({type(exc).__name__}: {str(exc)[:500]})"
+    # a city whose inputs would make chapters fail or show nonsense gets only
+    # its data check (chapter 00), which shows the problems
+    check_only: set[str] = set()
+    for c in ok:
+        try:
+            from .validate import blocking_problems
+
+            problems = blocking_problems(c)
+        except Exception as exc:  # noqa: BLE001 - one broken city never stops the others
+            problems = [f"{c.folder}: its inputs could not be checked ({type(exc).__name__}: {exc})"]
+        if problems:
+            check_only.add(c.slug)
+            errors[c.slug] = ("only the data check (chapter 00) was built, because:\n" + "\n".join(
+                f"{p.file}{', column ' + repr(p.column) if getattr(p, 'column', '') else ''}: {p.message}"
+                if hasattr(p, "message") else str(p) for p in problems))
     pkg = package_hash()
     env = environment_fingerprint()
     every = _city_folders(croot)
@@ -225,6 +242,8 @@ def plan(root: Path, *, cities: list[str] | None = None, notebooks: list[str] | 
     for nb in city_notebooks(root, notebooks):
         wide = reads_all_cities(nb)
         for c in list(ok):
+            if c.slug in check_only and not nb.name.startswith("00_"):
+                continue
             params = {"city": c.slug, **extra}
             out = book_dir / "cities" / c.slug / nb.name
             reads = {**every, c.slug: c.folder} if wide else {c.slug: c.folder}
@@ -238,11 +257,16 @@ def plan(root: Path, *, cities: list[str] | None = None, notebooks: list[str] | 
                 continue
             jobs.append(Job(str(nb), str(out), params, c.slug, key))
     if not notebooks:
+        full = [c for c in ok if c.slug not in check_only]
         for nb in compare_notebooks(root):
-            params = {"cities": ",".join(c.slug for c in ok), **extra}
+            params = {"cities": ",".join(c.slug for c in full), **extra}
             out = book_dir / "compare" / nb.name
-            jobs.append(Job(str(nb), str(out), params, None,
-                            job_key(nb, params, {c.slug: c.folder for c in ok}, pkg, env)))
+            try:
+                key = job_key(nb, params, {c.slug: c.folder for c in full}, pkg, env)
+            except OSError as exc:
+                errors["all cities"] = f"the comparison was not built: a file cannot be read ({exc})"
+                continue
+            jobs.append(Job(str(nb), str(out), params, None, key))
     return jobs, errors
 
 
