@@ -618,7 +618,7 @@ def validate(target: str | os.PathLike[str], *, date: str | None = None) -> list
 
 
 def _validate(target, *, date: str | None) -> list[Finding]:
-    from .feed import choose_date, feed_date_range, prepare_day, read_feed
+    from .feed import choose_date, date_choice_note, feed_date_range, prepare_day, read_feed
 
     city, gtfs, findings = _resolve(target)
     if gtfs is None:
@@ -647,8 +647,11 @@ def _validate(target, *, date: str | None) -> list[Finding]:
         findings.append(_f("info", gtfs, "a bare feed: to build its chapters, make it a city with "
                            "'citybridge new-city SLUG --gtfs " + str(gtfs) + "'"))
     try:
+        chosen = not date
         date = date or choose_date(feed)
         day = prepare_day(feed, date, crs=city.profile.crs if city is not None else None)
+        if chosen:
+            findings += [_f("info", gtfs, note) for note in date_choice_note(day.date)]
         lo, hi = feed_date_range(feed)
         findings.append(_f("info", gtfs, f"service from {lo:%Y%m%d} to {hi:%Y%m%d}; analysis date {day.date}: "
                            f"{len(day.trips):,} trips on {day.trips['route_id'].nunique():,} routes, "
