@@ -231,14 +231,17 @@ def remove_stale_downloads(folder: Path, older_than_s: float = STALE_S) -> list[
     return removed
 
 
-def fetch_city(city: str, *, max_bytes: int = MAX_DOWNLOAD_BYTES, timeout: float = TIMEOUT_S,
-               deadline: float = DEADLINE_S) -> Path:
+def fetch_city(city: str, *, max_bytes: int = MAX_DOWNLOAD_BYTES, timeout: float | None = None,
+               deadline: float | None = None) -> Path:
     """Download a city's feed as declared in its ``city.yml`` and verify it.
 
     Parameters
     ----------
     city
         A slug (looked up in ``data/cities``) or a city folder.
+    timeout, deadline
+        Seconds to wait for the server each time, and for the whole download;
+        default :data:`TIMEOUT_S` and :data:`DEADLINE_S`.
 
     Returns
     -------
@@ -279,7 +282,8 @@ def fetch_city(city: str, *, max_bytes: int = MAX_DOWNLOAD_BYTES, timeout: float
     os.close(fd)
     tmp = Path(tmpname)
     try:
-        got = download(dl["url"], tmp, max_bytes=max_bytes, timeout=timeout, deadline=deadline)
+        got = download(dl["url"], tmp, max_bytes=max_bytes, timeout=TIMEOUT_S if timeout is None else timeout,
+                       deadline=DEADLINE_S if deadline is None else deadline)
         if got != expected:
             raise CitybridgeError(
                 f"{dl['url']}: the downloaded file's SHA-256 does not match city.yml.\n"
