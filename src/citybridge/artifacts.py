@@ -32,12 +32,12 @@ def cache_dir() -> Path:
 
 def city_key(city: City, *, date: str | None = None) -> str:
     """Hash of the city's files, the analysis date, the package source and the library versions."""
-    from .pipeline import environment_fingerprint, hash_files, package_hash
+    from .pipeline import environment_fingerprint, hash_files, is_temporary, package_hash
 
     h = hashlib.sha256()
     h.update(package_hash().encode() + b"\0" + environment_fingerprint().encode() + b"\0"
              + (date or "").encode() + b"\0")
-    hash_files(city.data_files(), h, base=city.folder)
+    hash_files([p for p in city.data_files() if not is_temporary(p)], h, base=city.folder)
     return h.hexdigest()[:24]
 
 

@@ -278,7 +278,8 @@ def build_html(book_dir: Path, *, strict: bool = False) -> Path:
     build_root.mkdir(exist_ok=True)
     _remove_stale_temporaries(build_root)
     write_conf(book_dir)
-    tmp = Path(tempfile.mkdtemp(prefix=".html-", dir=build_root))
+    tmp = Path(tempfile.mkdtemp(prefix=f".html-{os.getpid()}-", dir=build_root))
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it 0700: the published book follows the umask
     final = build_root / "html"
     sources = "\n".join(_source_docs(book_dir))
     manifest = build_root / ".html-sources"
@@ -292,7 +293,7 @@ def build_html(book_dir: Path, *, strict: bool = False) -> Path:
     if strict:
         cmd += ["-W", "-n", "--keep-going"]
     env = dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1")
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    proc = _run_child(cmd, env)
     if proc.returncode != 0 or not (tmp / "index.html").is_file():
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
         shutil.rmtree(tmp, ignore_errors=True)
@@ -320,17 +321,46 @@ def _source_docs(book_dir: Path) -> list[str]:
 
 
 def _remove_stale_temporaries(build_root: Path, older_than_s: float = 600) -> None:
-    """Remove half-written HTML folders left by killed builds (not recent ones:
-    another build may be running)."""
-    import time
+    """Remove half-written HTML folders left by killed builds (not those of a
+    build still running: see :func:`citybridge.pipeline.is_leftover`)."""
+    from .pipeline import is_leftover
 
-    now = time.time()
     for p in build_root.glob(".html-*"):
         try:
-            if p.is_dir() and now - p.stat().st_mtime > older_than_s:
+            if p.is_dir() and p.name != ".html-old" and is_leftover(p, older_than_s=older_than_s):
                 shutil.rmtree(p, ignore_errors=True)
         except OSError:
             pass
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Linux: the child gets SIGTERM when the build process dies, even by SIGKILL."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001 - not Linux: the except clause of _run_child still applies
+        pass
+
+
+def _run_child(cmd: list[str], env: dict) -> subprocess.CompletedProcess:
+    """Run a child process (Sphinx) and stop it when the build is interrupted or killed."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+    try:
+        out, err = proc.communicate()
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 def build(root: Path, *, cities: list[str] | None = None, workers: int = 1, scheduler: str | None = None,

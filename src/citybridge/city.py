@@ -38,8 +38,8 @@ DEFAULT_PERIODS: dict[str, tuple[str, str]] = {
     "night": ("23:00", "28:00"),
 }
 
-SLUG_RE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
-_TIME_RE = re.compile(r"^\d{1,2}:\d{2}$")
+SLUG_RE = re.compile(r"\A[a-z][a-z0-9_-]{0,39}\Z")
+_TIME_RE = re.compile(r"\A\d{1,2}:\d{2}\Z")
 
 
 class _Strict(BaseModel):
@@ -250,6 +250,12 @@ class CityProfile(_Strict):
             raise ValueError(f"'download' takes only 'url' and 'sha256' (found {', '.join(sorted(extra))})")
         if not re.match(r"^https?://[^\s/]", v["url"], re.I):
             raise ValueError("'download.url' must be a web address starting with https:// (or http://)")
+        try:
+            from urllib.parse import urlsplit
+
+            urlsplit(v["url"]).port  # noqa: B018 - raises ValueError on a malformed host or port
+        except ValueError as exc:
+            raise ValueError(f"'download.url' is not a valid web address ({exc})") from None
         if not re.fullmatch(r"[0-9a-fA-F]{64}", v["sha256"].strip()):
             raise ValueError("'download.sha256' must be the 64 hexadecimal digits of the feed's SHA-256 "
                              "(e.g. from 'sha256sum gtfs.zip')")
@@ -425,6 +431,71 @@ def _format_validation(path: Path, exc: ValidationError) -> str:
     return "\n".join(lines)
 
 
+#: Deepest nesting of mappings and lists accepted in a city.yml (a profile needs 4).
+MAX_PROFILE_DEPTH = 20
+
+
+class _ProfileLoader(yaml.SafeLoader):
+    """A safe YAML loader with YAML 1.2 scalars, no duplicate keys and a depth limit.
+
+    YAML 1.1 reads ``7:00`` as the number 420 (base 60) and ``NO`` (Norway)
+    as False; here only ``true``/``false`` are booleans and numbers are
+    decimal, so times and country codes stay text. A key given twice and a
+    document nested deeper than :data:`MAX_PROFILE_DEPTH` are refused.
+    """
+
+    def compose_node(self, parent, index):  # noqa: D102 - depth guard around PyYAML's composer
+        depth = getattr(self, "_cb_depth", 0)
+        if depth > MAX_PROFILE_DEPTH:
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(
+                None, None, f"nested more than {MAX_PROFILE_DEPTH} levels deep (a city profile needs "
+                "at most 4); remove the extra levels", mark)
+        self._cb_depth = depth + 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._cb_depth = depth
+
+    def construct_mapping(self, node, deep=False):  # noqa: D102 - duplicate-key guard
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key '{str(key)[:60]}' is given twice (first on line {seen[key]}); "
+                        "keep one of them", key_node.start_mark)
+                seen[key] = key_node.start_mark.line + 1
+            except TypeError:
+                continue
+        return super().construct_mapping(node, deep=deep)
+
+
+_ProfileLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers
+            if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+for _tag, _rx, _first in (
+        ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+        ("tag:yaml.org,2002:int", r"^[-+]?[0-9]+$", "-+0123456789"),
+        ("tag:yaml.org,2002:float",
+         r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+         "-+0123456789.")):
+    _ProfileLoader.add_implicit_resolver(_tag, re.compile(_rx), list(_first))
+
+
+def _parse_yaml(text: str) -> Any:
+    """Parse profile text with :class:`_ProfileLoader` (its errors pass through)."""
+    loader = _ProfileLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def read_profile(path: Path) -> CityProfile:
     """Read and validate one ``city.yml``.
 
@@ -446,9 +517,15 @@ def read_profile(path: Path) -> CityProfile:
     except UnicodeDecodeError as exc:
         raise ProfileError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = _parse_yaml(text)
+    except RecursionError:
+        raise ProfileError(f"{path}: nested too deeply to read (a city profile needs at most 4 levels); "
+                           "remove the extra levels") from None
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
+        if "given twice" in str(getattr(exc, "problem", "")):
+            line = f", line {mark.line + 1}" if mark else ""
+            raise ProfileError(f"{path}{line}: {exc.problem}") from None
         line = f", line {mark.line + 1}" if mark else ""
         m = re.search(r"tag '([^']*)'", str(getattr(exc, "problem", "")))
         tag = (m.group(1) if m else "").replace("tag:yaml.org,2002:", "!!")

@@ -136,20 +136,36 @@ def bullets(items: list[str], *, empty: str = "Nothing to list.") -> HTML:
 
 
 def other_cities(place: City) -> list[City]:
-    """Every other city present that loads without error (for side-by-side tables).
+    """Every other city present whose data can be read (for side-by-side tables).
 
-    A city whose folder is broken is skipped here: its own chapters and the
-    build report say what is wrong with it.
+    A city is skipped when its profile, its feed's analysis day or its
+    bike-share feed cannot be read, whatever the error, or when its inputs
+    have blocking problems (:func:`citybridge.validate.blocking_problems`,
+    e.g. a CRS in degrees): its own chapters and
+    the build report say what is wrong with it, and it never stops this
+    city's chapters. (The feed's day is kept in memory by
+    :func:`citybridge.feed.feed_day`, so the side-by-side tables do not read
+    it again.)
     """
     from .city import list_cities
-    from .errors import CitybridgeError
+    from .feed import feed_day
+    from .validate import blocking_problems
 
     out = []
     for slug in list_cities():
         if slug == place.slug:
             continue
         try:
-            out.append(load_city(slug))
-        except CitybridgeError:
+            c = load_city(slug)
+            if blocking_problems(c):  # its figures would be nonsense (e.g. a CRS in degrees)
+                continue
+            feed_day(c)
+            gbfs = c.optional_path("gbfs")
+            if gbfs is not None and gbfs.exists():
+                from .multimodal import read_gbfs
+
+                read_gbfs(gbfs)
+        except Exception:  # noqa: BLE001 - one broken city never breaks another's page
             continue
+        out.append(c)
     return out
