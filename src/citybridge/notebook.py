@@ -159,8 +159,9 @@ def number_formatter(column: str, values: pd.Series, float_format: str = "{:,.1f
     Counts are whole numbers (``7,400,741``, not ``7,400,741.00``); shares
     (0–1) are percentages with a % sign; distances in metres and seconds
     are whole; a column whose values are all whole numbers shows no
-    decimals; in a column of mixed units (KPI values) each whole number
-    shows without decimals and the others with ``float_format``.
+    decimals; otherwise whole numbers and numbers from 1,000 up show no
+    decimals and the others ``float_format`` (in a column of mixed units,
+    such as KPI values, this is decided value by value).
     """
     name = str(column)
     finite = values.dropna()
@@ -177,7 +178,8 @@ def number_formatter(column: str, values: pd.Series, float_format: str = "{:,.1f
         return dash(lambda v: f"{v:,.0f}")
     if not finite.empty and finite.map(_whole).all():
         return dash(lambda v: f"{v:,.0f}")
-    return dash(lambda v: f"{v:,.0f}" if _whole(v) and abs(v) >= 1 else float_format.format(v))
+    # sensible precision: no decimals on whole numbers and from 1,000 up
+    return dash(lambda v: f"{v:,.0f}" if _whole(v) or abs(v) >= 1000 else float_format.format(v))
 
 
 def table(df: pd.DataFrame, *, caption: str, source: str, index: bool = False,
@@ -196,7 +198,7 @@ def table(df: pd.DataFrame, *, caption: str, source: str, index: bool = False,
             fmt[c] = number_formatter(c, d[c], float_format)
         elif pd.api.types.is_integer_dtype(d[c]) and not pd.api.types.is_bool_dtype(d[c]):
             fmt[c] = "{:,}".format
-        elif d[c].dtype == object:
+        elif not pd.api.types.is_numeric_dtype(d[c]):
             d[c] = d[c].map(lambda v: plain(v) if isinstance(v, str) else v)
     for c, f in fmt.items():
         d[c] = d[c].map(f)
