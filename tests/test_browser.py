@@ -150,3 +150,15 @@ def test_city_maps_open_on_the_urban_area(built_book, city):
             assert (v["e"] - v["w"]) <= 3 * (ue - uw) or (v["n"] - v["s"]) <= 3 * (un - us), (chapter, v, ctx.urban)
             assert v["buttons"] == ["urban area", "whole region"], (chapter, v)
             assert v["labels"] > 0, f"{chapter}: no district named"
+
+
+def test_no_chart_in_the_book_has_clipped_or_overlapping_labels(built_book):
+    root, _, index = built_book
+    problems = {}
+    for page in _pages(index.parent):
+        if "cb-plotly" not in page.read_text(encoding="utf-8"):
+            continue
+        bad = [c["problems"] for c in chart_problems(page) if c["problems"]]
+        if bad:
+            problems[str(page.relative_to(index.parent))] = bad
+    assert problems == {}

@@ -37,6 +37,8 @@ def test_mixed_unit_value_column_and_identifiers_in_cells():
 def test_plain_and_period_labels():
     assert nb.plain("electric_share moves; x.electric_share stays") == \
         "electric share of bus-km moves; x.electric_share stays"
+    assert nb.plain("Hangzhou GTFS, service day 20260105; stop 20260105") == \
+        "Hangzhou GTFS, service day 2026-01-05; stop 20260105"
     assert nb.period_label("am_peak") == "AM peak"
     assert nb.period_label("late_night") == "late night"
     assert nb.header("some_new_col") == "some new col"
@@ -85,3 +87,21 @@ def test_finished_map_has_landmarks_labels_and_view_buttons():
     page = citymap.finish(m).get_root().render()
     assert "metro lines (landmark)" in page and "whole region" in page and "urban area" in page
     assert "cb-label" in page and "Core \\u003cb\\u003e" in page and "Core <b>" not in page
+
+
+def test_served_core_is_where_the_urban_stops_are():
+    d = gpd.GeoDataFrame({"name": ["core", "suburb", "far"], "area_class": ["urban", "urban", "rural"]},
+                         geometry=[box(120.0, 30.0, 121.0, 31.0), box(121.0, 30.0, 122.0, 31.0),
+                                   box(118.0, 29.0, 119.0, 30.0)], crs="EPSG:4326")
+    # 100 stops evenly on 120.10..120.30 x 30.10..30.30, plus rural stops that must not count
+    import numpy as np
+
+    g = np.linspace(0.1, 0.3, 10)
+    stops = pd.DataFrame([(30 + a, 120 + b) for a in g for b in g] + [(29.5, 118.5)] * 50,
+                         columns=["stop_lat", "stop_lon"])
+    core = citymap.served_core(d, stops)
+    # each coordinate value holds 10 % of the urban stops, so the 5th and 95th
+    # percentiles are 0.1 and 0.3; padded by 10 % of 0.2 = 0.02 each side
+    assert core == pytest.approx((120.08, 30.08, 120.32, 30.32))
+    assert citymap.served_core(d, stops.head(5)) == citymap.urban_bounds(d)   # too few stops
+    assert citymap.served_core(d.drop(columns="area_class"), stops) is None

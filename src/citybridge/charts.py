@@ -190,7 +190,8 @@ def kpi_small_multiples(t: pd.DataFrame, cities: list[str], *, columns: int = 3,
         fig.update_yaxes(range=[0, top * 1.25 if top > 0 else 1], row=row + 1, col=col + 1,
                          tickformat=",~g", nticks=4)
     fig.update_xaxes(tickangle=0, automargin=True)
-    fig.update_annotations(font={"size": 12})
+    # panel titles sit clear of their panel's top tick label
+    fig.update_annotations(font={"size": 12}, yshift=10)
     style(fig, title=title, height=max(300, 250 * rows + 60))
     fig.update_layout(showlegend=False, margin={"l": 50, "r": 20, "t": 90 if title else 70, "b": 40})
     return fig

@@ -31,7 +31,8 @@ class MapContext:
     """What every map of a city draws besides its own layers.
 
     ``region`` and ``urban`` are ``(min_lon, min_lat, max_lon, max_lat)``;
-    ``urban`` is None when the city's districts carry no urban class.
+    ``urban`` (where the map opens, see :func:`served_core`) is None when
+    the city's districts carry no urban class.
     """
 
     region: tuple[float, float, float, float]
@@ -48,6 +49,30 @@ def urban_bounds(districts: gpd.GeoDataFrame | None) -> tuple[float, float, floa
     if urban.empty:
         return None
     return tuple(float(x) for x in urban.to_crs("EPSG:4326").total_bounds)
+
+
+def served_core(districts: gpd.GeoDataFrame | None, stops: pd.DataFrame | None, *,
+                 q: float = 0.05, pad: float = 0.1) -> tuple[float, float, float, float] | None:
+    """Where the urban area's service is: the box holding the middle 90 % (by
+    default) of the served stops inside the districts classed urban, padded by
+    10 % each side and never larger than the urban districts' extent. None when
+    there are no urban districts or fewer than 10 such stops.
+
+    Large districts classed urban (a suburban district of 1,000 km²) would
+    otherwise make the urban view nearly as wide as the region.
+    """
+    ub = urban_bounds(districts)
+    if ub is None or stops is None or len(stops) < 10:
+        return ub
+    pts = gpd.GeoDataFrame(geometry=gpd.points_from_xy(stops["stop_lon"], stops["stop_lat"]), crs="EPSG:4326")
+    urban = districts[districts["area_class"] == "urban"].to_crs("EPSG:4326")
+    inside = gpd.sjoin(pts, urban[["geometry"]], predicate="within", how="inner")
+    if len(inside) < 10:
+        return ub
+    x, y = inside.geometry.x, inside.geometry.y
+    x0, x1, y0, y1 = x.quantile(q), x.quantile(1 - q), y.quantile(q), y.quantile(1 - q)
+    dx, dy = max(x1 - x0, 0.01) * pad, max(y1 - y0, 0.01) * pad
+    return (max(x0 - dx, ub[0]), max(y0 - dy, ub[1]), min(x1 + dx, ub[2]), min(y1 + dy, ub[3]))
 
 
 def context(place, day=None, *frames) -> MapContext:
@@ -77,7 +102,8 @@ def context(place, day=None, *frames) -> MapContext:
         landmarks = lines[lines["mode"].isin(LANDMARK_MODES)]
         landmarks = landmarks if len(landmarks) else None
     region = maps.bounds_of(*[f for f in frames if f is not None], districts)
-    return MapContext(region=region, urban=urban_bounds(districts), districts=districts, landmarks=landmarks)
+    urban = served_core(districts, day.stops if day is not None else None)
+    return MapContext(region=region, urban=urban, districts=districts, landmarks=landmarks)
 
 
 def zoom_for(bounds: tuple[float, float, float, float], width_px: int = 700) -> int:

@@ -123,14 +123,17 @@ _IDENT_RE = None
 
 
 def plain(text: str) -> str:
-    """``text`` with every code identifier of :data:`IDENTIFIERS` replaced by its label."""
+    """``text`` with every code identifier of :data:`IDENTIFIERS` replaced by its
+    label, and GTFS dates after "day" or "date" (``20260105``) written as the
+    book writes dates everywhere (``2026-01-05``)."""
     import re
 
     global _IDENT_RE
     if _IDENT_RE is None:
         _IDENT_RE = re.compile(r"(?<![\w.])(" + "|".join(sorted(map(re.escape, IDENTIFIERS), key=len, reverse=True))
                                + r")(?!\w)")
-    return _IDENT_RE.sub(lambda m: IDENTIFIERS[m.group(1)], str(text))
+    text = _IDENT_RE.sub(lambda m: IDENTIFIERS[m.group(1)], str(text))
+    return re.sub(r"\b(day|date) (\d{4})(\d{2})(\d{2})\b", r"\1 \2-\3-\4", text)
 
 
 def header(column: object) -> str:
