@@ -37,6 +37,9 @@ def machinery_shown(html: Path) -> dict[str, list[str]]:
                 hits.append(text[:80])
             elif "exercises.check(" in text or "write your answer in" in text:
                 hits.append(text[:80])
+            elif "tag_hide-input" not in classes and any(
+                    "exercises." in i.get_text() for i in cell.select("div.cell_input")):
+                hits.append("code shown: " + text.strip()[:60])
         for el in art.select(".tag_lab-only"):
             hits.append(el.get_text(" ")[:80])
         if hits:

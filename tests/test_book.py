@@ -133,7 +133,11 @@ def test_reader_notebook_drops_machinery_only():
         "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
     out = json.loads(reader_notebook(json.dumps(nb)))
     assert [c["source"] for c in out["cells"]] == ["**2.1** How many?", "exercises.solution('02.1')"]
+    assert out["cells"][1]["metadata"]["tags"] == ["hide-input"]
     assert reader_notebook("# a markdown page") == "# a markdown page"
+    nb["cells"] = [{"cell_type": "code", "metadata": {}, "source": "exercises.solution('02.1')"}]
+    out = json.loads(reader_notebook(json.dumps(nb)))
+    assert out["cells"][0]["metadata"]["tags"] == ["remove-input"]
 
 
 def test_city_page_title_does_not_repeat_the_name():

@@ -71,7 +71,8 @@ def reader_notebook(text: str) -> str:
 
     Drops the cells tagged with :data:`READER_HIDDEN_TAGS` and the exercise
     answer cells (``answer = ...`` with ``exercises.check``): in the book an
-    exercise is its question, hint and solution toggle. The executed file
+    exercise is its question, hint and solution toggle (the code of the cell
+    that shows them is removed, its output kept). The executed file
     itself is left as it is (the build cache compares it byte for byte);
     this runs when Sphinx reads it (``source-read``, see ``write_conf``).
     Text that is not a notebook is returned unchanged.
@@ -92,7 +93,18 @@ def reader_notebook(text: str) -> str:
                 or (cell.get("cell_type") == "code" and "exercises.check(" in src))
 
     kept = [c for c in cells if not hidden(c)]
-    if len(kept) == len(cells):
+    changed = len(kept) != len(cells)
+    for c in kept:
+        # a cell that only calls citybridge to show something (the exercise's
+        # hint and solution) shows its output, not its code
+        src = c.get("source", "")
+        src = "".join(src) if isinstance(src, list) else str(src)
+        tags = c.setdefault("metadata", {}).setdefault("tags", [])
+        if c.get("cell_type") == "code" and src.strip().startswith("exercises.solution(") \
+                and "remove-input" not in tags and "hide-input" not in tags:
+            tags.append("remove-input")
+            changed = True
+    if not changed:
         return text
     nb["cells"] = kept
     return json.dumps(nb, ensure_ascii=False)
