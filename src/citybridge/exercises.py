@@ -58,6 +58,8 @@ _EXERCISES = [
              "from citybridge.emissions import apply_electric_share, emissions\n"
              "answer = float(emissions(apply_electric_share(annual, 1.0, km_col='vehicle_km_year'), params,"
              " km_col='vehicle_km_year')['tco2'].sum())"),
+    Exercise("05.3", "05_low_carbon", "weighted means: total grams ÷ total vehicle-km, not the mean of ratios",
+             "answer = float(em['nox_g'].sum() / em['vehicle_km'].sum())"),
     Exercise("06.1", "06_multimodal", "distance thresholds",
              "answer = int((bike_stations['dist_to_stop_m'] <= 500).sum()) if bike_stations is not None else 0"),
     Exercise("06.2", "06_multimodal", "joining stops and stations",
