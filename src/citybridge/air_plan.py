@@ -347,3 +347,29 @@ def station_table(city_slug: str, country: str, *, years: tuple[int, ...] = (202
     out.loc[(out["note"] == "") & out["latitude"].isna(), "note"] = "not in the station list (no position)"
     out["basis"] = AF.STATIONS_NOTE
     return out.sort_values([mcol, "station"], ascending=[False, True], na_position="last").reset_index(drop=True)
+
+
+#: Colours of the emission-density classes of the street map, lowest first.
+DENSITY_COLORS = ["#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"]
+
+
+def density_classes(values: pd.Series, *, unit: str = "g/km") -> tuple[pd.Series, dict[str, str]]:
+    """Class labels of emission densities (quantile breaks at 50, 75, 90 and 97.5 %) and their colours.
+
+    Returns ``(labels, {label: colour})``, lowest class first; every value
+    falls in one class.
+    """
+    v = pd.Series(values, dtype=float)
+    if v.dropna().empty:
+        return pd.Series("no data", index=v.index), {"no data": "#bdbdbd"}
+    edges = np.unique(np.nanpercentile(v, [50, 75, 90, 97.5]))
+
+    def fmt(x: float) -> str:
+        return f"{x:,.0f}" if x >= 10 else f"{x:,.2g}"
+
+    names = [f"< {fmt(edges[0])} {unit}"] + [f"{fmt(a)}–{fmt(b)} {unit}" for a, b in zip(edges[:-1], edges[1:])] + \
+        [f"≥ {fmt(edges[-1])} {unit}"]
+    idx = np.searchsorted(edges, v.fillna(0).to_numpy(), side="right")
+    colors = DENSITY_COLORS[-len(names):] if len(names) <= len(DENSITY_COLORS) else DENSITY_COLORS
+    labels = pd.Series(np.array(names, dtype=object)[idx], index=v.index)
+    return labels, dict(zip(names, colors))
