@@ -199,6 +199,11 @@ def rank_routes(routes: pd.DataFrame, *, by: str = "avoided_nox_g_per_bus") -> p
 def electrification_curve(ranked: pd.DataFrame, *, n_random: int = 200, seed: int = 0) -> pd.DataFrame:
     """Share of bus NOx and exhaust PM removed as routes are converted in ranked vs random order.
 
+    The ranked order converts the routes of ``ranked`` one after the other;
+    a random order converts the same routes shuffled. Random orders are
+    compared with the ranked one at the same number of routes and at the
+    same number of buses converted (interpolated along each random order).
+
     Parameters
     ----------
     ranked
@@ -209,30 +214,37 @@ def electrification_curve(ranked: pd.DataFrame, *, n_random: int = 200, seed: in
     Returns
     -------
     DataFrame
-        One row per number of routes converted, 0 … all: ``routes``,
-        ``routes_pct`` (% of ranked routes), ``buses`` (buses converted,
-        ranked order), ``nox_pct``, ``pm_exhaust_pct`` (% of today's bus
-        NOx / exhaust PM removed, ranked order), ``nox_pct_random`` (mean
-        over the random orders), ``nox_pct_random_p05``,
-        ``nox_pct_random_p95`` (5th and 95th percentiles),
-        ``pm_exhaust_pct_random`` (mean).
+        One row per number of routes converted in ranked order, 0 … all:
+        ``routes``, ``routes_pct`` (% of ranked routes), ``buses`` (buses
+        converted), ``buses_pct`` (% of all buses to convert), ``nox_pct``,
+        ``pm_exhaust_pct`` (% of today's bus NOx / exhaust PM removed),
+        ``nox_pct_random_routes`` (mean over random orders after as many
+        routes), ``nox_pct_random`` (mean over random orders after as many
+        buses), ``nox_pct_random_p05``, ``nox_pct_random_p95`` (5th and 95th
+        percentiles, same buses), ``pm_exhaust_pct_random`` (mean, same buses).
     """
     n = len(ranked)
     nox = ranked["avoided_nox_g"].to_numpy(dtype=float)
     pm = ranked["avoided_pm_exhaust_g"].to_numpy(dtype=float)
-    tn, tp = nox.sum(), pm.sum()
+    bus = ranked["buses_to_convert"].to_numpy(dtype=float)
+    tn, tp, tb = nox.sum() or 1.0, pm.sum() or 1.0, bus.sum() or 1.0
+
+    def cum(x: np.ndarray) -> np.ndarray:
+        return np.concatenate([np.zeros(x.shape[:-1] + (1,)), np.cumsum(x, axis=-1)], axis=-1)
+
     rng = np.random.default_rng(seed)
     perms = np.argsort(rng.random((n_random, n)), axis=1)
-    zero = np.zeros((n_random, 1))
-    rn = np.hstack([zero, np.cumsum(nox[perms], axis=1)]) / (tn or 1) * 100
-    rp = np.hstack([zero, np.cumsum(pm[perms], axis=1)]) / (tp or 1) * 100
+    rb, rn, rp = cum(bus[perms]) / tb * 100, cum(nox[perms]) / tn * 100, cum(pm[perms]) / tp * 100
+    buses_pct = cum(bus) / tb * 100
+    same_n = np.vstack([np.interp(buses_pct, rb[i], rn[i]) for i in range(n_random)])
+    same_p = np.vstack([np.interp(buses_pct, rb[i], rp[i]) for i in range(n_random)])
     return pd.DataFrame({
         "routes": np.arange(n + 1), "routes_pct": np.arange(n + 1) / max(n, 1) * 100,
-        "buses": np.concatenate([[0], np.cumsum(ranked["buses_to_convert"].to_numpy(dtype=float))]),
-        "nox_pct": np.concatenate([[0], np.cumsum(nox)]) / (tn or 1) * 100,
-        "pm_exhaust_pct": np.concatenate([[0], np.cumsum(pm)]) / (tp or 1) * 100,
-        "nox_pct_random": rn.mean(0), "nox_pct_random_p05": np.percentile(rn, 5, axis=0),
-        "nox_pct_random_p95": np.percentile(rn, 95, axis=0), "pm_exhaust_pct_random": rp.mean(0)})
+        "buses": cum(bus), "buses_pct": buses_pct,
+        "nox_pct": cum(nox) / tn * 100, "pm_exhaust_pct": cum(pm) / tp * 100,
+        "nox_pct_random_routes": rn.mean(0), "nox_pct_random": same_n.mean(0),
+        "nox_pct_random_p05": np.percentile(same_n, 5, axis=0), "nox_pct_random_p95": np.percentile(same_n, 95, axis=0),
+        "pm_exhaust_pct_random": same_p.mean(0)})
 
 
 def at_routes_pct(curve: pd.DataFrame, pct: float) -> pd.Series:
@@ -303,7 +315,7 @@ def scenario(groups: pd.DataFrame, classes, *, electric_share: float, co2_now_t:
              "exhaust + non-exhaust")]
     df = pd.DataFrame(rows, columns=["pollutant", "now", "scenario", "unit", "note"])
     df["change_pct"] = np.where(df["now"] > 0, 100 * (df["scenario"] - df["now"]) / df["now"].where(df["now"] > 0, 1),
-                                np.nan)
+                                np.nan).round(9)
     return df[["pollutant", "now", "scenario", "change_pct", "unit", "note"]]
 
 
