@@ -117,7 +117,8 @@ def test_mixed_fleet_and_marked_energy():
     # a mark with no class of its fuel ("other" here) falls back to the whole mix and says so
     em2 = air.segment_emissions(_groups([20.0], [2.0], energy=["other"]), classes)
     assert em2["mix_fallback"].iloc[0] and em2["nox_g"].iloc[0] == pytest.approx(ev)
-    ct = air.class_totals(g, classes).set_index("class")
+    ct = air.class_totals(g, classes, annual=300.0).set_index("class")
+    assert ct.loc["diesel Euro V (SCR), standard", "nox_t_per_year"] == pytest.approx(3.0 * ev * 300 / 1e6)
     assert ct.loc["diesel Euro V (SCR), standard", "vehicle_km"] == pytest.approx(3.0)
     assert ct.loc["diesel Euro V (SCR), standard", "nox_g_per_km"] == pytest.approx(ev)
 

@@ -202,8 +202,14 @@ def segment_emissions(groups: pd.DataFrame, classes, *, brake: str = "carculator
     return out
 
 
-def class_totals(groups: pd.DataFrame, classes, *, brake: str = "carculator_truck") -> pd.DataFrame:
-    """Daily emissions by fleet class.
+def class_totals(groups: pd.DataFrame, classes, *, brake: str = "carculator_truck",
+                 annual: float | None = None) -> pd.DataFrame:
+    """Daily (and yearly) emissions by fleet class.
+
+    Parameters
+    ----------
+    annual
+        :func:`annual_factor`; when given, yearly columns are added.
 
     Returns
     -------
@@ -212,7 +218,8 @@ def class_totals(groups: pd.DataFrame, classes, *, brake: str = "carculator_truc
         of bus-km, %), ``assumed`` (bool), ``vehicle_km`` (km/day run by the
         class), ``nox_kg``, ``pm_exhaust_kg``, ``pm25_nonexhaust_kg``,
         ``pm25_kg``, ``co_kg`` (kg/day), ``nox_g_per_km``, ``pm25_g_per_km``
-        (g per vehicle-km of the class).
+        (g per vehicle-km of the class) and, with ``annual``,
+        ``nox_t_per_year``, ``pm25_t_per_year`` (t/year).
     """
     rows = []
     for _, c, kc, em, _, _ in _per_class(groups, classes, brake):
@@ -224,7 +231,11 @@ def class_totals(groups: pd.DataFrame, classes, *, brake: str = "carculator_truc
                      "co_kg": em["co_g"].sum() / 1000,
                      "nox_g_per_km": em["nox_g"].sum() / k if k else np.nan,
                      "pm25_g_per_km": pm25 / k if k else np.nan})
-    return pd.DataFrame(rows)
+    out = pd.DataFrame(rows)
+    if annual is not None:
+        out["nox_t_per_year"] = out["nox_kg"] * annual / 1000
+        out["pm25_t_per_year"] = out["pm25_kg"] * annual / 1000
+    return out
 
 
 def annual_factor(annual_vkm: pd.DataFrame) -> float:
