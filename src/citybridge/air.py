@@ -39,8 +39,10 @@ ENERGY_FUELS = {"electric": ("electric",), "diesel": ("diesel",), "other": ("cng
 EMISSION_COLUMNS = ["nox_g", "pm_exhaust_g", "co_g", "energy_mj", "pm25_nonexhaust_g", "pm10_nonexhaust_g",
                     "pm25_g", "pm10_g"]
 NO_CLASSES = ("city.yml has no fleet_classes, so NOx and PM2.5 are not computed. Add the shares of bus-km by fuel "
-              "and Euro class (each with year and source, or assumed: true with a note): this unlocks the "
-              "emission totals, the street map, the hourly profile and the electrification ranking.")
+              "and Euro class, each with year and source (or assumed: true with a note), adding up to 100 %, for "
+              "example 'fleet_classes: [{fuel: electric, share: 60, year: 2025, source: ...}, {fuel: diesel, "
+              "euro: V, share: 40, year: 2025, source: ...}]'. This unlocks the emission totals, the street map, "
+              "the hourly profile and the electrification ranking.")
 
 
 def segment_groups(day: FeedDay) -> pd.DataFrame:
