@@ -16,7 +16,7 @@ from conftest import SCREENSHOTS
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
 
 # pages whose notebooks draw at least one map and one chart
-FIGURE_PAGES = ["01_network", "02_service", "03_access", "04_speed"]
+FIGURE_PAGES = ["01_network", "02_service", "03_access", "04_speed", "05_low_carbon"]
 
 
 def _pages(html: Path) -> list[Path]:

@@ -117,7 +117,7 @@ def kpi_dashboard(kpis: pd.DataFrame, *, columns: int = 3, title: str = "") -> g
     for i, r in k.iterrows():
         row, col = divmod(i, columns)
         v = float(r["value"])
-        fmt = ",.0f" if abs(v) >= 100 or v.is_integer() else ",.1f"
+        fmt = ",.0f" if abs(v) >= 100 or v.is_integer() else (",.1f" if abs(v) >= 1 else ".2g")
         name = "<br>".join(html.escape(x) for x in textwrap.wrap(str(r["kpi"]), 24)[:2])
         fig.add_trace(go.Indicator(
             mode="number", value=v, number={"valueformat": fmt, "suffix": f" {r['unit']}" if len(str(r["unit"])) <= 4 else "",

@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ProfileError
 
@@ -80,6 +80,84 @@ class FleetEntry(_Strict):
     @classmethod
     def _year_to_str(cls, v: Any) -> Any:
         return str(v) if isinstance(v, int) else v
+
+
+#: Euro classes a fleet class may name, per fuel (those with EMEP/EEA functions).
+FLEET_EUROS = {"electric": ("none",), "diesel": ("III", "IV", "V", "VI"), "cng": ("III", "EEV"),
+               "lng": ("III", "EEV"), "hybrid": ("III", "IV", "V", "VI")}
+#: Technologies per (fuel, Euro class); the first is the default.
+_FLEET_TECHS = {("diesel", "IV"): ("SCR", "EGR"), ("diesel", "V"): ("SCR", "EGR"), ("diesel", "VI"): ("DPF+SCR",),
+                ("hybrid", "IV"): ("SCR", "EGR"), ("hybrid", "V"): ("SCR", "EGR"), ("hybrid", "VI"): ("DPF+SCR",)}
+#: How far the shares of ``fleet_classes`` may stray from 100 % (rounding), in percentage points.
+FLEET_SHARE_TOLERANCE = 0.5
+
+
+class FleetClass(_Strict):
+    """One class of the bus fleet for the air-pollutant estimates (chapter 05).
+
+    ``share`` is the class's share of bus vehicle-km (%). Each class names
+    its ``source`` and ``year``, or is flagged ``assumed: true`` with a
+    ``note`` saying what is assumed (and ``share_range``, the low and high
+    share the assumption spans, when the share itself is assumed).
+    """
+
+    fuel: Literal["electric", "diesel", "cng", "lng", "hybrid"]
+    euro: Literal["none", "III", "IV", "V", "VI", "EEV"] = "none"
+    technology: Literal["", "SCR", "EGR", "DPF+SCR"] = ""
+    size: Literal["midi", "standard", "articulated"] = "standard"
+    share: float = Field(ge=0, le=100)
+    share_range: tuple[float, float] | None = None
+    year: str
+    source: str = ""
+    assumed: bool = False
+    note: str = ""
+
+    @field_validator("year", mode="before")
+    @classmethod
+    def _year_to_str(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int) else v
+
+    @field_validator("euro", mode="before")
+    @classmethod
+    def _euro_to_str(cls, v: Any) -> Any:
+        return str(v).upper() if isinstance(v, (int, str)) and str(v).lower() not in ("none", "") else "none"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "FleetClass":
+        allowed = FLEET_EUROS[self.fuel]
+        if self.euro not in allowed:
+            raise ValueError(f"a {self.fuel} class takes euro {' or '.join(allowed)} (got {self.euro}); "
+                             "these are the classes with EMEP/EEA emission functions")
+        techs = _FLEET_TECHS.get((self.fuel, self.euro), ("",))
+        if self.technology and self.technology not in techs:
+            raise ValueError(f"a {self.fuel} Euro {self.euro} class takes technology "
+                             f"{' or '.join(t for t in techs if t) or 'none (leave it out)'} (got {self.technology})")
+        if self.fuel in ("cng", "lng", "hybrid") and self.size != "standard":
+            raise ValueError(f"EMEP/EEA gives {self.fuel} bus functions for the standard (12 m) size only; "
+                             "write size: standard")
+        if not self.source.strip() and not self.assumed:
+            raise ValueError("give the class's 'source' (where the share comes from), or set 'assumed: true' "
+                             "and say in 'note' what is assumed")
+        if self.share_range is not None:
+            lo, hi = self.share_range
+            if not 0 <= lo <= self.share <= hi <= 100:
+                raise ValueError(f"share_range [{lo}, {hi}] must run from 0 to 100 and contain the share "
+                                 f"({self.share})")
+        return self
+
+    @property
+    def emep_technology(self) -> str:
+        """The technology whose EMEP/EEA functions apply (``technology``, or the default for the Euro class)."""
+        return self.technology or _FLEET_TECHS.get((self.fuel, self.euro), ("",))[0]
+
+    @property
+    def label(self) -> str:
+        """A readable name such as ``diesel Euro V (SCR), standard``."""
+        if self.fuel == "electric":
+            return f"electric, {self.size}"
+        tech = f" ({self.emep_technology})" if self.emep_technology else ""
+        euro = "EEV" if self.euro == "EEV" else f"Euro {self.euro}"
+        return f"{self.fuel} {euro}{tech}, {self.size}"
 
 
 class Fact(_Strict):
@@ -201,6 +279,7 @@ class CityProfile(_Strict):
     gbfs: str | None = None
     periods: dict[str, tuple[str, str]] = Field(default_factory=lambda: dict(DEFAULT_PERIODS))
     fleet: list[FleetEntry] = Field(default_factory=list)
+    fleet_classes: list[FleetClass] | None = None
     parameters: Parameters = Field(default_factory=Parameters)
     facts: list[Fact] = Field(default_factory=list)
     published: list[PublishedValue] = Field(default_factory=list)
@@ -223,6 +302,24 @@ class CityProfile(_Strict):
                     raise ValueError(f"period '{name}': time '{t}' is not HH:MM")
             if _minutes(start) >= _minutes(end):
                 raise ValueError(f"period '{name}' ends ({end}) before it starts ({start})")
+        return v
+
+    @field_validator("fleet_classes")
+    @classmethod
+    def _shares_add_up(cls, v: list[FleetClass] | None) -> list[FleetClass] | None:
+        if v is None:
+            return v
+        if not v:
+            raise ValueError("'fleet_classes' is empty: list the classes with their shares, or remove the key")
+        total = sum(c.share for c in v)
+        if abs(total - 100) > FLEET_SHARE_TOLERANCE:
+            raise ValueError(f"the shares of bus-km add up to {total:g} %, not 100 %: correct the 'share' of the "
+                             "classes (an unknown remainder can be a class flagged 'assumed: true')")
+        keys = [(c.fuel, c.euro, c.technology, c.size) for c in v]
+        dup = sorted({k for k in keys if keys.count(k) > 1})
+        if dup:
+            raise ValueError("each class may appear once; repeated: " + ", ".join(" ".join(x for x in k if x)
+                                                                                 for k in dup))
         return v
 
     @field_validator("gtfs", "gbfs")

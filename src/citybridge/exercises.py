@@ -164,6 +164,15 @@ _EXERCISES = [
                     "answer = float(emissions(apply_electric_share(annual, 1.0, km_col='vehicle_km_year'), params,"
                     " km_col='weekday_km')['tco2'].sum())",
                     "That is one weekday, not a year: use km_col=\"vehicle_km_year\"."))),
+    Exercise("05.3", "05_low_carbon", "weighted means: total grams ÷ total vehicle-km, not the mean of ratios",
+             "answer = float(em['nox_g'].sum() / em['vehicle_km'].sum())",
+             "Add up the grams of NOx (`em['nox_g'].sum()`) and divide by the vehicle-km they were emitted over "
+             "(`em['vehicle_km'].sum()`).",
+             (Wrong("answer = float((em['nox_g'] / em['vehicle_km']).mean())",
+                    "That is the mean of per-row ratios: short, slow segments weigh as much as long ones. "
+                    "Divide the total grams by the total vehicle-km."),
+              Wrong("answer = float(em['nox_g'].sum() / em['vehicle_km'].sum() / 1000)",
+                    "That is kilograms per km: the question asks for grams per vehicle-km."))),
     Exercise("06.1", "06_multimodal", "distance thresholds",
              "answer = int((bike_stations['dist_to_stop_m'] <= 500).sum()) if bike_stations is not None else 0",
              "Compare `bike_stations['dist_to_stop_m']` with 500 and count the stations that pass (`.sum()` "

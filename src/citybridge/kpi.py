@@ -143,6 +143,28 @@ def carbon_kpis(city: City, day: FeedDay) -> pd.DataFrame:
     return _rows(city, day, "low carbon", rows, "emission parameters: city.yml")
 
 
+def air_kpis(city: City, day: FeedDay) -> pd.DataFrame:
+    """Bus NOx and PM2.5 per day and per vehicle-km (EMEP/EEA factors × the city's fleet classes)."""
+    from . import air
+
+    classes = city.profile.fleet_classes
+    if not classes:
+        why = "not computed: city.yml has no fleet_classes (shares of bus-km by fuel and Euro class)"
+        return _rows(city, day, "air", [("bus NOx per day", np.nan, "t/day", why),
+                                        ("bus PM2.5 per day", np.nan, "t/day", why)])
+    em = air.segment_emissions(air.segment_groups(day), classes)
+    t = air.totals(em).set_index("pollutant")
+    nox, pm = t.loc["NOx"], t.loc["PM2.5 (exhaust + non-exhaust)"]
+    assumed = " (some fleet classes assumed)" if any(c.assumed for c in classes) else ""
+    d = "hot exhaust, EMEP/EEA 2019 speed-dependent factors at each segment's scheduled speed" + assumed
+    dp = "exhaust plus tyre, brake and road wear (EMEP/EEA Tier 2)" + assumed
+    rows = [("bus NOx per day", nox["t_per_day"], "t/day", d),
+            ("bus PM2.5 per day", pm["t_per_day"], "t/day", dp),
+            ("bus NOx per vehicle-km", nox["g_per_vehicle_km"], "g/km", d),
+            ("bus PM2.5 per vehicle-km", pm["g_per_vehicle_km"], "g/km", dp)]
+    return _rows(city, day, "air", rows, "fleet classes: city.yml; factors: data/reference/air")
+
+
 def bike_kpis(city: City, day: FeedDay) -> pd.DataFrame:
     """Bike-share integration: stations, and stations and stops within 300 m of each other."""
     from . import multimodal as mm
@@ -175,7 +197,7 @@ def quality_kpis(city: City, day: FeedDay) -> pd.DataFrame:
 
 THEMES: dict[str, Callable[[City, FeedDay], pd.DataFrame]] = {
     "network": network_kpis, "service": service_kpis, "access": access_kpis, "speed": speed_kpis,
-    "low carbon": carbon_kpis, "multimodal": bike_kpis, "data quality": quality_kpis,
+    "low carbon": carbon_kpis, "air": air_kpis, "multimodal": bike_kpis, "data quality": quality_kpis,
 }
 
 
