@@ -339,8 +339,12 @@ def position_modes(pos: pd.DataFrame, day: FeedDay, *, route_ids: str = "gtfs", 
 
 
 def fleet_vs_schedule(pos: pd.DataFrame, day: FeedDay, *, timezone: str, modes: pd.Series,
-                      stale_after_s: float = STALE_AFTER_S) -> pd.DataFrame:
+                      stale_after_s: float = STALE_AFTER_S, capture_date: str | None = None) -> pd.DataFrame:
     """Vehicles seen at each snapshot against the trips the schedule has running then.
+
+    The snapshot's local time of day (after midnight of ``capture_date``,
+    YYYYMMDD, default ``day.date``) is looked up in ``day``'s schedule, so a
+    capture can be compared with the same weekday of another feed period.
 
     Returns
     -------
@@ -362,7 +366,7 @@ def fleet_vs_schedule(pos: pd.DataFrame, day: FeedDay, *, timezone: str, modes: 
     out = g.agg(seen=("vehicle_id", "size"), fresh=("fresh", "sum")).reset_index()
     for state, col in (("moving", "moving"), ("at stop", "at_stop"), ("stopped elsewhere", "stopped_elsewhere")):
         out[col] = g["state"].apply(lambda s, st=state: 100 * (s == st).mean()).to_numpy()
-    t = local_seconds(out["snapshot_ts"], timezone=timezone, date=day.date)
+    t = local_seconds(out["snapshot_ts"], timezone=timezone, date=capture_date or day.date)
     tr = day.trips
     sched = []
     for ti, mode in zip(t, out["mode"]):
