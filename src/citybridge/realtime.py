@@ -546,3 +546,129 @@ def convert_avl_file(spec_path: str | os.PathLike[str], out_folder: str | os.Pat
     avl = read_avl(sp.parent / spec.file, columns=spec.columns, timezone=spec.timezone or "UTC",
                    status_at_stop=spec.status_at_stop, direction_values=spec.direction_values)
     return write_snapshots(avl, out_folder)
+
+
+# --------------------------------------------------------------------------
+# Checks for `citybridge validate`
+# --------------------------------------------------------------------------
+
+def _position_problems(df: pd.DataFrame, file: Path, bbox, kind: str, tz: str, row_col: str,
+                       fields: dict[str, str]) -> list[tuple]:
+    """Problems of positions read from one input: (severity, file, column, row, message)."""
+    out: list[tuple] = []
+    where_ = (lambda i: f"entity {int(df[row_col].iloc[i])} ('{df['vehicle_id'].iloc[i]}')") if kind == "pb" \
+        else (lambda i: f"row {int(df[row_col].iloc[i])}")
+
+    def first(mask, column, text):
+        mask = np.asarray(mask, bool)
+        if mask.any():
+            i = int(np.flatnonzero(mask)[0])
+            out.append(("warning", str(file), column, str(int(df[row_col].iloc[i])),
+                        f"{int(mask.sum()):,} position(s) {text} (first: {where_(i)})"))
+
+    bad = df["lat"].isna() | df["lon"].isna() | (df["lat"].abs() > 90) | (df["lon"].abs() > 180) | \
+        ((df["lat"] == 0) & (df["lon"] == 0))
+    first(bad, fields["lat"], "without a valid latitude/longitude; chapter 08 leaves them out")
+    if bbox is not None:
+        minx, miny, maxx, maxy = bbox
+        outside = ~bad & ((df["lon"] < minx) | (df["lon"] > maxx) | (df["lat"] < miny) | (df["lat"] > maxy))
+        first(outside, fields["lat"], "outside the city (more than about 10 km beyond the feed's stops); check the "
+              "coordinates (latitude and longitude swapped? another city?)")
+    first(df.duplicated(["snapshot_ts", "vehicle_id"]), fields["vehicle"],
+          "repeat a vehicle already seen at the same time (duplicate fixes); keep one fix per vehicle and snapshot")
+    if len(df):
+        start = float(df["snapshot_ts"].min())
+        mid = dt.datetime.fromtimestamp(start, ZoneInfo(tz)).replace(hour=0, minute=0, second=0, microsecond=0)
+        late = df["snapshot_ts"] > mid.timestamp() + 28 * 3600
+        first(late, fields["time"], f"lie outside the service day of {mid:%Y-%m-%d} (more than 28 h after its "
+              "midnight); keep one service day per capture")
+        fut = df["fix_ts"] > df["snapshot_ts"] + 60
+        old = df["fix_ts"] < df["snapshot_ts"] - 86400
+        first(fut | old, fields["fix"], "have a fix time more than a minute after the snapshot or more than a day "
+              "before it; check the clock or the time zone")
+    return out
+
+
+def check_realtime(city, *, bbox: tuple[float, float, float, float] | None = None) -> list[tuple]:
+    """Problems of a city's realtime inputs, for ``citybridge validate``.
+
+    Parameters
+    ----------
+    city
+        A :class:`citybridge.city.City`.
+    bbox
+        ``(min_lon, min_lat, max_lon, max_lat)`` of the city; positions
+        outside are reported.
+
+    Returns
+    -------
+    list of tuple
+        ``(severity, file, column_or_field, row_or_entity, message)``;
+        severity ``warning`` (chapter 08 cannot use the input as is) or
+        ``info``. Never raises.
+    """
+    spec = city.profile.realtime
+    yml = city.folder / "city.yml"
+    if spec is None:
+        return [("info", str(yml), "", "", "no 'realtime' given: add GTFS-Realtime snapshots or an AVL table to "
+                 "unlock chapter 08 (operations as observed)")]
+    out: list[tuple] = []
+    tz = city.profile.timezone
+    try:
+        ZoneInfo(tz)
+    except Exception:  # noqa: BLE001 - reported by the profile checks
+        tz = "UTC"
+    pb_fields = {"lat": "vehicle.position.latitude", "vehicle": "vehicle.vehicle.id", "time": "header.timestamp",
+                 "fix": "vehicle.timestamp"}
+    for name in ("vehicle_positions", "trip_updates"):
+        rel = getattr(spec, name)
+        if rel is None:
+            continue
+        p = city.folder / rel
+        if not p.exists():
+            out.append(("warning", str(p), name, "", f"named by 'realtime.{name}' in city.yml but missing; add the "
+                        "snapshots (citybridge realtime record) or remove the line"))
+            continue
+        files = snapshot_files(p)
+        if not files:
+            out.append(("warning", str(p), name, "", "no .pb snapshot here; record some with 'citybridge realtime "
+                        "record' or remove the line"))
+        n = 0
+        for f in files:
+            try:
+                msg = parse_snapshot(f)
+            except DataError as exc:
+                out.append(("warning", str(f), "", "", str(exc).split(": ", 1)[-1]))
+                continue
+            if not msg.header.timestamp:
+                out.append(("warning", str(f), "header.timestamp", "", "the snapshot has no timestamp; its time "
+                            "cannot be known: record it again"))
+                continue
+            if name == "trip_updates" or not any(e.HasField("vehicle") for e in msg.entity):
+                if not any(e.HasField("trip_update") or e.HasField("vehicle") for e in msg.entity):
+                    out.append(("warning", str(f), "entity", "", "no VehiclePosition or TripUpdate entity in this "
+                                "snapshot"))
+                continue
+            df = read_vehicle_positions([f])
+            n += len(df)
+            out += _position_problems(df, f, bbox, "pb", tz, "entity", pb_fields)
+        if n:
+            out.append(("info", str(p), "", "", f"{n:,} vehicle positions in {len(files):,} snapshot(s)"))
+    if spec.avl is not None:
+        p = city.folder / spec.avl.file
+        try:
+            df = read_city_avl(city).assign(row=lambda d: np.arange(1, len(d) + 1))
+        except DataError as exc:
+            text = str(exc)
+            loc, _, msg = text.partition(": ")
+            parts = [x.strip() for x in loc.split(", ")]
+            col = next((x[8:-1] for x in parts if x.startswith("column '")), "")
+            row = next((x[4:] for x in parts if x.startswith("row ")), "")
+            return out + [("warning", str(p), col, row, msg or text)]
+        cm = {k: spec.avl.columns.get(k, k) for k in ("lat", "vehicle", "time")}
+        fields = {"lat": cm["lat"], "vehicle": cm["vehicle"], "time": cm["time"],
+                  "fix": spec.avl.columns.get("fix_age_min", spec.avl.columns.get("fix_age_s", cm["time"]))}
+        out += _position_problems(df, p, bbox, "avl", spec.avl.timezone or tz, "row", fields)
+        out.append(("info", str(p), "", "", f"AVL table: {len(df):,} positions of {df['vehicle_id'].nunique():,} "
+                    "vehicles"))
+    return out
