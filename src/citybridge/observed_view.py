@@ -88,7 +88,7 @@ def comparable_date(feed, capture_date: str) -> tuple[str, str]:
     if counts.empty:
         return "", f"the feed runs no service on any {cap:%A}"
     typical = counts.mode().iloc[0]
-    cand = [d for d, n in zip(same, counts.reindex(same).fillna(0)) if n == typical]
+    cand = [d for d in same if counts.get(d.strftime("%Y%m%d"), 0) == typical]
     best = min(cand, key=lambda d: abs((d - cap).days))
     return (best.strftime("%Y%m%d"), f"the capture ({cap:%A %Y-%m-%d}) is outside the feed's calendar "
             f"({lo:%Y-%m-%d} to {hi:%Y-%m-%d}); it is compared with the scheduled {best:%A %Y-%m-%d}, a "
