@@ -506,6 +506,8 @@ def record(folder: str | os.PathLike[str], url: str, *, every_s: float, minutes:
             data = _fetch(url, timeout_s, max_bytes)
         except (urllib.error.URLError, OSError, DataError, ValueError) as exc:
             reason = getattr(exc, "reason", None) or exc
+            if isinstance(exc, urllib.error.HTTPError):
+                reason = f"HTTP {exc.code} {exc.reason}"
             res.messages.append(f"poll {k + 1}: cannot fetch {url} ({reason}); check the address and the network")
             continue
         msg = rt.FeedMessage()
@@ -525,7 +527,12 @@ def record(folder: str | os.PathLike[str], url: str, *, every_s: float, minutes:
         if path.exists():
             res.messages.append(f"poll {k + 1}: the feed still shows timestamp {ts}; already saved as {path.name}")
             continue
-        _write_atomic(path, data)
+        try:
+            _write_atomic(path, data)
+        except OSError as exc:
+            res.messages.append(f"poll {k + 1}: cannot write {path} ({exc.strerror or exc}); nothing was kept "
+                                "for this poll: check the disk and the folder's permissions")
+            continue
         res.saved.append(path)
     return res
 
