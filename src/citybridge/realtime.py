@@ -294,6 +294,11 @@ def _posix(col: pd.Series, timezone: str, p: Path, name: str) -> np.ndarray:
         t = col
     else:
         txt = col.astype(str).str.strip()
+        probe = pd.to_datetime(txt, errors="coerce", utc=True, format="ISO8601")
+        if probe.isna().any():
+            i = int(np.flatnonzero(probe.isna().to_numpy())[0])
+            raise DataError(f"{where(p, name, i + 1)}: time {txt.iloc[i][:40]!r} cannot be read; write ISO "
+                            "times such as 2026-05-08T12:42:02-04:00")
         off = txt.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True)
         if off.any() and not off.all():
             i = int(np.flatnonzero(~off.to_numpy())[0])
@@ -645,7 +650,9 @@ def check_realtime(city, *, bbox: tuple[float, float, float, float] | None = Non
             try:
                 msg = parse_snapshot(f)
             except DataError as exc:
-                out.append(("warning", str(f), "", "", str(exc).split(": ", 1)[-1]))
+                loc, _, text = str(exc).partition(": ")
+                fld = loc.split(", field ", 1)[1] if ", field " in loc else ""
+                out.append(("warning", str(f), fld, "", text or str(exc)))
                 continue
             if not msg.header.timestamp:
                 out.append(("warning", str(f), "header.timestamp", "", "the snapshot has no timestamp; its time "
