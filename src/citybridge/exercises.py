@@ -65,6 +65,11 @@ _EXERCISES = [
              "if stops_out is not None else 0"),
     Exercise("07.1", "07_operations", "reading a KPI table",
              "answer = float(kpis.set_index('kpi').loc['frequent network share', 'value'])"),
+    Exercise("08.1", "08_observed", "observed speed as total distance ÷ total time, not the mean of speeds",
+             "answer = float(moves['progress_m'].sum() / moves['interval_s'].sum() * 3.6) "
+             "if len(moves) else float('nan')"),
+    Exercise("08.2", "08_observed", "counting events in one snapshot of several",
+             "answer = int((bunch['snapshot_ts'] == bunch['snapshot_ts'].max()).sum()) if len(bunch) else 0"),
 ]
 EXERCISES = {e.id: e for e in _EXERCISES}
 

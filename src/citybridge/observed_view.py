@@ -288,3 +288,112 @@ def fleet_chart(obs: ObservedDay):
 def no_realtime(city) -> str:
     """The plain statement shown where a city has no realtime data."""
     return NO_REALTIME.format(name=city.name, slug=city.slug)
+
+
+# --------------------------------------------------------------------------
+# Sentences and tables for the chapter
+# --------------------------------------------------------------------------
+
+def source_line(obs: ObservedDay) -> str:
+    """Where the figures come from: the positions, the schedule, and the network's data status."""
+    spec = obs.city.profile.realtime
+    s = (f"vehicle positions: {spec.source or 'realtime inputs of city.yml'}; schedule: {obs.city.name} GTFS "
+         f"({obs.city.gtfs_path.name}), service day {obs.date}")
+    if obs.city.profile.sample:
+        s += "; the network is illustrative sample data"
+    return s
+
+
+def status_sentence(city, obs: ObservedDay | None, problem: str = "") -> str:
+    """One plain sentence on what this page rests on (or why it is empty)."""
+    if obs is None:
+        return problem or no_realtime(city)
+    net = ("an illustrative sample network (not the operator's schedule), so matching, speeds and the schedule "
+           "comparison describe the method, not the real city" if city.profile.sample else
+           "the city's GTFS feed")
+    return (f"{len(obs.positions):,} vehicle positions captured {obs.captured} are compared with {net}. "
+            f"Service day compared: {obs.date} ({obs.date_note}).")
+
+
+def matching_sentence(obs: ObservedDay) -> str:
+    """Share of positions matched to the network, and where the lines come from."""
+    p = obs.positions
+    src = obs.lines["source"].value_counts()
+    how = ", ".join(f"{n:,} from {k}" for k, n in src.items()) or "none"
+    return (f"{100 * p['matched'].mean():.1f}% of the {len(p):,} positions lie within "
+            f"{obs.settings['match_distance_m']:.0f} m of one of the {len(obs.lines):,} route-direction lines "
+            f"({how}); matching uses geometry only, never the service codes carried by the positions.")
+
+
+def speed_sentence(obs: ObservedDay) -> str:
+    """Observed against scheduled speed on the segments with both."""
+    seg = obs.segments.dropna(subset=["scheduled_kmh"])
+    if seg.empty:
+        return ("No street segment has both observed moves and a scheduled run at the capture's hours, so observed "
+                "and scheduled speeds cannot be compared here.")
+    return (f"{len(obs.moves):,} moves between consecutive fresh fixes give observed speeds on {len(seg):,} "
+            f"segments that also have scheduled runs in the same hour: median observed "
+            f"{seg['observed_kmh'].median():.1f} km/h against median scheduled {seg['scheduled_kmh'].median():.1f} "
+            f"km/h; {100 * (seg['ratio'] < 0.8).mean():.0f}% of these segments run below 80% of their scheduled "
+            "speed.")
+
+
+def bunching_sentence(obs: ObservedDay) -> str:
+    """Bunched pairs per snapshot."""
+    n = obs.bunching.groupby("snapshot_ts").size()
+    d = obs.settings["bunch_distance_m"]
+    if obs.positions["route_id"].astype(str).str.strip().eq("").all():
+        return "The positions carry no route or service code, so buses of the same service cannot be paired."
+    if n.empty:
+        return f"No two moving buses of the same service and direction were closer than {d:.0f} m."
+    return (f"{len(obs.bunching):,} bunched pairs in {obs.fleet['snapshot_ts'].nunique()} snapshots "
+            f"(between {n.min():,} and {n.max():,} per snapshot): moving buses of the same service and direction "
+            f"less than {d:.0f} m apart, by the service code the feed carries.")
+
+
+def corridor_tables(obs: ObservedDay, *, n: int = 15) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The slowest segments as observed, and the slowest as scheduled, among segments with both.
+
+    Returns two tables with ``route|direction``, ``from``, ``to`` (stop
+    ids), ``length (m)``, ``moves``, ``observed (km/h)``, ``scheduled
+    (km/h)``, ``observed ÷ scheduled``.
+    """
+    seg = obs.segments.dropna(subset=["scheduled_kmh"])
+    names = {"shape_key": "route|direction", "from_stop_id": "from", "to_stop_id": "to", "length_m": "length (m)",
+             "moves": "moves", "observed_kmh": "observed (km/h)", "scheduled_kmh": "scheduled (km/h)",
+             "ratio": "observed ÷ scheduled"}
+    obs_slow = O.slowest_segments(seg, n=n)[list(names)].rename(columns=names)
+    sch_slow = seg[seg["length_m"] >= 150].nsmallest(n, "scheduled_kmh")[list(names)].rename(columns=names)
+    return obs_slow, sch_slow
+
+
+def fleet_table(obs: ObservedDay) -> pd.DataFrame:
+    """The fleet table with readable column names."""
+    return obs.fleet.drop(columns="snapshot_ts").rename(columns={
+        "time": "snapshot", "seen": "vehicles seen", "fresh": "with a fresh fix", "scheduled": "trips scheduled",
+        "seen_per_scheduled": "seen ÷ scheduled", "moving": "moving (%)", "at_stop": "at a stop (%)",
+        "stopped_elsewhere": "stopped elsewhere (%)"})
+
+
+def bunching_table(obs: ObservedDay) -> pd.DataFrame:
+    """Bunched pairs with local snapshot times."""
+    t = obs.fleet.drop_duplicates("snapshot_ts").set_index("snapshot_ts")["time"]
+    b = obs.bunching
+    return pd.DataFrame({"snapshot": b["snapshot_ts"].map(t), "service": b["service"],
+                         "direction": b["direction_id"], "bus": b["vehicle_a"], "other bus": b["vehicle_b"],
+                         "apart (m)": b["distance_m"].round(0)})
+
+
+def punctuality_sentence(obs: ObservedDay) -> str:
+    """Punctuality and headway regularity, or why they cannot be computed."""
+    if obs.events.empty:
+        return ("The positions carry no trip id of the GTFS and there are no TripUpdates, so punctuality and "
+                "headway regularity cannot be computed. A feed whose VehiclePositions name the GTFS trip (trip_id) "
+                "and the stop they are stopped at, or a TripUpdates feed, unlocks them.")
+    p = obs.punctuality.set_index("class")
+    h = obs.headways
+    reg = (f" Headways at {len(h):,} stops have a median coefficient of variation of {h['cv'].median():.2f} "
+           "(0 is perfectly regular)." if len(h) else "")
+    return (f"{int(p['arrivals'].sum()):,} observed arrivals: {p.loc['on time', 'share']:.0f}% on time "
+            f"({O.EARLY_S / 60:.0f} min early to {O.LATE_S / 60:.0f} min late), {p.loc['late', 'share']:.0f}% late, "
+            f"{p.loc['early', 'share']:.0f}% early; median delay {p['median_delay_s'].iloc[0] / 60:.1f} min.{reg}")
