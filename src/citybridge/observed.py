@@ -35,6 +35,8 @@ BUNCH_DISTANCE_M = 200.0
 STALE_AFTER_S = 180.0
 #: faster than this between two snapshots is implausible and left out (km/h)
 MAX_SPEED_KMH = 90.0
+#: a move shorter than this between two fixes is GPS noise of a bus standing still (m)
+MIN_PROGRESS_M = 30.0
 #: punctuality window: from 1 min early to 5 min late is on time (s)
 EARLY_S, LATE_S = 60.0, 300.0
 
@@ -254,14 +256,15 @@ def scheduled_links(day: FeedDay, *, hours: list[int]) -> pd.DataFrame:
 
 
 def segment_comparison(moves: pd.DataFrame, stops: pd.DataFrame, sched: pd.DataFrame, *,
-                       min_moves: int = 2) -> pd.DataFrame:
+                       min_moves: int = 2, min_progress_m: float = MIN_PROGRESS_M) -> pd.DataFrame:
     """Observed speed on each stop-to-stop segment of the matched lines, against the schedule.
 
     Each move (:func:`observed_moves`) with progress is spread over the
     segments of its line between its two measures: a segment receives the
     overlapping length and the time the move took over it at the move's
-    speed. Moves without progress are left out (a bus standing still at a
-    terminal is not a congested street). The scheduled speed of a segment is
+    speed. Moves shorter than ``min_progress_m`` are left out: GPS noise of a
+    bus standing still (at a terminal, out of service) is not a congested
+    street. The scheduled speed of a segment is
     its length along the line × the runs over it ÷ their total scheduled
     running time in the same hours (:func:`scheduled_links`), so both speeds
     use the same distance.
@@ -279,7 +282,7 @@ def segment_comparison(moves: pd.DataFrame, stops: pd.DataFrame, sched: pd.DataF
     """
     cols = ["shape_key", "from_stop_id", "to_stop_id", "length_m", "moves", "observed_m", "observed_s",
             "observed_kmh", "scheduled_trips", "scheduled_kmh", "ratio", "from_lat", "from_lon", "to_lat", "to_lon"]
-    mv = moves[moves["progress_m"] > 1.0]
+    mv = moves[moves["progress_m"] >= min_progress_m]
     if mv.empty or stops.empty:
         return pd.DataFrame(columns=cols)
     s = stops.sort_values(["shape_key", "k"], kind="stable")
@@ -317,12 +320,15 @@ def segment_comparison(moves: pd.DataFrame, stops: pd.DataFrame, sched: pd.DataF
     return out[cols].sort_values("observed_kmh", kind="stable").reset_index(drop=True)
 
 
-def slowest_segments(cmp: pd.DataFrame, *, n: int = 15, min_length_m: float = 150.0) -> pd.DataFrame:
-    """The ``n`` segments with the lowest observed speed (at least ``min_length_m`` long).
+def slowest_segments(cmp: pd.DataFrame, *, n: int = 15, min_length_m: float = 150.0,
+                     min_moves: int = 3) -> pd.DataFrame:
+    """The ``n`` segments with the lowest observed speed, at least ``min_length_m``
+    long and crossed by at least ``min_moves`` moves.
 
     Returns the rows of :func:`segment_comparison`, slowest first.
     """
-    return cmp[cmp["length_m"] >= min_length_m].nsmallest(n, "observed_kmh").reset_index(drop=True)
+    ok = (cmp["length_m"] >= min_length_m) & (cmp["moves"] >= min_moves)
+    return cmp[ok].nsmallest(n, "observed_kmh").reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------

@@ -238,6 +238,7 @@ def vehicle_map(obs: ObservedDay):
                              crs=obs.day.crs).to_crs("EPSG:4326")
     m = maps.base_map(maps.bounds_of(last, lat="lat", lon="lon"))
     maps.add_lines(m, lines.assign(kind="route"), color_by="kind", colors={"route": "#9e9e9e"}, weight=1.5,
+                   simplify_m=50.0,
                    tooltip=["route_id", "direction_id"], aliases=["route", "direction"], name="route lines")
     maps.add_points(m, last, color_by="state", colors=STATE_COLORS, lat="lat", lon="lon", radius=2.5,
                     tooltip=["vehicle_id", "route_id", "state", "speed_kmh"],
@@ -363,7 +364,7 @@ def corridor_tables(obs: ObservedDay, *, n: int = 15) -> tuple[pd.DataFrame, pd.
              "moves": "moves", "observed_kmh": "observed (km/h)", "scheduled_kmh": "scheduled (km/h)",
              "ratio": "observed ÷ scheduled"}
     obs_slow = O.slowest_segments(seg, n=n)[list(names)].rename(columns=names)
-    sch_slow = seg[seg["length_m"] >= 150].nsmallest(n, "scheduled_kmh")[list(names)].rename(columns=names)
+    sch_slow = seg[(seg["length_m"] >= 150) & (seg["moves"] >= 3)].nsmallest(n, "scheduled_kmh")[list(names)].rename(columns=names)
     return obs_slow, sch_slow
 
 
