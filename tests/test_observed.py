@@ -142,7 +142,7 @@ def test_fleet_against_active_trips(day):
                         "route_id": ["x", "x", "y"]})
     f = O.fleet_vs_schedule(pos, day, timezone=TZ, modes=pd.Series("bus", index=pos.index))
     r = f.iloc[0]
-    assert r["time"] == "07:15" and r["seen"] == 3 and r["scheduled"] == 2
+    assert r["time"] == "07:15" and r["seen"] == 3 and r["on_network"] == 3 and r["scheduled"] == 2
     assert r["seen_per_scheduled"] == pytest.approx(1.5)
     assert r["at_stop"] == pytest.approx(100 / 3) and r["moving"] == pytest.approx(100 / 3)
 
@@ -200,3 +200,12 @@ def test_comparable_date_same_weekday(day):
     d, note = comparable_date(day.feed, "20260508")
     assert d == "20260130" and "Friday" in note
     assert comparable_date(day.feed, "20260106")[0] == "20260106"
+
+
+def test_main_patterns_agree_with_network_route_patterns(day):
+    from citybridge.network import route_patterns
+
+    cols = ["route_id", "direction_id", "template_id", "trips", "n_stops"]
+    a = O.main_patterns(day)[cols].sort_values(["route_id", "direction_id"]).reset_index(drop=True)
+    b = route_patterns(day)[cols].sort_values(["route_id", "direction_id"]).reset_index(drop=True)
+    pd.testing.assert_frame_equal(a, b, check_dtype=False)

@@ -58,6 +58,58 @@ def classify_status(pos: pd.DataFrame) -> pd.Series:
 # Route-direction lines
 # --------------------------------------------------------------------------
 
+def _template_stops(day: FeedDay, templates: set) -> pd.DataFrame:
+    """Stops of template trips in order (``template_id``, ``stop_id``, ``stop_sequence``), read from
+    the feed's own stop_times (one row per template stop, not per expanded trip)."""
+    raw = day.feed.stop_times
+    tid = raw["trip_id"].astype(str)
+    st = pd.DataFrame({"template_id": tid, "stop_id": raw["stop_id"].astype(str),
+                       "stop_sequence": pd.to_numeric(raw["stop_sequence"], errors="coerce")})[tid.isin(templates)]
+    return st.dropna(subset=["stop_sequence"]).drop_duplicates(["template_id", "stop_sequence"]).sort_values(
+        ["template_id", "stop_sequence"], kind="stable")
+
+
+def main_patterns(day: FeedDay) -> pd.DataFrame:
+    """The most frequent stop pattern of each route and direction on the day.
+
+    Same choice as :func:`citybridge.network.route_patterns` (most concrete
+    trips, then most stops), computed from the template trips so that a
+    frequency-based metropolitan feed is not expanded stop by stop.
+
+    Returns
+    -------
+    DataFrame
+        ``route_id``, ``direction_id``, ``template_id`` (a trip running the
+        pattern), ``trips`` (concrete trips on the day running it), ``n_stops``.
+    """
+    per = day.trips.groupby("template_id").agg(route_id=("route_id", "first"), direction_id=("direction_id", "first"),
+                                               trips=("trip_id", "size"))
+    st = _template_stops(day, set(per.index))
+    sig = st.groupby("template_id", sort=False)["stop_id"].agg(["size", "|".join])
+    per = per.join(sig.rename(columns={"size": "n_stops", "join": "pattern"}), how="inner").reset_index()
+    counts = (per.groupby(["route_id", "direction_id", "pattern"], sort=False)
+                 .agg(trips=("trips", "sum"), template_id=("template_id", "first"), n_stops=("n_stops", "first"))
+                 .reset_index()
+                 .sort_values(["route_id", "direction_id", "trips", "n_stops"], ascending=[True, True, False, False],
+                              kind="stable"))
+    best = counts.drop_duplicates(["route_id", "direction_id"])
+    return best[["route_id", "direction_id", "template_id", "trips", "n_stops"]].reset_index(drop=True)
+
+
+def _pieces(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every line cut into its two-point pieces, and the line each piece belongs to.
+
+    A spatial index over small pieces has small boxes: a query near one
+    street meets only the lines that pass there, not every long route
+    whose box covers half the city.
+    """
+    xy, idx = shapely.get_coordinates(geoms, return_index=True)
+    same = idx[1:] == idx[:-1]
+    a = np.flatnonzero(same)
+    segs = shapely.linestrings(np.stack([xy[a], xy[a + 1]], axis=1))
+    return segs, idx[a]
+
+
 def route_shapes(day: FeedDay, *, modes: list[str] | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """One line per route and direction, in the day's metric CRS, with its stops' measures.
 
@@ -77,15 +129,12 @@ def route_shapes(day: FeedDay, *, modes: list[str] | None = None) -> tuple[pd.Da
         (0-based order), ``measure_m`` (distance along the line, m,
         never decreasing), ``stop_lat``, ``stop_lon``.
     """
-    from .network import route_patterns
-
-    pats = route_patterns(day).merge(day.routes[["route_id", "mode"]], on="route_id", how="left")
+    pats = main_patterns(day).merge(day.routes[["route_id", "mode"]], on="route_id", how="left")
     if modes:
         pats = pats[pats["mode"].isin(modes)]
     pats = pats.assign(shape_key=pats["route_id"] + "|" + pats["direction_id"].astype(str))
-    st = day.stop_times[day.stop_times["template_id"].isin(set(pats["template_id"]))]
-    st = (st.drop_duplicates(["template_id", "stop_sequence"]).sort_values(["template_id", "stop_sequence"])
-            [["template_id", "stop_id"]].merge(pats[["template_id", "shape_key"]], on="template_id"))
+    st = _template_stops(day, set(pats["template_id"]))[["template_id", "stop_id"]].merge(
+        pats[["template_id", "shape_key"]], on="template_id")
     xy = day.stops_xy()
     st = st.join(xy[["stop_lat", "stop_lon", "x", "y"]], on="stop_id").dropna(subset=["x"])
     st = st[st.groupby("shape_key")["stop_id"].transform("size") >= 2]
@@ -149,8 +198,10 @@ def match_positions(pos: pd.DataFrame, lines: pd.DataFrame, *, crs: str,
         return out
     pts = shapely.points(x, y)
     geoms = lines["geometry"].to_numpy()
-    tree = shapely.STRtree(geoms)
-    (i, j), d = tree.query_nearest(pts, max_distance=max_distance_m, return_distance=True, all_matches=False)
+    segs, owner = _pieces(geoms)
+    (i, k), d = shapely.STRtree(segs).query_nearest(pts, max_distance=max_distance_m, return_distance=True,
+                                                    all_matches=False)
+    j = owner[k]
     col = out.columns
     out.iloc[i, col.get_loc("matched")] = True
     out.iloc[i, col.get_loc("shape_key")] = lines["shape_key"].to_numpy()[j]
@@ -201,8 +252,10 @@ def observed_moves(pos: pd.DataFrame, lines: pd.DataFrame, *, crs: str,
     p1 = shapely.points(p["x"].to_numpy()[a], p["y"].to_numpy()[a])
     p2 = shapely.points(p["x"].to_numpy()[b], p["y"].to_numpy()[b])
     geoms = lines["geometry"].to_numpy()
-    tree = shapely.STRtree(geoms)
-    pi, li = tree.query(p1, predicate="dwithin", distance=max_distance_m)
+    segs, owner = _pieces(geoms)
+    pi, si = shapely.STRtree(segs).query(p1, predicate="dwithin", distance=max_distance_m)
+    cand = np.unique(np.column_stack([pi, owner[si]]), axis=0) if len(pi) else np.zeros((0, 2), int)
+    pi, li = cand[:, 0], cand[:, 1]
     d1 = shapely.distance(geoms[li], p1[pi])
     d2 = shapely.distance(geoms[li], p2[pi])
     ok = d2 <= max_distance_m
@@ -358,6 +411,8 @@ def fleet_vs_schedule(pos: pd.DataFrame, day: FeedDay, *, timezone: str, modes: 
         One row per snapshot and mode: ``snapshot_ts`` (POSIX s),
         ``time`` (local HH:MM), ``mode``, ``seen`` (distinct vehicles),
         ``fresh`` (with a fix at most ``stale_after_s`` old),
+        ``on_network`` (fresh and matched to a route line: ``pos`` from
+        :func:`match_positions`; equal to ``fresh`` without a ``matched`` column),
         ``scheduled`` (trips in progress at that instant on ``day``),
         ``seen_per_scheduled`` (seen ÷ scheduled), ``moving``,
         ``at_stop``, ``stopped_elsewhere`` (% of the vehicles seen, see
@@ -367,9 +422,10 @@ def fleet_vs_schedule(pos: pd.DataFrame, day: FeedDay, *, timezone: str, modes: 
 
     p = pos.assign(mode=modes.to_numpy(), state=classify_status(pos).to_numpy(),
                    fresh=(pos["snapshot_ts"] - pos["fix_ts"]) <= stale_after_s)
+    p = p.assign(on_network=p["fresh"] & (p["matched"] if "matched" in p else True))
     p = p.drop_duplicates(["snapshot_ts", "vehicle_id"])
     g = p.groupby(["snapshot_ts", "mode"])
-    out = g.agg(seen=("vehicle_id", "size"), fresh=("fresh", "sum")).reset_index()
+    out = g.agg(seen=("vehicle_id", "size"), fresh=("fresh", "sum"), on_network=("on_network", "sum")).reset_index()
     for state, col in (("moving", "moving"), ("at stop", "at_stop"), ("stopped elsewhere", "stopped_elsewhere")):
         out[col] = g["state"].apply(lambda s, st=state: 100 * (s == st).mean()).to_numpy()
     t = local_seconds(out["snapshot_ts"], timezone=timezone, date=capture_date or day.date)
@@ -382,7 +438,7 @@ def fleet_vs_schedule(pos: pd.DataFrame, day: FeedDay, *, timezone: str, modes: 
     out["seen_per_scheduled"] = out["seen"] / out["scheduled"].replace(0, np.nan)
     tod = np.mod(t, 86400)
     out["time"] = [f"{int(s // 3600):02d}:{int(s % 3600 // 60):02d}" for s in tod]
-    return out[["snapshot_ts", "time", "mode", "seen", "fresh", "scheduled", "seen_per_scheduled", "moving",
+    return out[["snapshot_ts", "time", "mode", "seen", "fresh", "on_network", "scheduled", "seen_per_scheduled", "moving",
                 "at_stop", "stopped_elsewhere"]]
 
 

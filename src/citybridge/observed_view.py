@@ -138,10 +138,11 @@ def analyse(city, *, max_distance_m: float = O.MATCH_DISTANCE_M, bunch_distance_
     capture_date = R.local_date(float(pos["snapshot_ts"].min()), tz)
     note = "date given by the reader"
     if not date:
-        day0 = feed_day(city)
-        date, note = comparable_date(day0.feed, capture_date)
+        feed = read_feed(city.gtfs_path, datum=city.profile.source_datum)
+        date, note = comparable_date(feed, capture_date)
         if not date:
-            date = day0.date
+            date = None
+            note += "; the chapters' default analysis day is used instead"
     day = feed_day(city, date)
     modes = O.position_modes(pos, day, route_ids=spec.route_ids, default=spec.mode)
     lines, stops = O.route_shapes(day, modes=sorted(set(modes)))
@@ -152,7 +153,7 @@ def analyse(city, *, max_distance_m: float = O.MATCH_DISTANCE_M, bunch_distance_
     hours = sorted(set((R.local_seconds(pos["snapshot_ts"], timezone=tz, date=capture_date) // 3600).astype(int)))
     sched = O.scheduled_links(day, hours=hours)
     segments = O.segment_comparison(moves, stops, sched)
-    fleet = O.fleet_vs_schedule(pos, day, timezone=tz, modes=modes, stale_after_s=stale_after_s,
+    fleet = O.fleet_vs_schedule(matched, day, timezone=tz, modes=modes, stale_after_s=stale_after_s,
                                 capture_date=capture_date)
     bunch = O.bunching(pos, crs=day.crs, distance_m=bunch_distance_m, stale_after_s=stale_after_s)
     quality = O.data_quality(matched, stale_after_s=stale_after_s, max_distance_m=max_distance_m)
@@ -184,12 +185,14 @@ def summary(obs: ObservedDay) -> pd.DataFrame:
         punctuality where trip ids or TripUpdates exist.
     """
     s = obs.settings
-    f = obs.fleet.groupby("snapshot_ts")[["seen", "scheduled"]].sum()
+    f = obs.fleet.groupby("snapshot_ts")[["seen", "on_network", "scheduled"]].sum()
     seg = obs.segments.dropna(subset=["scheduled_kmh"])
     q = obs.quality.set_index("indicator")["value"]
     per = len(obs.fleet["snapshot_ts"].unique()) or 1
     rows = [("vehicles seen", f["seen"].mean() if len(f) else np.nan, "vehicles",
              "distinct vehicles in a snapshot, mean over the snapshots"),
+            ("vehicles on the network", f["on_network"].mean() if len(f) else np.nan, "vehicles",
+             f"vehicles with a fresh fix within {s['match_distance_m']:.0f} m of a route line, mean over the snapshots"),
             ("scheduled trips in progress", f["scheduled"].mean() if len(f) else np.nan, "trips",
              f"trips of the scheduled {obs.date} in progress at the snapshots' times, mean"),
             ("positions matched to a route", 100 - q["far from every route"], "% of positions",
@@ -278,6 +281,8 @@ def fleet_chart(obs: ObservedDay):
     for mode in sorted(set(f["mode"])):
         d = f[f["mode"] == mode]
         fig.add_trace(go.Bar(x=d["time"], y=d["seen"], name=f"{mode}: vehicles seen", marker_color="#1a9850"))
+        fig.add_trace(go.Bar(x=d["time"], y=d["on_network"], name=f"{mode}: fresh fix on the network",
+                             marker_color="#91cf60"))
         fig.add_trace(go.Bar(x=d["time"], y=d["scheduled"], name=f"{mode}: trips scheduled in progress",
                              marker_color="#9e9e9e"))
     fig.update_layout(barmode="group")
@@ -371,7 +376,8 @@ def corridor_tables(obs: ObservedDay, *, n: int = 15) -> tuple[pd.DataFrame, pd.
 def fleet_table(obs: ObservedDay) -> pd.DataFrame:
     """The fleet table with readable column names."""
     return obs.fleet.drop(columns="snapshot_ts").rename(columns={
-        "time": "snapshot", "seen": "vehicles seen", "fresh": "with a fresh fix", "scheduled": "trips scheduled",
+        "time": "snapshot", "seen": "vehicles seen", "fresh": "with a fresh fix",
+        "on_network": "fresh, on the network", "scheduled": "trips scheduled",
         "seen_per_scheduled": "seen ÷ scheduled", "moving": "moving (%)", "at_stop": "at a stop (%)",
         "stopped_elsewhere": "stopped elsewhere (%)"})
 
