@@ -209,3 +209,41 @@ def test_main_patterns_agree_with_network_route_patterns(day):
     a = O.main_patterns(day)[cols].sort_values(["route_id", "direction_id"]).reset_index(drop=True)
     b = route_patterns(day)[cols].sort_values(["route_id", "direction_id"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(a, b, check_dtype=False)
+
+
+def test_exercises_08_reject_the_known_wrong_method():
+    from citybridge import exercises
+
+    moves = pd.DataFrame({"progress_m": [1000.0, 100.0], "interval_s": [120.0, 180.0]})
+    moves["speed_kmh"] = moves["progress_m"] / moves["interval_s"] * 3.6      # 30 and 2 km/h
+    right = 1100 / 300 * 3.6                                                   # 13.2 km/h
+    assert "correct" in exercises.check("08.1", right, moves=moves).text
+    assert "not yet" in exercises.check("08.1", moves["speed_kmh"].mean(), moves=moves).text   # 16 km/h
+    bunch = pd.DataFrame({"snapshot_ts": [1, 1, 2, 2, 2]})
+    assert "correct" in exercises.check("08.2", 3, bunch=bunch).text
+    assert "not yet" in exercises.check("08.2", len(bunch), bunch=bunch).text
+
+
+def test_city_without_realtime_gets_a_plain_statement(tmp_path):
+    from citybridge import kpi
+    from citybridge import observed_view as V
+    from citybridge.city import load_city
+
+    city = tmp_path / "testville"
+    write_feed(city / "gtfs.zip", timetable_tables())
+    (city / "city.yml").write_text("name: Testville\ncrs: EPSG:32719\n", encoding="utf-8")
+    c = load_city(city)
+    assert V.analyse(c) is None
+    assert "declares no realtime inputs" in V.no_realtime(c) and "realtime record testville" in V.no_realtime(c)
+    k = kpi.kpi_table(c, themes=["observed"])
+    assert len(k) == 1 and np.isnan(k["value"].iloc[0]) and "not computed" in k["definition"].iloc[0]
+
+
+def test_santiago_capture_kpis_carry_their_timestamp():
+    from citybridge import kpi
+
+    k = kpi.kpi_table("santiago", themes=["observed"]).set_index("kpi")
+    # 28,381 positions of distinct vehicles in 4 snapshots (README of data: the real DTPM capture)
+    assert k.loc["vehicles seen", "value"] == pytest.approx(28381 / 4)
+    assert k["definition"].str.contains("captured 2026-05-08 at 12:42, 12:45, 12:48, 12:57").all()
+    assert k["source"].str.contains("BUSES-DTPM").all()
