@@ -62,3 +62,13 @@ def test_city_page_draws_map_and_chart(built_book, city, chapter):
     assert r.remote_requests == [], r.remote_requests
     assert r.console_errors == [], r.console_errors
     assert "Illustrative sample data" in r.text
+
+
+def test_santiago_observed_page_draws_vehicle_and_congestion_maps_and_fleet_chart(built_book):
+    root, _, index = built_book
+    page = index.parent / "cities" / "santiago" / "08_observed.html"
+    r = open_page(page, wait=4.0, screenshot=SCREENSHOTS / "santiago__08_observed.png")
+    assert r.leaflet_maps >= 2, f"vehicle and congestion maps expected, {r.leaflet_maps} drawn"
+    assert r.leaflet_paths >= 10, f"the maps drew only {r.leaflet_paths} lines/points"
+    assert r.plotly_charts >= 1 and r.plotly_traces >= 2, "the fleet chart was not drawn"
+    assert r.remote_requests == [] and r.console_errors == [], (r.remote_requests, r.console_errors)
