@@ -162,3 +162,11 @@ def test_no_chart_in_the_book_has_clipped_or_overlapping_labels(built_book):
         if bad:
             problems[str(page.relative_to(index.parent))] = bad
     assert problems == {}
+def test_santiago_observed_page_draws_vehicle_and_congestion_maps_and_fleet_chart(built_book):
+    root, _, index = built_book
+    page = index.parent / "cities" / "santiago" / "08_observed.html"
+    r = open_page(page, wait=4.0, screenshot=SCREENSHOTS / "santiago__08_observed.png")
+    assert r.leaflet_maps >= 2, f"vehicle and congestion maps expected, {r.leaflet_maps} drawn"
+    assert r.leaflet_paths >= 10, f"the maps drew only {r.leaflet_paths} lines/points"
+    assert r.plotly_charts >= 1 and r.plotly_traces >= 2, "the fleet chart was not drawn"
+    assert r.remote_requests == [] and r.console_errors == [], (r.remote_requests, r.console_errors)

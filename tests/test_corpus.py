@@ -8,6 +8,7 @@ leave every input file byte-for-byte unchanged.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import os
@@ -146,6 +147,10 @@ def build_city(case: dict, where: Path) -> Path:
         p = city / name
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(text, encoding="utf-8")
+    for name, b64 in (case.get("files_b64") or {}).items():
+        p = city / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(base64.b64decode(b64))
     return city
 
 

@@ -249,6 +249,48 @@ class PopulationSpec(_Strict):
         return str(v) if isinstance(v, int) else v
 
 
+class AvlSpec(_Strict):
+    """An automatic vehicle location (AVL) table: CSV or Parquet, one row per fix.
+
+    ``columns`` maps the standard names (``time``, ``vehicle``, ``lat``,
+    ``lon`` required; ``route``, ``trip``, ``direction``, ``speed_kmh``,
+    ``status``, ``fix_age_s``, ``fix_age_min`` optional) to the table's own
+    column names. ``timezone`` applies to times written without an offset.
+    ``status_at_stop`` lists the ``status`` values meaning "stopped at a stop".
+    ``direction_values`` maps the table's direction codes to GTFS 0/1.
+    """
+
+    file: str
+    columns: dict[str, str] = Field(default_factory=dict)
+    timezone: str | None = None
+    status_at_stop: list[str] = Field(default_factory=list)
+    direction_values: dict[str, int] = Field(default_factory=dict)
+    source: str = ""
+
+    _file_inside = field_validator("file")(classmethod(lambda cls, v: _inside_folder(v)))
+
+
+class RealtimeSpec(_Strict):
+    """Observed operations: GTFS-Realtime snapshots and/or an AVL table.
+
+    ``vehicle_positions`` and ``trip_updates`` name folders (or single
+    files) of GTFS-Realtime protobuf snapshots (``*.pb``). ``route_ids`` says
+    whether the route ids carried by the snapshots are the GTFS feed's
+    (``gtfs``) or the operator's internal service codes (``operator``: used
+    only to group buses of one service, never to join to the GTFS).
+    """
+
+    vehicle_positions: str | None = None
+    trip_updates: str | None = None
+    avl: AvlSpec | None = None
+    route_ids: Literal["gtfs", "operator"] = "gtfs"
+    mode: str = "bus"
+    source: str = ""
+
+    _files_inside = field_validator("vehicle_positions", "trip_updates")(
+        classmethod(lambda cls, v: _inside_folder(v)))
+
+
 class Parameters(_Strict):
     """Emission parameters, each a :class:`SourcedValue`."""
 
@@ -284,6 +326,7 @@ class CityProfile(_Strict):
     facts: list[Fact] = Field(default_factory=list)
     published: list[PublishedValue] = Field(default_factory=list)
     download: dict[str, str] | None = None
+    realtime: RealtimeSpec | None = None
     notes: str = ""
 
     @field_validator("crs")

@@ -131,6 +131,28 @@ def _cmd_indicators(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_realtime_record(args: argparse.Namespace) -> int:
+    from .city import load_city
+    from .realtime import record
+
+    city = load_city(args.city, check_files=False)
+    spec = city.profile.realtime
+    rel = spec.vehicle_positions if spec is not None and spec.vehicle_positions else "realtime"
+    folder = city.folder / rel
+    print(f"recording {args.url} every {args.every:g} s for {args.minutes:g} min into {folder}")
+    res = record(folder, args.url, every_s=args.every, minutes=args.minutes)
+    for m in res.messages:
+        print(m, file=sys.stderr)
+    for p in res.saved:
+        print(f"saved {p}")
+    print(f"{len(res.saved)} snapshot(s) saved from {res.polls} poll(s)")
+    if spec is None or not spec.vehicle_positions:
+        print(f"to use them, add to {city.folder / 'city.yml'}:\nrealtime:\n  vehicle_positions: {rel}")
+    if not res.saved:
+        raise CitybridgeError(f"no snapshot could be saved from {args.url}; see the messages above")
+    return 0
+
+
 def _path(text: str | None) -> Path | None:
     return Path(text) if text else None
 
@@ -180,6 +202,15 @@ def make_parser() -> argparse.ArgumentParser:
     i.add_argument("--datum", choices=["WGS84", "GCJ02", "BD09"], default="WGS84",
                    help="datum of the feed's coordinates (default WGS84)")
     i.set_defaults(func=_cmd_indicators)
+
+    rt = sub.add_parser("realtime", help="GTFS-Realtime tools (record snapshots)")
+    rsub = rt.add_subparsers(dest="realtime_command", metavar="ACTION", required=True)
+    rr = rsub.add_parser("record", help="poll a GTFS-Realtime endpoint and store timestamped snapshots")
+    rr.add_argument("city", help="city slug or folder")
+    rr.add_argument("--url", required=True, help="the GTFS-Realtime feed address (http:// or https://)")
+    rr.add_argument("--every", type=float, required=True, help="seconds between polls (1 or more)")
+    rr.add_argument("--for", dest="minutes", type=float, required=True, help="minutes to record (at most 1440)")
+    rr.set_defaults(func=_cmd_realtime_record)
 
     s = sub.add_parser("samples", help="regenerate the illustrative sample cities, deterministically")
     s.set_defaults(func=_cmd_samples)

@@ -195,6 +195,24 @@ _EXERCISES = [
              "the unit column.",
              (Wrong("answer = float(kpis.set_index('kpi').loc['frequent network share', 'value']) / 100",
                     "The board gives this KPI in % (see its unit): give the number as it stands in the table."),)),
+    Exercise("08.1", "08_observed", "observed speed as total distance ÷ total time, not the mean of speeds",
+             "answer = float(moves['progress_m'].sum() / moves['interval_s'].sum() * 3.6) "
+             "if len(moves) else float('nan')",
+             "Add up the distance the buses progressed along their routes (`moves['progress_m'].sum()`), divide "
+             "by the time it took (`moves['interval_s'].sum()`) and turn m/s into km/h (× 3.6).",
+             (Wrong("answer = float((moves['progress_m'] / moves['interval_s'] * 3.6).mean()) "
+                    "if len(moves) else float('nan')",
+                    "That is the mean of per-bus speeds: a bus seen over a short interval weighs as much as one "
+                    "seen over a long one. Divide total distance by total time."),
+              Wrong("answer = float(moves['progress_m'].sum() / moves['interval_s'].sum()) "
+                    "if len(moves) else float('nan')",
+                    "That is metres per second: multiply by 3.6 for km/h."))),
+    Exercise("08.2", "08_observed", "counting events in one snapshot of several",
+             "answer = int((bunch['snapshot_ts'] == bunch['snapshot_ts'].max()).sum()) if len(bunch) else 0",
+             "Keep the rows of `bunch` whose `snapshot_ts` is the latest one (`bunch['snapshot_ts'].max()`) and "
+             "count them.",
+             (Wrong("answer = int(len(bunch))",
+                    "That counts bunched pairs in every snapshot: keep only the latest snapshot."),)),
 ]
 EXERCISES = {e.id: e for e in _EXERCISES}
 

@@ -195,9 +195,31 @@ def quality_kpis(city: City, day: FeedDay) -> pd.DataFrame:
     return _rows(city, day, "data quality", rows)
 
 
+def observed_kpis(city: City, day: FeedDay) -> pd.DataFrame:
+    """Operations as observed (chapter 08): vehicles seen against the schedule, share matched,
+    observed and scheduled speed, bunching and stale fixes, each with its capture time."""
+    from . import observed_view as V
+
+    try:
+        obs = V.analyse(city)
+    except CitybridgeError as exc:
+        return _rows(city, day, "observed", [("vehicles seen", np.nan, "vehicles",
+                                                f"not computed: {str(exc).splitlines()[0]}")])
+    if obs is None:
+        return _rows(city, day, "observed", [("vehicles seen", np.nan, "vehicles",
+                                                "not computed: the city declares no realtime inputs (chapter 08)")])
+    s = V.summary(obs)
+    rows = list(s[["indicator", "value", "unit", "definition"]].itertuples(index=False, name=None))
+    spec = city.profile.realtime
+    extra = f"realtime: {spec.source or 'city.yml realtime inputs'}; captured {obs.captured}"
+    out = _rows(city, obs.day, "observed", rows, extra)
+    return out
+
+
 THEMES: dict[str, Callable[[City, FeedDay], pd.DataFrame]] = {
     "network": network_kpis, "service": service_kpis, "access": access_kpis, "speed": speed_kpis,
     "low carbon": carbon_kpis, "air": air_kpis, "multimodal": bike_kpis, "data quality": quality_kpis,
+    "observed": observed_kpis,
 }
 
 

@@ -566,6 +566,21 @@ def _outside_boundaries(city, feed) -> list[Finding]:
     return []
 
 
+def _check_realtime(city, feed) -> list[Finding]:
+    """Realtime inputs (city.yml 'realtime'): see :func:`citybridge.realtime.check_realtime`."""
+    from .realtime import check_realtime
+
+    s = feed.stops
+    ok = s["stop_lat"].notna() & s["stop_lon"].notna()
+    bbox = None
+    if ok.any():
+        pad = 0.1
+        bbox = (float(s.loc[ok, "stop_lon"].min()) - pad, float(s.loc[ok, "stop_lat"].min()) - pad,
+                float(s.loc[ok, "stop_lon"].max()) + pad, float(s.loc[ok, "stop_lat"].max()) + pad)
+    return [_f(sev, file, msg + (" (chapter 08 shows this instead of its results)" if sev == "warning" else ""),
+               col, row) for sev, file, col, row, msg in check_realtime(city, bbox=bbox)]
+
+
 # --------------------------------------------------------------------------
 # Entry points
 # --------------------------------------------------------------------------
@@ -643,6 +658,7 @@ def _validate(target, *, date: str | None) -> list[Finding]:
     if city is not None:
         findings += _outside_boundaries(city, feed)
         findings += _gbfs_swapped(city, feed)
+        findings += _check_realtime(city, feed)
     else:
         findings.append(_f("info", gtfs, "a bare feed: to build its chapters, make it a city with "
                            "'citybridge new-city SLUG --gtfs " + str(gtfs) + "'"))
