@@ -38,7 +38,7 @@ from .errors import ScenarioError
 from .feed import FeedDay
 from .resilience import (FREQUENT_HEADWAY_MIN, WALK_M, Closure, Disruption, catchment_union, closed_calls,
                          disrupted_day, disruption, pick_period, resolve, station_keys)
-from .service import Periods, period_of
+from .service import Periods, period_of, period_table
 
 # --------------------------------------------------------------------------
 
@@ -291,6 +291,8 @@ def bus_bridge(day: FeedDay, d: Disruption | Closure | Mapping, *, capacity: Map
                walk_m: float = WALK_M) -> pd.DataFrame:
     """Parallel buses and the bus-bridge shortfall for each metro section a disruption closes.
 
+    No row when the closure's window does not reach into the period.
+
     Parameters
     ----------
     capacity
@@ -308,7 +310,8 @@ def bus_bridge(day: FeedDay, d: Disruption | Closure | Mapping, *, capacity: Map
         - ``line``, ``from_name``, ``to_name``
         - ``metro_trains_per_hour``: trains in the period, busiest direction (1/h)
         - ``metro_capacity_per_hour``: passengers per hour removed (pax/h)
-        - ``parallel_routes``: bus lines calling near both stations, comma-separated
+        - ``parallel_routes``: bus lines calling near both stations with buses
+          in the period, comma-separated
         - ``parallel_buses_per_hour``: their buses per hour, busiest
           direction of each, summed (1/h)
         - ``bus_capacity_per_hour``: passengers per hour they offer if
@@ -325,6 +328,10 @@ def bus_bridge(day: FeedDay, d: Disruption | Closure | Mapping, *, capacity: Map
     hit = [((r, a) in shut or ("*", a) in shut) and ((r, b) in shut or ("*", b) in shut)
            for r, a, b in zip(sec["route_id"], sec["from_station"], sec["to_station"])]
     sec = sec[np.asarray(hit, dtype=bool)]
+    pt = period_table(periods).set_index("period")
+    if closure.window_s is not None and (closure.window_s[1] <= pt.at[pname, "start_s"]
+                                         or closure.window_s[0] >= pt.at[pname, "end_s"]):
+        sec = sec.iloc[0:0]          # the closure does not reach into the period
     after = disrupted_day(day, closure)
     bus = after.stop_times[after.stop_times["mode"] == "bus"]
     key = station_keys(day)
@@ -346,7 +353,7 @@ def bus_bridge(day: FeedDay, d: Disruption | Closure | Mapping, *, capacity: Map
             pt = shapely.points(xy.at[end, "x"], xy.at[end, "y"])
             stns = set(bst[tree.query(pt, predicate="dwithin", distance=walk_m)])
             near.append(set(sr.loc[sr["station_id"].isin(stns), "route_id"]))
-        par = sorted(near[0] & near[1])
+        par = sorted(r for r in near[0] & near[1] if bph.get(r, 0.0) > 0)
         buses = float(sum(bph.get(r, 0.0) for r in par))
         mcap = s["trains_per_hour"] * cm
         bcap = buses * cb
