@@ -65,6 +65,12 @@ _EXERCISES = [
              "if stops_out is not None else 0"),
     Exercise("07.1", "07_operations", "reading a KPI table",
              "answer = float(kpis.set_index('kpi').loc['frequent network share', 'value'])"),
+    Exercise("09.1", "09_resilience", "reading a criticality ranking (metro sections only)",
+             "sec = crit[crit['kind'] == 'metro section']\n"
+             "answer = float(sec['pop_lose_frequent'].max())"),
+    Exercise("09.2", "09_resilience", "a share of the whole population, not of the people served",
+             "c = imp.summary.set_index('scope').loc['city']\n"
+             "answer = float(c['lose_frequent'] / c['population'])"),
 ]
 EXERCISES = {e.id: e for e in _EXERCISES}
 

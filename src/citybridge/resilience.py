@@ -455,9 +455,10 @@ def impact(day: FeedDay, districts: gpd.GeoDataFrame | None, d: Disruption | Map
 def _before_after(cov: list[pd.DataFrame], fre: list[pd.DataFrame], keys: list[str]) -> pd.DataFrame:
     out = cov[0][keys + ["population"]].copy()
     out["covered_before"], out["covered_after"] = cov[0]["pop_covered"].to_numpy(), cov[1]["pop_covered"].to_numpy()
-    out["lose_access"] = (out["covered_before"] - out["covered_after"]).clip(lower=0)
+    # differences under a millionth of a person are rounding of the polygon areas, not people
+    out["lose_access"] = (out["covered_before"] - out["covered_after"]).where(lambda v: v > 1e-6, 0.0)
     out["frequent_before"], out["frequent_after"] = fre[0]["pop_covered"].to_numpy(), fre[1]["pop_covered"].to_numpy()
-    out["lose_frequent"] = (out["frequent_before"] - out["frequent_after"]).clip(lower=0)
+    out["lose_frequent"] = (out["frequent_before"] - out["frequent_after"]).where(lambda v: v > 1e-6, 0.0)
     pop = out["population"].where(out["population"] > 0)
     out["share_lose_access"] = out["lose_access"] / pop
     out["share_lose_frequent"] = out["lose_frequent"] / pop
@@ -480,3 +481,29 @@ def impact_sentence(imp: Impact) -> str:
     return (head + f"; {c['lose_access']:,.0f} people lose all transit within walking distance and "
             f"{c['lose_frequent']:,.0f} ({100 * (c['share_lose_frequent'] or 0):.1f}% of the population) "
             "lose frequent transit.")
+
+
+def scenario_table(impacts: list[Impact]) -> pd.DataFrame:
+    """One row per disruption, for comparing scenarios.
+
+    Returns
+    -------
+    DataFrame
+        - ``scenario``: its name
+        - ``trips_removed``, ``trips_cut``, ``stations_closed``, ``routes_affected`` (count)
+        - ``vehicle_km_removed`` (km)
+        - ``lose_access``, ``lose_frequent``: people (NaN without population)
+    """
+    rows = []
+    for imp in impacts:
+        s = imp.service.set_index("mode")
+        t = s.loc["total"] if "total" in s.index else pd.Series(0, index=s.columns)
+        c = imp.summary.set_index("scope").loc["city"] if imp.summary is not None else {}
+        rows.append({"scenario": imp.closure.disruption.name, "trips_removed": int(t.get("trips_removed", 0)),
+                     "trips_cut": int(t.get("trips_cut", 0)), "stations_closed": int(t.get("stations_closed", 0)),
+                     "routes_affected": int(t.get("routes_affected", 0)),
+                     "vehicle_km_removed": float(t.get("vehicle_km_removed", 0.0)),
+                     "lose_access": float(c.get("lose_access", np.nan)),
+                     "lose_frequent": float(c.get("lose_frequent", np.nan))})
+    return pd.DataFrame(rows, columns=["scenario", "trips_removed", "trips_cut", "stations_closed", "routes_affected",
+                                       "vehicle_km_removed", "lose_access", "lose_frequent"])
