@@ -224,3 +224,19 @@ def test_scenarios_skip_the_bad_one_and_default_when_none(metro_and_bus):
     ok, bad = C.scenarios(_City([]), day)
     assert not bad and ok[0].segments == (("M", "M1", "M2"),)
     assert ok[1].stops == ("B1", "B2")          # F: 10 buses an hour, the busiest bus route
+
+
+def test_exercise_checks_reject_the_known_wrong_methods(metro_and_bus):
+    from citybridge import exercises
+
+    day, d = metro_and_bus
+    crit = C.criticality(day, d)
+    sec = crit[crit["kind"] == "metro section"]
+    assert "correct" in exercises.check("09.1", float(sec["pop_lose_frequent"].max()), crit=crit).text
+    # summing every section's loss counts people twice
+    assert "not yet" in exercises.check("09.1", float(sec["pop_lose_frequent"].sum()), crit=crit).text
+    imp = R.impact(day, d, {"name": "M3–M4", "segments": [{"route": "M", "from": "M3", "to": "M4"}]})
+    c = imp.summary.set_index("scope").loc["city"]
+    assert "correct" in exercises.check("09.2", c["lose_frequent"] / c["population"], imp=imp).text
+    # a share of the people near frequent transit, not of the whole population
+    assert "not yet" in exercises.check("09.2", c["lose_frequent"] / c["frequent_before"], imp=imp).text
