@@ -13,6 +13,28 @@ ROOT = Path(__file__).resolve().parents[1]
 SCREENSHOTS = ROOT / "screenshots"
 
 
+#: Test files that build the book or open it in a browser; every other test file is ``unit``.
+_BOOK_FILES = {"test_book.py", "test_cache.py", "test_dask.py", "test_interrupted_build.py", "test_page_weight.py",
+               "test_hostile.py"}
+_BROWSER_FILES = {"test_browser.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark each test ``unit``, ``notebook``, ``book`` or ``browser`` unless it says itself."""
+    for item in items:
+        if any(item.iter_markers(name=m) for m in ("unit", "notebook", "book", "browser")):
+            continue
+        name = Path(str(item.fspath)).name
+        if name.endswith(".ipynb"):
+            item.add_marker(pytest.mark.notebook)
+        elif name in _BROWSER_FILES:
+            item.add_marker(pytest.mark.browser)
+        elif name in _BOOK_FILES:
+            item.add_marker(pytest.mark.book)
+        else:
+            item.add_marker(pytest.mark.unit)
+
+
 def copy_project(dest: Path) -> Path:
     """Copy what a build reads (notebooks, book sources, data) to ``dest``."""
     dest.mkdir(parents=True, exist_ok=True)

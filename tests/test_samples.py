@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from citybridge.city import load_city
-from citybridge.samples import SAMPLE_SLUGS, build_samples
+from citybridge_samples import SAMPLE_SLUGS, build_samples
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "data" / "samples"
@@ -141,7 +141,8 @@ def test_build_returns_written_paths(root):
 def test_profile_validates(root, slug):
     city = load_city(root / "data" / "cities" / slug)
     p = city.profile
-    assert p.sample is True and p.source_datum == "WGS84" and p.gtfs == "gtfs.zip" and p.gbfs == "gbfs"
+    assert p.source_datum == "WGS84" and p.gtfs == "gtfs.zip" and p.gbfs == "gbfs"
+    assert city.status == {"santiago": "reconstructed", "hangzhou": "illustrative"}[slug]
     assert p.timezone == {"santiago": "America/Santiago", "hangzhou": "Asia/Shanghai"}[slug]
     assert p.crs == {"santiago": "EPSG:32719", "hangzhou": "EPSG:32650"}[slug]
     assert p.population.class_rule and p.boundaries.attribution
@@ -203,13 +204,13 @@ def test_every_route_runs_on_a_weekday(root, slug):
         assert per_route.get(r["route_id"], 0) > 0, f"{slug}: route {r['route_id']} has no weekday trip"
 
 
-@pytest.mark.parametrize("slug", SAMPLE_SLUGS)
+@pytest.mark.parametrize("slug", ["hangzhou"])
 def test_calendar_and_holiday(root, slug):
     feed = _gtfs(root, slug)
     cal = {c["service_id"]: c for c in feed["calendar"]}
     assert set(cal) == {"weekday", "saturday", "sunday"}
     assert all(c["start_date"] == "20260101" and c["end_date"] == "20261231" for c in cal.values())
-    day = {"santiago": "20260521", "hangzhou": "20261001"}[slug]
+    day = {"hangzhou": "20261001"}[slug]
     ex = {(c["service_id"], c["exception_type"]) for c in feed["calendar_dates"] if c["date"] == day}
     assert ex == {("weekday", "2"), ("sunday", "1")}
     assert "illustrative" in feed["feed_info"][0]["feed_publisher_name"]
@@ -222,32 +223,6 @@ def test_some_trips_run_past_midnight(root, slug):
     if feed.get("frequencies"):
         latest = max(latest, max(_secs(f["end_time"]) for f in feed["frequencies"]))
     assert latest > 24 * 3600
-
-
-def test_santiago_metro_matches_tables(root):
-    feed = _gtfs(root, "santiago")
-    table = list(csv.DictReader((SAMPLES / "santiago" / "metro_stations.csv").open(encoding="utf-8")))
-    want: dict[str, list[str]] = {}
-    for r in sorted(table, key=lambda r: (r["line"], int(r["seq"]))):
-        want.setdefault(r["line"], []).append(f"M-{r['stop_code']}")
-    assert len(want) == 7 and sum(len(v) for v in want.values()) == 136
-    assert len({s for v in want.values() for s in v}) == 119
-    stops = {r["stop_id"]: r for r in feed["stops"]}
-    for line, ids in want.items():
-        trip = f"{line}_weekday_0"
-        got = [r["stop_id"] for r in feed["stop_times"] if r["trip_id"] == trip]
-        assert got == ids, f"{line}: station order differs from metro_stations.csv"
-    for r in table:
-        s = stops[f"M-{r['stop_code']}"]
-        assert float(s["stop_lat"]) == pytest.approx(float(r["lat"]), abs=1e-6)
-        assert float(s["stop_lon"]) == pytest.approx(float(r["lon"]), abs=1e-6)
-    metro = {r["route_id"] for r in feed["routes"] if r["route_type"] == "1"}
-    assert metro == set(want)
-    heads = list(csv.DictReader((SAMPLES / "santiago" / "metro_headways.csv").open(encoding="utf-8")))
-    for h in heads:
-        trips = {f"{h['line']}_{h['day_type']}_0", f"{h['line']}_{h['day_type']}_1"}
-        rows = [f for f in feed["frequencies"] if f["trip_id"] in trips and f["start_time"] == h["start_time"]]
-        assert len(rows) == 2 and all(f["headway_secs"] == h["headway_s"] for f in rows)
 
 
 def test_hangzhou_metro_matches_tables(root):
@@ -285,7 +260,7 @@ def test_hangzhou_water_buses(root):
     assert piers and all(s["position_approximate"] == "1" and "APPROXIMATE" in s["stop_desc"] for s in piers)
 
 
-@pytest.mark.parametrize("slug", SAMPLE_SLUGS)
+@pytest.mark.parametrize("slug", ["hangzhou"])
 def test_bus_vehicle_energy_matches_fleet(root, slug):
     feed = _gtfs(root, slug)
     city = load_city(root / "data" / "cities" / slug)
@@ -302,7 +277,7 @@ def test_bus_vehicle_energy_matches_fleet(root, slug):
         assert counts.get(e, 0) / total == pytest.approx(n / sum(fleet.values()), abs=0.02), e
 
 
-@pytest.mark.parametrize("slug", SAMPLE_SLUGS)
+@pytest.mark.parametrize("slug", ["hangzhou"])
 def test_rural_services_are_sparser(root, slug):
     feed = _gtfs(root, slug)
     kind = {r["route_id"]: r["service_kind"] for r in feed["routes"]}
@@ -320,7 +295,7 @@ def test_rural_services_are_sparser(root, slug):
 @pytest.mark.parametrize("slug", SAMPLE_SLUGS)
 def test_stop_times_size(root, slug):
     n = len(_gtfs(root, slug)["stop_times"])
-    assert n < {"santiago": 20_000, "hangzhou": 400_000}[slug]
+    assert n < {"santiago": 120_000, "hangzhou": 400_000}[slug]
 
 
 # --------------------------------------------------------------------------- places
@@ -380,7 +355,7 @@ def test_coordinates_inside_extent(root, slug):
         assert x0 <= lon <= x1 and y0 <= lat <= y1, (lon, lat)
 
 
-@pytest.mark.parametrize("slug,n", [("santiago", 200), ("hangzhou", 400)])
+@pytest.mark.parametrize("slug,n", [("santiago", 238), ("hangzhou", 400)])
 def test_gbfs(root, slug, n):
     folder = root / "data" / "cities" / slug / "gbfs"
     auto = json.loads((folder / "gbfs.json").read_text("utf-8"))
@@ -388,10 +363,15 @@ def test_gbfs(root, slug, n):
     feeds = {f["name"] for lang in auto["data"].values() for f in lang["feeds"]}
     assert {"system_information", "station_information"} <= feeds
     system = json.loads((folder / "system_information.json").read_text("utf-8"))["data"]
-    assert {"system_id", "language", "name", "timezone"} <= set(system) and "illustrative" in system["name"]
+    assert {"system_id", "language", "name", "timezone"} <= set(system)
+    assert ("illustrative" in system["name"]) == (slug == "hangzhou")
     stations = json.loads((folder / "station_information.json").read_text("utf-8"))["data"]["stations"]
     assert len(stations) == n and len({s["station_id"] for s in stations}) == n
-    assert all(s["capacity"] > 0 and s["name"] for s in stations)
+    assert all(s["name"] for s in stations)
+    if slug == "hangzhou":
+        assert all(s["capacity"] > 0 for s in stations)
+    else:  # the real 2022 list has no dock counts: none is invented
+        assert not any("capacity" in s for s in stations) and "2022" in system["name"]
 
 
 # --------------------------------------------------------------------------- sources
@@ -400,6 +380,9 @@ def test_every_sample_table_names_its_source():
     for path in sorted(SAMPLES.rglob("*.csv")):
         rows = list(csv.DictReader(path.open(encoding="utf-8")))
         assert rows, path
+        if (path.parent / "SOURCE.md").is_file():  # re-keyed source tables: one source for the folder
+            assert "Source" in (path.parent / "SOURCE.md").read_text(encoding="utf-8")
+            continue
         col = "source"
         assert col in rows[0], f"{path}: no 'source' column"
         assert all(r[col].strip() for r in rows), f"{path}: a row has an empty source"

@@ -402,6 +402,20 @@ def coverage_of_area(districts: gpd.GeoDataFrame, covered, *, crs: str,
 # Summaries
 # --------------------------------------------------------------------------
 
+def assumption_text(cov: pd.DataFrame) -> str:
+    """The distance and population assumptions behind a coverage table, in words.
+
+    Straight-line catchments overstate access against the UN's walking
+    distance along streets, so every access result says which was used.
+    """
+    pops = sorted(set(cov["population_assumption"].astype(str))) if len(cov) else [AREAL_WEIGHTING]
+    dist = sorted(set(cov["distance"].astype(str))) if len(cov) else [STRAIGHT_LINE]
+    text = f"{' and '.join(dist)} distance"
+    if STRAIGHT_LINE in dist:
+        text += " (overstates access against the UN's walking distance along streets)"
+    return text + "; population: " + "; ".join(pops)
+
+
 def summarise(cov: pd.DataFrame) -> pd.DataFrame:
     """City, urban and rural totals of a :func:`coverage` table.
 

@@ -50,12 +50,12 @@ def _write_if_changed(path: Path, text: str) -> bool:
 
 
 def sample_banner_md(city: City) -> str:
-    """The visible 'illustrative sample data' admonition for Markdown pages."""
-    if not city.profile.sample:
-        return ""
-    return (":::{warning}\n**Illustrative sample data.** The network of "
-            f"{city.name} on this page is teaching data built from public facts "
-            "(station positions, headways, census counts), not the operator's schedule. "
+    """The data-status admonition (official, reconstructed, illustrative) for Markdown pages."""
+    from .notebook import status_message
+
+    st, title, text = status_message(city)
+    kind = "warning" if st == "illustrative" else "note"
+    return (f":::{{{kind}}}\n**{title}.** {_md_cell(text)} "
             "See [Data and sources](../../data.md).\n:::\n")
 
 
@@ -66,7 +66,7 @@ def _md_cell(text: object) -> str:
 def city_index_md(city: City) -> str:
     """The city's landing page: identity, sample banner and key figures with sources."""
     p = city.profile
-    title = p.name if not p.name_local or p.name_local == p.name else f"{p.name} ({p.name_local})"
+    title = p.name if not p.name_local or p.name_local.startswith(p.name) else f"{p.name} ({p.name_local})"
     lines = [f"# {_md_cell(title)}", "", sample_banner_md(city), ""]
     lines.append(f"Country: {_md_cell(p.country or 'not stated')} · time zone {_md_cell(p.timezone)} · "
                  f"distances measured in {_md_cell(p.crs)}.")

@@ -97,6 +97,33 @@ class Fact(_Strict):
         return str(v) if isinstance(v, int) else v
 
 
+class PublishedValue(_Strict):
+    """A value the city itself publishes for one of its KPIs (shown beside the computed one).
+
+    ``kpi`` is the KPI's name as on the board (e.g. ``"bus-km per weekday"``).
+    """
+
+    kpi: str
+    value: float
+    unit: str = ""
+    year: str
+    source: str
+    note: str = ""
+
+    @field_validator("year", mode="before")
+    @classmethod
+    def _year_to_str(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int) else v
+
+
+#: The three data statuses, with the sentence that explains each.
+DATA_STATUSES: dict[str, str] = {
+    "official": "the operator's feed as published",
+    "reconstructed": "rebuilt from the operator's official data, with stated assumptions",
+    "illustrative": "teaching data built from public facts; it does not describe the real city",
+}
+
+
 def _inside_folder(v: str | None) -> str | None:
     """A file named in city.yml must lie inside the city folder."""
     if v is None:
@@ -164,6 +191,10 @@ class CityProfile(_Strict):
     crs: str = Field(description="local metric CRS, e.g. EPSG:32719")
     source_datum: Literal["WGS84", "GCJ02", "BD09"] = "WGS84"
     sample: bool = False
+    data_status: Literal["official", "reconstructed", "illustrative"] | None = None
+    data_source: str = ""
+    data_assumptions: str = ""
+    coverage_gaps: str = ""
     gtfs: str = "gtfs.zip"
     boundaries: BoundariesSpec | None = None
     population: PopulationSpec | None = None
@@ -172,6 +203,7 @@ class CityProfile(_Strict):
     fleet: list[FleetEntry] = Field(default_factory=list)
     parameters: Parameters = Field(default_factory=Parameters)
     facts: list[Fact] = Field(default_factory=list)
+    published: list[PublishedValue] = Field(default_factory=list)
     download: dict[str, str] | None = None
     #: Named disruption scenarios for chapter 09 (resilience), each a mapping
     #: with ``name`` and any of ``stops``, ``routes``, ``segments``
@@ -268,7 +300,23 @@ class City:
         self.profile = profile
 
     def __repr__(self) -> str:
-        return f"City({self.slug!r}, sample={self.profile.sample})"
+        return f"City({self.slug!r}, status={self.status})"
+
+    @property
+    def status(self) -> str:
+        """``official``, ``reconstructed`` or ``illustrative``.
+
+        A profile without ``data_status`` is ``illustrative`` when it says
+        ``sample: true`` and ``official`` otherwise (a trainer's own feed).
+        """
+        if self.profile.data_status:
+            return self.profile.data_status
+        return "illustrative" if self.profile.sample else "official"
+
+    @property
+    def comparable(self) -> bool:
+        """True where lessons may be drawn from the city's figures (official or reconstructed)."""
+        return self.status in ("official", "reconstructed")
 
     @property
     def name(self) -> str:

@@ -70,7 +70,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
 
 def _cmd_samples(args: argparse.Namespace) -> int:
-    from .samples import build_samples
+    from citybridge_samples import build_samples
 
     paths = build_samples(project_root())
     for p in paths:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from .city import City, load_city
 from .errors import CitybridgeError
-from .kpi import kpi_table
+from .artifacts import kpi_board
 
 #: KPIs that are counts of supply, normalised per population and urban area.
 COUNT_KPIS = ["routes", "stations", "route-km", "metro route-km", "trips per day", "service-km per day",
@@ -71,7 +71,7 @@ def board(cities: list[City | str]) -> pd.DataFrame:
     cs = _cities(cities)
     frames = []
     for c in cs:
-        t = kpi_table(c)
+        t = kpi_board(c)
         sc = city_scale(c)
         extra = []
         for _, r in t[t["kpi"].isin(COUNT_KPIS)].iterrows():
@@ -93,17 +93,28 @@ def board(cities: list[City | str]) -> pd.DataFrame:
     first = {k: i for i, k in enumerate(pd.unique(long["kpi"]))}
     wide = wide.assign(_t=wide["theme"].map(order).fillna(99), _k=wide["kpi"].map(first))
     wide = wide.sort_values(["_t", "_k"], kind="stable").drop(columns=["_t", "_k"]).reset_index(drop=True)
-    return wide[["theme", "kpi", "unit", "definition", *[c.name for c in cs]]]
+    out = wide[["theme", "kpi", "unit", "definition", *[c.name for c in cs]]]
+    out.attrs["status"] = {c.name: c.status for c in cs}
+    return out
+
+
+def _comparable(name: str, statuses: dict[str, str]) -> bool:
+    return statuses.get(name, "official") in ("official", "reconstructed")
 
 
 def lessons(wide: pd.DataFrame, *, min_gap_pct: float = 10.0) -> list[str]:
     """Statements of what each city can take from another, from the numbers.
 
     For each KPI with a direction in :data:`BETTER`, when the best city leads
-    the others by at least ``min_gap_pct`` per cent (relative), a sentence
-    names both cities, the KPI and the two values.
+    another by at least ``min_gap_pct`` per cent (relative), a sentence names
+    both cities, the KPI and the two values. A lesson is stated only between
+    cities whose data are official or reconstructed (``wide.attrs["status"]``,
+    set by :func:`board`); pairs involving illustrative data are listed by
+    :func:`not_comparable` instead.
     """
+    statuses = wide.attrs.get("status", {})
     names = [c for c in wide.columns if c not in ("theme", "kpi", "unit", "definition")]
+    names = [n for n in names if _comparable(n, statuses)]
     out = []
     for _, r in wide[wide["kpi"].isin(BETTER)].iterrows():
         vals = r[names].astype(float).dropna()
@@ -120,6 +131,40 @@ def lessons(wide: pd.DataFrame, *, min_gap_pct: float = 10.0) -> list[str]:
                 word = "higher" if sign > 0 else "lower"
                 out.append(f"{other} can learn from {best} on {r['kpi']}: {best} reaches {b:,.1f} {r['unit']} "
                            f"against {v:,.1f} ({word} is better).")
+    return out
+
+
+def not_comparable(wide: pd.DataFrame) -> pd.DataFrame:
+    """KPIs from which no lesson is drawn because a city's data are illustrative.
+
+    Returns
+    -------
+    DataFrame
+        ``kpi``, ``unit``, ``cities`` (the cities whose data are illustrative,
+        comma-separated) and ``reason``; empty when every city's data are
+        official or reconstructed.
+    """
+    statuses = wide.attrs.get("status", {})
+    bad = [n for n, s in statuses.items() if not _comparable(n, statuses)]
+    rows = []
+    if bad and len(statuses) > 1:
+        for _, r in wide[wide["kpi"].isin(BETTER)].iterrows():
+            if r[bad].astype(float).notna().any():
+                rows.append({"kpi": r["kpi"], "unit": r["unit"], "cities": ", ".join(bad),
+                             "reason": "sample data: the figure describes illustrative teaching data, "
+                                       "not the real city, so no lesson is drawn from it"})
+    return pd.DataFrame(rows, columns=["kpi", "unit", "cities", "reason"])
+
+
+def lessons_and_limits(wide: pd.DataFrame, *, min_gap_pct: float = 10.0) -> list[str]:
+    """:func:`lessons`, then one statement per city whose data allow no lesson."""
+    out = lessons(wide, min_gap_pct=min_gap_pct)
+    nc = not_comparable(wide)
+    if len(nc):
+        for city in sorted(set(", ".join(nc["cities"]).split(", "))):
+            kpis = nc.loc[nc["cities"].str.contains(city, regex=False), "kpi"].tolist()
+            out.append(f"Not comparable: sample data. {city}'s figures come from illustrative teaching data, "
+                       f"so no lesson is drawn from its {len(kpis)} comparable KPIs ({', '.join(kpis)}).")
     return out
 
 

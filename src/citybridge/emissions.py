@@ -124,6 +124,22 @@ def fleet_electric_share(fleet) -> float | None:
     return sum(e.vehicles for e in bus if e.energy == "electric") / total
 
 
+def fleet_share_basis(fleet, day) -> str:
+    """How the electric share of bus vehicle-km was obtained, in words (with the fleet count's date)."""
+    bus = day.trips[day.trips["mode"] == "bus"]
+    if len(bus) and (bus["vehicle_energy"] != "unknown").all():
+        return "energy type of each trip as marked in the feed (vehicle_energy)"
+    entries = [e for e in fleet if e.mode == "bus"]
+    share = fleet_electric_share(fleet)
+    if share is None:
+        return "the feed does not mark energy types and city.yml gives no bus fleet"
+    years = sorted({e.year for e in entries})
+    n_el = sum(e.vehicles for e in entries if e.energy == "electric")
+    total = sum(e.vehicles for e in entries)
+    return (f"bus-km split by the fleet's electric share as of {', '.join(years)} "
+            f"({n_el:,} of {total:,} buses; the feed does not say which bus runs which trip)")
+
+
 def emissions(vkm: pd.DataFrame, params: Parameters, *, km_col: str = "vehicle_km",
               grid_kgco2_per_kwh: float | None = None, fleet_share: float | None = None) -> pd.DataFrame:
     """CO2 of bus vehicle-km with the profile's parameters.

@@ -17,7 +17,7 @@ from .city import City, load_city
 from .errors import CitybridgeError
 from .feed import FeedDay, feed_day
 
-KPI_COLUMNS = ["theme", "kpi", "value", "unit", "definition", "source"]
+KPI_COLUMNS = ["theme", "kpi", "value", "unit", "definition", "source", "status"]
 FREQUENT_HEADWAY_MIN = 10.0
 
 
@@ -25,8 +25,7 @@ def _src(city: City, day: FeedDay, extra: str = "") -> str:
     s = f"{city.name} GTFS ({city.gtfs_path.name}), service day {day.date}"
     if extra:
         s += f"; {extra}"
-    if city.profile.sample:
-        s += "; illustrative sample data"
+    s += f"; data status: {city.status}"
     return s
 
 
@@ -34,6 +33,7 @@ def _rows(city: City, day: FeedDay, theme: str, rows: list[tuple], extra: str = 
     df = pd.DataFrame(rows, columns=["kpi", "value", "unit", "definition"])
     df.insert(0, "theme", theme)
     df["source"] = _src(city, day, extra)
+    df["status"] = city.status
     df["value"] = pd.to_numeric(df["value"], errors="coerce").astype(float)
     return df[KPI_COLUMNS]
 
@@ -74,27 +74,36 @@ def service_kpis(city: City, day: FeedDay) -> pd.DataFrame:
 
 
 def access_kpis(city: City, day: FeedDay) -> pd.DataFrame:
-    """SDG 11.2.1 coverage (city, urban, rural) and people near frequent transit."""
+    """SDG 11.2.1 coverage (city, urban, rural) and people near frequent transit.
+
+    The same computation as chapter 03: the city's finer population layer is
+    used where the profile names one (``population.layer``), otherwise people
+    are spread evenly over each census polygon; the definition says which.
+    """
     from . import access
 
     try:
         d = access.districts(city)
+        layer = access.population_layer(city)
     except CitybridgeError as exc:
         return _rows(city, day, "access", [("SDG 11.2.1 coverage", np.nan, "% of population",
                                               f"not computed: {str(exc).splitlines()[0]}")])
-    cov = access.coverage(day, d)
+    cov = access.coverage(day, d, layer=layer, periods=city.periods)
     summ = access.summarise(cov).set_index("scope")
-    fcov = access.summarise(access.frequent_coverage(day, d, periods=city.periods)).set_index("scope")
+    fcov = access.summarise(access.frequent_coverage(day, d, periods=city.periods, layer=layer)).set_index("scope")
+    how = access.assumption_text(cov)
+    gaps = city.profile.coverage_gaps
     rows = []
     for scope in ("city", "urban", "rural"):
         if scope in summ.index:
+            extra = f"; measures the network in the feed only: {gaps}" if gaps and scope != "urban" else ""
             rows.append((f"SDG 11.2.1 coverage ({scope})", 100 * summ.loc[scope, "share_covered"],
                          "% of population",
                          "people within 500 m of a bus/tram stop or 1,000 m of a metro/rail/ferry stop; "
-                         "straight line; population spread evenly over each census polygon"))
+                         f"{how}{extra}"))
     if "city" in fcov.index:
         rows.append(("people near frequent transit", 100 * fcov.loc["city", "share_covered"], "% of population",
-                     "people within 500 m of a stop served every 10 min or better (ITDP)"))
+                     f"people within 500 m of a stop served every 10 min or better (ITDP); {how}"))
     pop = city.profile.population
     return _rows(city, day, "access", rows, f"population: {pop.source if pop else 'none'}")
 
@@ -125,8 +134,9 @@ def carbon_kpis(city: City, day: FeedDay) -> pd.DataFrame:
     caveat = f" (no solid source for {', '.join(flags)})" if flags else ""
     if missing:
         caveat = f"; not computed where city.yml lacks {', '.join(missing)}" + caveat
+    share_basis = E.fleet_share_basis(city.profile.fleet, day)
     rows = [("electric share of bus vehicle-km", s.loc["electric share of bus vehicle-km", "value"], "%",
-             "bus vehicle-km run by electric buses"),
+             "bus vehicle-km run by electric buses; " + share_basis),
             ("bus CO2 per service-km", s.loc["bus CO2 per service-km", "value"], "gCO2/km",
              "diesel tank-to-wheel plus grid electricity, per bus vehicle-km" + caveat),
             ("bus CO2 per day", s.loc["bus CO2 per day", "value"], "tCO2/day", "bus emissions on the service day" + caveat)]
@@ -230,14 +240,49 @@ def kpi_table(city: City | str, *, date: str | None = None, themes: list[str] | 
     unknown = [t for t in names if t not in THEMES]
     if unknown:
         raise CitybridgeError(f"unknown KPI theme(s) {unknown}; choose from {list(THEMES)}")
-    return pd.concat([THEMES[t](c, day) for t in names], ignore_index=True)
+    return with_published(c, pd.concat([THEMES[t](c, day) for t in names], ignore_index=True))
+
+
+def with_published(city: City, kpis: pd.DataFrame) -> pd.DataFrame:
+    """Add the values the city publishes for its KPIs (``published`` in city.yml).
+
+    Adds ``published`` (the city's own figure, in the KPI's unit; NaN where
+    none), ``published_source`` (year and source) and ``difference``
+    (computed − published, in the KPI's unit).
+    """
+    pub = {p.kpi: p for p in city.profile.published}
+    out = kpis.copy()
+    out["published"] = [pub[k].value if k in pub else np.nan for k in out["kpi"]]
+    out["published_source"] = [f"{pub[k].source} ({pub[k].year})" if k in pub else "" for k in out["kpi"]]
+    out["difference"] = out["value"] - out["published"]
+    return out
+
+
+def city_label(city: City) -> str:
+    """The city's name as a column header, with its data status unless official or reconstructed."""
+    return city.name if city.comparable else f"{city.name} ({city.status}: not comparable)"
 
 
 def theme_table(cities: list[City | str], theme: str) -> pd.DataFrame:
-    """One theme's KPIs for several cities side by side (``kpi``, ``unit``, one column per city)."""
+    """One theme's KPIs for several cities side by side.
+
+    Each city's board is read from its stored artefact
+    (:func:`citybridge.artifacts.kpi_board`), so no city's feed is read twice.
+
+    Returns
+    -------
+    DataFrame
+        ``kpi``, ``unit``, then one column per city with the value. A city
+        whose data are illustrative is labelled so in its column header
+        (``"Hangzhou (illustrative: not comparable)"``): its figures describe
+        teaching data, not the real city.
+    """
+    from .artifacts import kpi_board
+
     frames = []
     for c in cities:
         c = _city(c)
-        t = kpi_table(c, themes=[theme])
-        frames.append(t.set_index(["kpi", "unit"])["value"].rename(c.name))
+        t = kpi_board(c)
+        t = t[t["theme"] == theme]
+        frames.append(t.set_index(["kpi", "unit"])["value"].rename(city_label(c)))
     return pd.concat(frames, axis=1).reset_index()

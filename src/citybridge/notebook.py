@@ -36,29 +36,57 @@ def open_city(slug: str, cities_root: str | None = None) -> City:
     return load_city(slug)
 
 
+def status_message(city: City) -> tuple[str, str, str]:
+    """The data-status notice of a city: (status, title, text).
+
+    ``official`` names the feed; ``reconstructed`` says where the network comes
+    from and what was assumed; ``illustrative`` warns that figures describe
+    teaching data, not the real city. The same words serve notebooks, the
+    book's Markdown pages and the KPI tables.
+    """
+    p = city.profile
+    st = city.status
+    if st == "illustrative":
+        title = "Illustrative sample data"
+        text = (f"The network of {city.name} shown here is teaching data built from public facts (station "
+                "positions, published headways, census counts), not the operator's schedule. Figures describe "
+                "the sample, not the real city, and no lesson about the real city is drawn from them.")
+        if p.data_assumptions:
+            text += " " + p.data_assumptions
+    elif st == "reconstructed":
+        title = "Reconstructed from official data"
+        text = (f"The network of {city.name} is rebuilt from the operator's official data: "
+                f"{p.data_source or 'see Data and sources'}. {p.data_assumptions}").strip()
+    else:
+        title = "Official data"
+        text = (f"The network of {city.name} is the operator's feed as published"
+                f"{': ' + p.data_source if p.data_source else ''} "
+                f"({city.gtfs_path.name}).")
+    return st, title, text
+
+
 def banner(city: City) -> HTML:
-    """The visible 'illustrative sample data' banner (only for sample cities)."""
-    if not city.profile.sample:
-        return HTML(f"<p><b>{html.escape(city.name)}</b>: data supplied by the trainer "
-                    f"(<code>{html.escape(str(city.folder.name))}</code>).</p>", city.name)
-    body = ('<div class="admonition warning cb-sample-banner" role="note">'
-            '<p class="admonition-title">Illustrative sample data</p>'
-            f"<p>The network of {html.escape(city.name)} shown here is teaching data built from public "
-            "facts (station positions, published headways, census counts), not the operator's "
-            "schedule. Figures describe the sample, not the real city.</p></div>")
-    return HTML(body, f"ILLUSTRATIVE SAMPLE DATA: {city.name}")
+    """The visible data-status banner of every page: official, reconstructed or illustrative."""
+    st, title, text = status_message(city)
+    kind = {"illustrative": "warning", "reconstructed": "note", "official": "note"}[st]
+    body = (f'<div class="admonition {kind} cb-status-banner cb-status-{st}'
+            f'{" cb-sample-banner" if st == "illustrative" else ""}" role="note">'
+            f'<p class="admonition-title">{html.escape(title)}</p>'
+            f"<p>{html.escape(text)}</p></div>")
+    return HTML(body, f"{title.upper()}: {text}")
 
 
 def source_line(city: City, day=None, extra: str = "") -> str:
-    """'<city> GTFS (file), analysis date …' plus an illustrative flag."""
+    """'<city> GTFS (file), service day …' plus the data status."""
     parts = [f"{city.name} GTFS feed ({city.gtfs_path.name})"]
     if day is not None:
         d = day.date
         parts.append(f"service day {d[:4]}-{d[4:6]}-{d[6:]}")
     if extra:
         parts.append(extra)
-    if city.profile.sample:
-        parts.append("illustrative sample data (see Data and sources)")
+    parts.append({"illustrative": "illustrative sample data (see Data and sources)",
+                  "reconstructed": "reconstructed from official data (see Data and sources)",
+                  "official": "official feed"}[city.status])
     return "; ".join(parts)
 
 

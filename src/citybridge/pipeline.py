@@ -104,7 +104,7 @@ def compare_notebooks(root: Path) -> list[Path]:
     return sorted(notebook_dir(root).glob("compare*.ipynb"))
 
 
-def _hash_files(paths: list[Path], h, base: Path | None = None) -> None:
+def hash_files(paths: list[Path], h, base: Path | None = None) -> None:
     """Feed names (relative to ``base`` when given) and contents into ``h``."""
     for p in paths:
         name = p.relative_to(base).as_posix() if base is not None else p.name
@@ -158,7 +158,7 @@ def package_hash() -> str:
     """Hash of the package source (every .py file and asset of citybridge)."""
     pkg = Path(__file__).resolve().parent
     h = hashlib.sha256()
-    _hash_files(sorted(p for p in pkg.rglob("*") if p.is_file() and "__pycache__" not in p.parts), h)
+    hash_files(sorted(p for p in pkg.rglob("*") if p.is_file() and "__pycache__" not in p.parts), h)
     return h.hexdigest()
 
 
@@ -172,12 +172,12 @@ def job_key(notebook: Path, parameters: dict, cities: dict[str, Path], pkg: str,
     the files of the cities it reads (``{slug: folder}``)."""
     h = hashlib.sha256()
     h.update(pkg.encode() + b"\0" + env.encode() + b"\0")
-    _hash_files([Path(notebook)], h)
+    hash_files([Path(notebook)], h)
     h.update(json.dumps(parameters, sort_keys=True).encode())
     for slug in sorted(cities):
         folder = Path(cities[slug])
         h.update(b"\0city\0" + slug.encode() + b"\0")
-        _hash_files(sorted(p for p in folder.rglob("*") if p.is_file()), h, base=folder)
+        hash_files(sorted(p for p in folder.rglob("*") if p.is_file()), h, base=folder)
     return h.hexdigest()[:24]
 
 

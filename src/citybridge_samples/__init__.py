@@ -32,7 +32,7 @@ fixed float formatting, a seeded :class:`random.Random`, fixed zip timestamps).
 
 Example
 -------
->>> from citybridge.samples import build_samples
+>>> from citybridge_samples import build_samples
 >>> paths = build_samples()        # doctest: +SKIP
 """
 from __future__ import annotations
@@ -48,8 +48,8 @@ from pathlib import Path
 
 import yaml
 
-from .city import CityProfile, project_root
-from .errors import DataError, where
+from citybridge.city import CityProfile, project_root
+from citybridge.errors import DataError, where
 
 __all__ = ["SAMPLE_SLUGS", "build_samples", "build_city"]
 
@@ -285,15 +285,7 @@ class _Feed:
         tables["feed_info.txt"] = _csv_text(
             ["feed_publisher_name", "feed_publisher_url", "feed_lang", "feed_start_date", "feed_end_date",
              "feed_version"], [feed_info])
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with zipfile.ZipFile(path, "w") as zf:
-            for name in sorted(tables):
-                info = zipfile.ZipInfo(name, date_time=ZIP_DATE_TIME)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                info.create_system = 3
-                info.external_attr = 0o644 << 16
-                zf.writestr(info, tables[name].encode("utf-8"), compresslevel=6)
-        written.append(path)
+        _write_zip(path, tables, written)
         return {"stop_times": len(st), "trips": len(trips), "stops": len(stops), "routes": len(self.routes),
                 "frequencies": len(self.frequencies)}
 
@@ -574,23 +566,10 @@ def _gbfs(folder: Path, cfg: dict, *, timezone: str, metro: list[_Stop], distric
         status.append({"station_id": sid, "num_bikes_available": bikes, "num_docks_available": cap - bikes,
                        "is_installed": True, "is_renting": True, "is_returning": True,
                        "last_reported": GBFS_LAST_UPDATED})
-    gb = folder / "gbfs"
-    lang = cfg["language"]
-    feeds = ["system_information", "station_information", "station_status"]
-    _write_text(gb / "gbfs.json", _json_text({
-        "last_updated": GBFS_LAST_UPDATED, "ttl": 86400, "version": "2.3",
-        "data": {lang: {"feeds": [{"name": n, "url": f"{n}.json"} for n in feeds]}}}), written)
-    _write_text(gb / "system_information.json", _json_text({
-        "last_updated": GBFS_LAST_UPDATED, "ttl": 86400, "version": "2.3",
-        "data": {"system_id": cfg["system_id"], "language": lang, "name": cfg["name"],
-                 "short_name": "sample", "operator": "citybridge (illustrative sample data)",
-                 "timezone": timezone}}), written)
-    _write_text(gb / "station_information.json", _json_text({
-        "last_updated": GBFS_LAST_UPDATED, "ttl": 86400, "version": "2.3",
-        "data": {"stations": stations}}), written)
-    _write_text(gb / "station_status.json", _json_text({
-        "last_updated": GBFS_LAST_UPDATED, "ttl": 86400, "version": "2.3",
-        "data": {"stations": status}}), written)
+    _gbfs_files(folder, system={"system_id": cfg["system_id"], "language": cfg["language"], "name": cfg["name"],
+                                "short_name": "sample", "operator": "citybridge (illustrative sample data)",
+                                "timezone": timezone},
+                stations=stations, status=status, written=written)
     return len(stations)
 
 
@@ -664,91 +643,60 @@ _KIND_DESC = {
 
 # --------------------------------------------------------------------------- Santiago
 
+def _write_zip(path: Path, tables: dict[str, str], written: list[Path]) -> None:
+    """A zip of CSV tables with sorted entries, fixed timestamps and permissions."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w") as zf:
+        for name in sorted(tables):
+            info = zipfile.ZipInfo(name, date_time=ZIP_DATE_TIME)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3
+            info.external_attr = 0o644 << 16
+            zf.writestr(info, tables[name].encode("utf-8"), compresslevel=6)
+    written.append(path)
+
+
+def _gbfs_files(folder: Path, *, system: dict, stations: list[dict], status: list[dict] | None,
+                written: list[Path]) -> None:
+    """GBFS v2.3 files: gbfs.json, system_information, station_information (and status if given)."""
+    gb = folder / "gbfs"
+    lang = system["language"]
+    feeds = ["system_information", "station_information"] + (["station_status"] if status is not None else [])
+    head = {"last_updated": GBFS_LAST_UPDATED, "ttl": 86400, "version": "2.3"}
+    _write_text(gb / "gbfs.json", _json_text({
+        **head, "data": {lang: {"feeds": [{"name": n, "url": f"{n}.json"} for n in feeds]}}}), written)
+    _write_text(gb / "system_information.json", _json_text({**head, "data": system}), written)
+    _write_text(gb / "station_information.json", _json_text({**head, "data": {"stations": stations}}), written)
+    if status is not None:
+        _write_text(gb / "station_status.json", _json_text({**head, "data": {"stations": status}}), written)
+
+
 def _build_santiago(src: Path, out: Path, written: list[Path]) -> dict:
+    from . import santiago as scl
+
     assume = _read_yaml(src / "assumptions.yml")
-    c = assume["centre"]
-    proj = _Local(float(c["lat"]), float(c["lon"]))
-    feed = _Feed(proj)
-
-    # Metro: one stop per DTPM stop point (interchanges shared), lines in table order.
-    stations = _read_csv(src / "metro_stations.csv", ("line", "seq", "station_name", "stop_code", "lat", "lon"))
-    lines = _read_csv(src / "metro_lines.csv", ("line", "short_name", "long_name", "color", "text_color"))
-    by_line: dict[str, list[dict[str, str]]] = {}
-    points: dict[str, tuple[float, float, str]] = {}
-    for r in stations:
-        feed.add_stop(_Stop(f"M-{r['stop_code']}", r["station_name"], float(r["lat"]), float(r["lon"]),
-                            code=r["stop_code"], desc="Metro station (DTPM GTFS V70 coordinates)"))
-        by_line.setdefault(r["line"], []).append(r)
-        points[f"M:{r['station_name']}"] = (float(r["lat"]), float(r["lon"]), r["station_name"])
-    heads = _read_csv(src / "metro_headways.csv", ("line", "day_type", "start_time", "end_time", "headway_s"))
-    metro_seg = _metro_seg(assume)
-    for ln in lines:
-        line = ln["line"]
-        seq = sorted(by_line[line], key=lambda r: int(r["seq"]))
-        ids = [f"M-{r['stop_code']}" for r in seq]
-        feed.routes.append([line, "METRO", ln["short_name"], ln["long_name"], "Metro line (DTPM stations; "
-                            "running times assumed)", 1, ln["color"], ln["text_color"], "metro"])
-        for direction, pid in ((0, ids), (1, ids[::-1])):
-            pat = feed.pattern(pid, metro_seg)
-            headsign = feed.stops[pid[-1]].name
-            for svc in SERVICES:
-                bands = sorted((_secs(h["start_time"]), _secs(h["end_time"]), int(h["headway_s"]))
-                               for h in heads if h["line"] == line and h["day_type"] == svc)
-                if not bands:
-                    continue
-                tid = f"{line}_{svc}_{direction}"
-                feed.add_trip(line, svc, tid, headsign, direction, "electric", pat, bands[0][0])
-                for a, b, h in bands:
-                    feed.frequencies.append([tid, _hms(a), _hms(b), h, 0])
-
-    # Buses.
-    for r in _read_csv(src / "cabeceras.csv", ("codigo_comuna", "nombre_comuna", "lat", "lon")):
-        points[f"S:{r['codigo_comuna']}"] = (float(r["lat"]), float(r["lon"]), r["nombre_comuna"])
-    routes = _read_csv(src / "bus_routes.csv", ("route_id", "short_name", "long_name", "kind", "waypoints"))
-    bands = _bands(_read_csv(src / "service_bands.csv", ("day_type", "band", "start", "end")))
-    net = _bus_network(feed, routes, points, assume, src)
-    plans = {rid: _route_bands(r, bands) for rid, (r, _p0, _p1) in net.items()}
-    weights = {rid: 2 * _freq_trip_count(plans[rid].get("weekday", [])) for rid in net}
-    kinds = {rid: net[rid][0]["kind"] for rid in net}
-    energy, target, achieved = _assign_energy(weights, kinds, _read_csv(src / "fleet.csv"))
-    for rid, (r, p0, p1) in net.items():
-        desc, color = _KIND_DESC[r["kind"]]
-        agency = "RURAL" if r["kind"] == "rural" else "RED"
-        feed.routes.append([rid, agency, r["short_name"], r["long_name"], desc, 3, color, "FFFFFF", r["kind"]])
-        for direction, pat in ((0, p0), (1, p1)):
-            headsign = feed.stops[pat.stops[-1]].name
-            for svc, lst in plans[rid].items():
-                tid = f"{rid}_{svc}_{direction}"
-                feed.add_trip(rid, svc, tid, headsign, direction, energy[rid], pat, lst[0][0])
-                for a, b, h, _band in lst:
-                    feed.frequencies.append([tid, _hms(a), _hms(b), h, 0])
-
-    agencies = [["METRO", "Metro de Santiago (illustrative sample)", "https://www.metro.cl", "America/Santiago", "es"],
-                ["RED", "Red Metropolitana de Movilidad (illustrative sample)", "https://www.red.cl",
-                 "America/Santiago", "es"],
-                ["RURAL", "Servicios rurales RM (illustrative sample)", "https://www.mtt.gob.cl",
-                 "America/Santiago", "es"]]
-    holidays = _read_csv(src / "holidays.csv", ("date", "remove_service", "add_service"))
-    stats = feed.write_zip(out / "gtfs.zip", agencies=agencies, holidays=holidays, written=written,
-                           feed_info=["citybridge illustrative sample (built from public facts; not the operators' "
-                                      "schedules)", "https://example.org/citybridge/samples", "es",
-                                      CALENDAR_START, CALENDAR_END, "sample-2026.1"])
-    stats["weekday_bus_trips"] = sum(weights.values())
-
-    # Districts, population, bike share.
+    # Everything is computed before anything is written, so a defect in a
+    # source table leaves data/cities/santiago untouched.
+    tables, stats = scl.build_feed(src, assume)
     census = _read_csv(src / "censo2024_comunal.csv", ("codigo_comuna", "nombre_comuna", "poblacion_censada"))
     names = {r["codigo_comuna"]: (r["nombre_comuna"], r["nombre_comuna"]) for r in census}
     pops = {r["codigo_comuna"]: int(r["poblacion_censada"]) for r in census}
     districts = _districts(src / "comunas_dpa2023_simplified.geojson", "CUT_COM", names)
+    layer = scl.population_layer(src, districts, pops)
+    bikes = scl.bike_stations(src)
+    prof = _profile(src, rule=assume["urban_rule"], extra_note="")
+
+    _write_zip(out / "gtfs.zip", tables, written)
     _write_boundaries(out, districts, written)
     pop_rows = _population(out, districts, pops, assume["urban_rule"], written)
-    metro_stops = [s for s in feed.stops.values() if s.stop_id.startswith("M-")]
-    n_bikes = _gbfs(out, assume["bike_share"], timezone="America/Santiago", metro=metro_stops,
-                    districts=districts, proj=proj, written=written, name_prefix="Estación")
-    note = _energy_note(target, achieved)
-    prof = _profile(src, rule=assume["urban_rule"], extra_note=note)
+    _write_text(out / "population_zones.geojson",
+                json.dumps(layer, ensure_ascii=False, separators=(",", ":")) + "\n", written)
+    bs = assume["bike_share"]
+    _gbfs_files(out, system={"system_id": bs["system_id"], "language": "es", "name": bs["name"],
+                             "operator": bs["operator"], "timezone": "America/Santiago"},
+                stations=bikes, status=None, written=written)
     _write_profile(out, "santiago", prof, written)
-    stats.update(bike_stations=n_bikes, energy_target=target, energy_achieved=achieved,
+    stats.update(bike_stations=len(bikes), layer_features=len(layer["features"]),
                  rural_districts=sorted(p["name"] for p in pop_rows if p["area_class"] == "rural"))
     return stats
 
