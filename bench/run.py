@@ -18,7 +18,12 @@ Prints, measured in this one run:
    Santiago's fleet classes, for the two cities and the frequency-based big
    feed (in this process).
 
-Options: ``--only indicators|book|workers|air`` (repeatable) runs a part only.
+5. observed operations (chapter 08) on Santiago's GTFS-Realtime capture;
+6. the resilience criticality ranking (chapter 09): every metro section and
+   the ten busiest bus corridors of each shipped city, timed in a fresh
+   process after the service day is loaded.
+
+Options: ``--only indicators|book|workers|air|observed|resilience`` (repeatable) runs a part only.
 Results are also written to bench/out/results.json.
 """
 from __future__ import annotations
@@ -256,16 +261,47 @@ def bench_observed(results: dict) -> None:
     say(f"   analyse: {r['s']:.1f} s for {r['positions']:,} positions against {r['lines']:,} route-direction lines"
         f" ({r['moves']:,} moves); target <= 60 s: {'MET' if r['s'] <= 60 else 'NOT MET'}")
     results["observed"] = r
+CRITICALITY = """
+import json, sys, time
+from citybridge import access, criticality
+from citybridge.city import load_city
+from citybridge.feed import feed_day
+city = load_city(sys.argv[1])
+day = feed_day(city)
+d = access.districts(city)
+t0 = time.perf_counter()
+crit = criticality.criticality(day, d, periods=city.periods, layer=access.population_layer(city))
+took = time.perf_counter() - t0
+sec = crit[crit["kind"] == "metro section"]
+print(json.dumps({"seconds": took, "sections": len(sec), "corridors": int((crit["kind"] == "bus corridor").sum()),
+                  "stop_times": len(day.stop_times),
+                  "top": [[r.label, round(r.pop_lose_frequent)] for r in sec.head(5).itertuples()]}))
+"""
+
+
+def bench_resilience(results: dict) -> None:
+    say("== Resilience: criticality ranking of every metro section and the 10 busiest bus corridors")
+    from citybridge.city import list_cities
+
+    out = {}
+    for slug in list_cities(ROOT / "data" / "cities"):
+        proc = subprocess.run([PY, "-c", CRITICALITY, slug], capture_output=True, text=True, cwd=ROOT)
+        if proc.returncode != 0:
+            say(f"{slug:>10}: failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else '?'}")
+            continue
+        r = json.loads(proc.stdout)
+        out[slug] = r
+        say(f"{slug:>10}: {r['sections']} metro sections + {r['corridors']} bus corridors ranked in "
+            f"{r['seconds']:.1f} s ({r['stop_times']:,} stop times)")
+    results["resilience"] = out
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--only", action="append", choices=["indicators", "book", "workers", "air"])
+    parts_all = ["indicators", "book", "workers", "air", "observed", "resilience"]
+    ap.add_argument("--only", action="append", choices=parts_all)
     args = ap.parse_args()
-    parts = args.only or ["indicators", "book", "workers", "air"]
-    ap.add_argument("--only", action="append", choices=["indicators", "book", "workers", "observed"])
-    args = ap.parse_args()
-    parts = args.only or ["indicators", "book", "workers", "observed"]
+    parts = args.only or parts_all
     import citybridge
     import gtfs_kit
 
@@ -275,9 +311,8 @@ def main() -> None:
     results: dict = {}
     t0 = time.perf_counter()
     for part in parts:
-        {"indicators": bench_indicators, "book": bench_book, "workers": bench_workers, "air": bench_air}[part](results)
-        {"indicators": bench_indicators, "book": bench_book, "workers": bench_workers,
-         "observed": bench_observed}[part](results)
+        {"indicators": bench_indicators, "book": bench_book, "workers": bench_workers, "air": bench_air,
+         "observed": bench_observed, "resilience": bench_resilience}[part](results)
     say(f"bench finished in {time.perf_counter() - t0:.0f} s")
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "results.json").write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")

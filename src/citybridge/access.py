@@ -368,6 +368,36 @@ def frequent_coverage(day: FeedDay, districts: gpd.GeoDataFrame, *, max_headway_
 
 
 
+def coverage_of_area(districts: gpd.GeoDataFrame, covered, *, crs: str,
+                     layer: gpd.GeoDataFrame | None = None, catchment: str = "") -> pd.DataFrame:
+    """People living inside any given area, by district, with the same
+    population rules as :func:`coverage` (areal weighting or a finer layer).
+
+    Used where the area is not a stop catchment of a service day (for
+    example the part of a catchment a disruption takes away).
+
+    Parameters
+    ----------
+    districts
+        As in :func:`coverage`, in ``crs``.
+    covered
+        A shapely (multi)polygon in ``crs``; may be empty.
+    crs
+        The CRS of ``covered`` (the day's :attr:`FeedDay.crs`).
+    layer
+        As in :func:`coverage`.
+    catchment
+        The rule that produced ``covered``, in words (copied to every row).
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`coverage`, one row per district.
+    """
+    shapely.prepare(covered)
+    return _coverage_of(districts, covered, layer=layer, day_crs=crs, catchment=catchment)
+
+
 # --------------------------------------------------------------------------
 # Summaries
 # --------------------------------------------------------------------------

@@ -327,6 +327,15 @@ class CityProfile(_Strict):
     published: list[PublishedValue] = Field(default_factory=list)
     download: dict[str, str] | None = None
     realtime: RealtimeSpec | None = None
+    #: Named disruption scenarios for chapter 09 (resilience), each a mapping
+    #: with ``name`` and any of ``stops``, ``routes``, ``segments``
+    #: (``{route, from, to}``), ``polygon`` (GeoJSON, WGS-84) and ``window``
+    #: (``["HH:MM", "HH:MM"]``). Checked by :mod:`citybridge.resilience`, not
+    #: here, so that one bad scenario never stops the city from loading.
+    scenarios: list[dict[str, Any]] = Field(default_factory=list)
+    #: Passengers per vehicle by mode (e.g. ``metro``: one train), with sources,
+    #: for the bus-bridge estimate of chapter 09; absent modes are not estimated.
+    vehicle_capacity: dict[str, SourcedValue] = Field(default_factory=dict)
     notes: str = ""
 
     @field_validator("crs")

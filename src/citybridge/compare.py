@@ -27,9 +27,10 @@ BETTER = {
     "bus CO2 per service-km": -1, "bike stations near transit": 1, "transit stops near a bike station": 1,
     "service-km per day per 100k inhabitants": 1, "stations per 100k inhabitants": 1,
     "route-km per km² urban area": 1,
+    "population exposed to one metro-section closure (share)": -1,
 }
 
-THEME_ORDER = ["network", "service", "access", "speed", "low carbon", "multimodal", "data quality"]
+THEME_ORDER = ["network", "service", "access", "speed", "low carbon", "multimodal", "resilience", "data quality"]
 
 
 def city_scale(city: City) -> dict[str, float]:

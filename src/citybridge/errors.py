@@ -35,3 +35,9 @@ def where(file: object, column: str | None = None, row: int | None = None) -> st
     if row is not None:
         parts.append(f"row {row}")
     return ", ".join(parts)
+
+
+class ScenarioError(DataError):
+    """A disruption scenario (``scenarios`` of ``city.yml`` or a chapter
+    parameter) names an unknown stop, route or line, an empty or invalid
+    polygon, or a time window outside the service day."""

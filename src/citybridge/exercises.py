@@ -213,6 +213,21 @@ _EXERCISES = [
              "count them.",
              (Wrong("answer = int(len(bunch))",
                     "That counts bunched pairs in every snapshot: keep only the latest snapshot."),)),
+    Exercise("09.1", "09_resilience", "reading a criticality ranking (metro sections only)",
+             "sec = crit[crit['kind'] == 'metro section']\n"
+             "answer = float(sec['pop_lose_frequent'].max())",
+             "Keep the rows of `crit` whose kind is 'metro section' and take the largest `pop_lose_frequent`.",
+             (Wrong("answer = float(crit['pop_lose_frequent'].max())",
+                    "That includes the bus corridors: keep the metro sections only."),)),
+    Exercise("09.2", "09_resilience", "a share of the whole population, not of the people served",
+             "c = imp.summary.set_index('scope').loc['city']\n"
+             "answer = float(c['lose_frequent'] / c['population'])",
+             "Take the city row of `imp.summary` and divide the people who lose frequent access by the whole "
+             "population of the city.",
+             (Wrong("c = imp.summary.set_index('scope').loc['city']\n"
+                    "answer = float(c['lose_frequent'] / c['frequent_before'])",
+                    "That is a share of the people who had frequent transit before: divide by the whole "
+                    "population instead."),)),
 ]
 EXERCISES = {e.id: e for e in _EXERCISES}
 

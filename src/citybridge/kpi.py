@@ -184,6 +184,48 @@ def bike_kpis(city: City, day: FeedDay) -> pd.DataFrame:
     return _rows(city, day, "multimodal", rows, "bike share: GBFS station_information.json")
 
 
+def resilience_kpis(city: City, day: FeedDay) -> pd.DataFrame:
+    """The most critical metro section and the population exposed to single-section closures."""
+    from . import access
+    from . import criticality as C
+
+    name = "most critical metro section"
+    try:
+        d = access.districts(city)
+    except CitybridgeError as exc:
+        return _rows(city, day, "resilience", [(name, np.nan, "people", f"not computed: {str(exc).splitlines()[0]}")])
+    layer = access.population_layer(city)
+    crit = C.criticality(day, d, periods=city.periods, layer=layer, n_corridors=0)
+    sec = crit[crit["kind"] == "metro section"]
+    if sec.empty:
+        return _rows(city, day, "resilience", [(name, np.nan, "people",
+                                                  "not computed: the feed has no metro sections")])
+    top = sec.iloc[0]
+    exposed = C.exposed_population(crit, d, crs=day.crs, layer=layer)
+    total = float(d["population"].sum())
+    cap, cap_src = C.capacities(city)
+    rule = "within 500 m of a stop served every 10 min or better in the AM peak (ITDP), straight line"
+    rows = [(name, top["pop_lose_frequent"], "people",
+             f"{top['label']}: people who would lose frequent transit if this section alone closed ({rule})"),
+            ("population exposed to one metro-section closure", exposed, "people",
+             "people who would lose frequent transit if any single metro section closed"),
+            ("population exposed to one metro-section closure (share)",
+             100 * exposed / total if total > 0 else np.nan, "% of population",
+             "the same people as a share of the census population")]
+    if {"metro", "bus"} <= set(cap):
+        br = C.bus_bridge(day, {"name": top["label"], "segments": [{"route": top["route_id"], "from": top["from_station"],
+                                                                      "to": top["to_station"]}]},
+                          capacity=cap, periods=city.periods)
+        rows.append(("bus-bridge shortfall, most critical section", br["bridge_buses_per_hour"].max(), "buses/h",
+                     "buses per hour to add so that buses match the metro capacity removed in the AM peak, "
+                     f"parallel buses counted as empty; capacities: {cap_src}"))
+    else:
+        rows.append(("bus-bridge shortfall, most critical section", np.nan, "buses/h",
+                     "not computed: city.yml states no vehicle_capacity for metro and bus"))
+    pop = city.profile.population
+    return _rows(city, day, "resilience", rows, f"population: {pop.source if pop else 'none'}")
+
+
 def quality_kpis(city: City, day: FeedDay) -> pd.DataFrame:
     """Data quality: findings of the feed checks by severity."""
     from .validate import validate
@@ -218,8 +260,8 @@ def observed_kpis(city: City, day: FeedDay) -> pd.DataFrame:
 
 THEMES: dict[str, Callable[[City, FeedDay], pd.DataFrame]] = {
     "network": network_kpis, "service": service_kpis, "access": access_kpis, "speed": speed_kpis,
-    "low carbon": carbon_kpis, "air": air_kpis, "multimodal": bike_kpis, "data quality": quality_kpis,
-    "observed": observed_kpis,
+    "low carbon": carbon_kpis, "air": air_kpis, "multimodal": bike_kpis, "observed": observed_kpis,
+    "resilience": resilience_kpis, "data quality": quality_kpis,
 }
 
 
