@@ -19,10 +19,11 @@ _BOOK_FILES = {"test_book.py", "test_cache.py", "test_dask.py", "test_interrupte
 _BROWSER_FILES = {"test_browser.py"}
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Mark each test ``unit``, ``notebook``, ``book`` or ``browser`` unless it says itself."""
     for item in items:
-        if any(item.iter_markers(name=m) for m in ("unit", "notebook", "book", "browser")):
+        if any(item.get_closest_marker(m) is not None for m in ("unit", "notebook", "book", "browser")):
             continue
         name = Path(str(item.fspath)).name
         if name.endswith(".ipynb"):
