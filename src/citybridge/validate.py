@@ -512,6 +512,10 @@ def _check_profile(city) -> list[Finding]:
         if par is not None and not par.solid:
             out.append(_f("warning", yml, f"parameter '{name}' has no solid source ({par.note or par.source}); "
                           "results using it are flagged", name))
+    if city.profile.fleet_classes is None:
+        out.append(_f("info", yml, "no 'fleet_classes' given: add the shares of bus-km by fuel and Euro class (each "
+                      "with year and source, or assumed: true) to unlock bus NOx and PM2.5 in chapter 05",
+                      "fleet_classes"))
     if city.profile.download:
         out.append(_f("info", yml, "a download is declared: 'citybridge fetch' refreshes gtfs.zip and checks its "
                       "sha256", "download"))
