@@ -64,7 +64,8 @@ def test_comparison_completes_without_the_broken_cities(broken_build):
     report, _, _ = broken_build
     comp = [r for r in report.results if r.job.city is None]
     assert comp and all(r.ok for r in comp), [(r.job.label, r.error) for r in comp]
-    assert all(r.job.parameters["cities"] == ",".join(SAMPLES + ("crazybikes",)) for r in comp)
+    # crazybikes broke its own chapter 06, so the comparison leaves it out (it is on the report)
+    assert all(r.job.parameters["cities"] == ",".join(SAMPLES) for r in comp)
 
 
 def test_broken_cities_are_on_the_build_report(broken_build):

@@ -324,6 +324,12 @@ def remove_leftovers(book_dir: Path) -> list[Path]:
     return removed
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def _short_error(exc: BaseException) -> str:
     name = type(exc).__name__
     if name == "PapermillExecutionError":
@@ -355,6 +361,7 @@ def run_job(job: Job, cache_dir: str | None = None, cwd: str | None = None, reus
         return JobResult(job, True, time.perf_counter() - t0, cached=True)
     fd, tmpname = tempfile.mkstemp(prefix=f".{out.stem}.{os.getpid()}.", suffix=".ipynb", dir=out.parent)
     os.close(fd)
+    os.chmod(tmpname, 0o666 & ~_umask())  # mkstemp makes it 0600: published pages follow the umask
     try:
         pm.execute_notebook(job.notebook, tmpname, parameters=job.parameters, progress_bar=False,
                             kernel_name="python3", cwd=cwd or str(Path(job.notebook).parent),
@@ -395,7 +402,8 @@ def execute(jobs: list[Job], *, workers: int = 1, scheduler: str | None = None,
     """Run jobs serially, in ``workers`` processes, or on a Dask cluster.
 
     City jobs run first; cross-city jobs run after all city jobs finished
-    (they read the cities' results). With ``reuse=False`` every job is
+    (they read the cities' results), without the cities that had a failed
+    chapter (see :func:`_without_failed_cities`). With ``reuse=False`` every job is
     executed and its result stored in ``cache_dir`` for the next build.
     """
     cdir = str(cache_dir) if cache_dir else None
@@ -405,7 +413,11 @@ def execute(jobs: list[Job], *, workers: int = 1, scheduler: str | None = None,
     results: list[JobResult] = []
     bar = _progress(len(jobs), "executing notebooks")
     try:
-        for batch in (first, last):
+        for n, batch in enumerate((first, last)):
+            if n == 1:
+                batch, skipped = _without_failed_cities(batch, results)
+                results += skipped
+                bar.update(len(skipped))
             if not batch:
                 continue
             if scheduler:
@@ -440,6 +452,31 @@ def execute(jobs: list[Job], *, workers: int = 1, scheduler: str | None = None,
     order = {j.output: i for i, j in enumerate(jobs)}
     results.sort(key=lambda r: order.get(r.job.output, 0))
     return results
+
+
+def _without_failed_cities(jobs: list[Job], done: list[JobResult]) -> tuple[list[Job], list[JobResult]]:
+    """The cross-city jobs without the cities that had a failed chapter (a city
+    that breaks its own chapters would break the comparison too: it stays on
+    the build report instead). A job left with no city is reported, not run."""
+    bad = {r.job.city for r in done if not r.ok and r.job.city}
+    keep: list[Job] = []
+    skipped: list[JobResult] = []
+    for j in jobs:
+        slugs = [c for c in str(j.parameters.get("cities", "")).split(",") if c]
+        if not bad or not slugs:
+            keep.append(j)
+            continue
+        left = [c for c in slugs if c not in bad]
+        if left == slugs:
+            keep.append(j)
+        elif not left:
+            skipped.append(JobResult(j, False, 0.0, error="not run: every city had a failed chapter "
+                                     f"({', '.join(sorted(bad))}); see their failures above"))
+        else:
+            params = {**j.parameters, "cities": ",".join(left)}
+            key = hashlib.sha256(f"{j.key}|{params['cities']}".encode()).hexdigest()[:24] if j.key else ""
+            keep.append(Job(j.notebook, j.output, params, None, key))
+    return keep, skipped
 
 
 def _execute_dask(batch: list[Job], address: str, cdir, wd, bar, reuse: bool = True) -> list[JobResult]:
