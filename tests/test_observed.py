@@ -11,6 +11,7 @@ import shapely
 from pyproj import Transformer
 
 from citybridge import observed as O
+from citybridge import punctuality as P
 from citybridge import realtime as R
 from citybridge.feed import prepare_day, read_feed
 from gtfs_fixtures import timetable_tables, write_feed
@@ -171,24 +172,24 @@ def test_punctuality_from_trip_updates(day, tmp_path):
                                            ("T3", "S2", ts("07:34")),    # -120 s: early
                                            ("T3", "S4", ts("07:50"))])   # after the snapshot: a prediction
     tu = R.read_trip_updates([f])
-    ev = O.stop_events(day, timezone=TZ, trip_updates=tu).set_index("trip_id")
+    ev = P.stop_events(day, timezone=TZ, trip_updates=tu).set_index("trip_id")
     assert len(ev) == 3
     assert ev.loc["T1", "delay_s"] == 120 and ev.loc["T2", "delay_s"] == 420 and ev.loc["T3", "delay_s"] == -120
-    p = O.punctuality(ev.reset_index()).set_index("class")
+    p = P.punctuality(ev.reset_index()).set_index("class")
     assert list(p["arrivals"]) == [1, 1, 1] and p.loc["on time", "median_delay_s"] == 120
 
 
 def test_punctuality_from_positions_with_trip_ids(day):
     pos = pd.DataFrame({"snapshot_ts": [ts("07:14")], "fix_ts": [ts("07:13")], "trip_id": ["T1"], "stop_id": ["S3"],
                         "status": ["STOPPED_AT"]})
-    ev = O.stop_events(day, timezone=TZ, positions=pos)
+    ev = P.stop_events(day, timezone=TZ, positions=pos)
     assert ev["delay_s"].tolist() == [60.0] and ev["source"].tolist() == ["positions"]   # S3 scheduled 07:12
 
 
 def test_headway_regularity():
     ev = pd.DataFrame({"trip_id": ["a", "b", "c"], "route_id": "R", "direction_id": 0, "stop_id": "S",
                        "observed_s": [0.0, 300.0, 1200.0], "scheduled_s": [0.0, 600.0, 1200.0]})
-    h = O.headway_regularity(ev).iloc[0]
+    h = P.headway_regularity(ev).iloc[0]
     assert h["observed_headway_min"] == pytest.approx(10.0) and h["scheduled_headway_min"] == pytest.approx(10.0)
     assert h["cv"] == pytest.approx(np.std([5, 15], ddof=1) / 10)
 

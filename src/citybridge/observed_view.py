@@ -15,6 +15,7 @@ import pandas as pd
 import shapely
 
 from . import observed as O
+from . import punctuality as P
 from . import realtime as R
 
 NO_REALTIME = ("{name} declares no realtime inputs, so nothing here can be computed for it. Add GTFS-Realtime "
@@ -157,12 +158,12 @@ def analyse(city, *, max_distance_m: float = O.MATCH_DISTANCE_M, bunch_distance_
                                 capture_date=capture_date)
     bunch = O.bunching(pos, crs=day.crs, distance_m=bunch_distance_m, stale_after_s=stale_after_s)
     quality = O.data_quality(matched, stale_after_s=stale_after_s, max_distance_m=max_distance_m)
-    events = O.stop_events(day, timezone=tz, positions=pos if spec.route_ids == "gtfs" else None,
+    events = P.stop_events(day, timezone=tz, positions=pos if spec.route_ids == "gtfs" else None,
                            trip_updates=R.city_trip_updates(city))
     times = sorted(set(fleet["time"]))
     obs = ObservedDay(city=city, day=day, positions=matched, lines=lines, stops=stops, moves=moves,
                       segments=segments, fleet=fleet, bunching=bunch, quality=quality, events=events,
-                      punctuality=O.punctuality(events), headways=O.headway_regularity(events), date=day.date,
+                      punctuality=P.punctuality(events), headways=P.headway_regularity(events), date=day.date,
                       date_note=note, capture_date=capture_date,
                       captured=f"{capture_date[:4]}-{capture_date[4:6]}-{capture_date[6:]} at {', '.join(times)} "
                                f"({tz})",
@@ -208,7 +209,7 @@ def summary(obs: ObservedDay) -> pd.DataFrame:
     if len(obs.events):
         p = obs.punctuality.set_index("class")
         rows.append(("on-time arrivals", p.loc["on time", "share"], "% of arrivals",
-                     f"from {O.EARLY_S / 60:.0f} min early to {O.LATE_S / 60:.0f} min late"))
+                     f"from {P.EARLY_S / 60:.0f} min early to {P.LATE_S / 60:.0f} min late"))
     out = pd.DataFrame(rows, columns=["indicator", "value", "unit", "definition"])
     out["definition"] = out["definition"] + "; captured " + obs.captured
     return out
@@ -402,5 +403,5 @@ def punctuality_sentence(obs: ObservedDay) -> str:
     reg = (f" Headways at {len(h):,} stops have a median coefficient of variation of {h['cv'].median():.2f} "
            "(0 is perfectly regular)." if len(h) else "")
     return (f"{int(p['arrivals'].sum()):,} observed arrivals: {p.loc['on time', 'share']:.0f}% on time "
-            f"({O.EARLY_S / 60:.0f} min early to {O.LATE_S / 60:.0f} min late), {p.loc['late', 'share']:.0f}% late, "
+            f"({P.EARLY_S / 60:.0f} min early to {P.LATE_S / 60:.0f} min late), {p.loc['late', 'share']:.0f}% late, "
             f"{p.loc['early', 'share']:.0f}% early; median delay {p['median_delay_s'].iloc[0] / 60:.1f} min.{reg}")
