@@ -208,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"citybridge {args.command}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
+        if args.command == "realtime":
+            print("interrupted; the snapshots saved so far are kept and no partial file is left", file=sys.stderr)
+            return 130
         print("interrupted; the previous book is left as it was", file=sys.stderr)
         return 130
 

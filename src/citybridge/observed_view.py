@@ -244,9 +244,9 @@ def vehicle_map(obs: ObservedDay):
     maps.add_lines(m, lines.assign(kind="route"), color_by="kind", colors={"route": "#9e9e9e"}, weight=1.5,
                    simplify_m=50.0,
                    tooltip=["route_id", "direction_id"], aliases=["route", "direction"], name="route lines")
+    last = last.assign(speed=last["speed_kmh"].round(0))
     maps.add_points(m, last, color_by="state", colors=STATE_COLORS, lat="lat", lon="lon", radius=2.5,
-                    tooltip=["vehicle_id", "route_id", "state", "speed_kmh"],
-                    aliases=["vehicle", "service", "state", "speed (km/h)"], name="vehicles")
+                    tooltip=["route_id", "state", "speed"], aliases=["service", "state", "km/h"], name="vehicles")
     if len(obs.bunching):
         maps.add_points(m, obs.bunching.assign(kind="bunched"), color_by="kind", colors={"bunched": "#6a3d9a"},
                         lat="lat", lon="lon", radius=5, tooltip=["service", "vehicle_a", "vehicle_b", "distance_m"],
@@ -255,18 +255,40 @@ def vehicle_map(obs: ObservedDay):
     return maps.finish(m)
 
 
+def street_segments(segments: pd.DataFrame) -> pd.DataFrame:
+    """Segments of several routes between the same two stops merged into one street segment.
+
+    Returns
+    -------
+    DataFrame
+        ``from_stop_id``, ``to_stop_id``, ``routes`` (route-directions
+        merged), ``moves``, ``observed_m`` (m), ``observed_s`` (s),
+        ``observed_kmh`` (Σ m ÷ Σ s, km/h), ``scheduled_kmh`` (mean over the
+        merged route-directions with a scheduled run, km/h), ``ratio``, and
+        the end coordinates ``from_lat``, ``from_lon``, ``to_lat``, ``to_lon``.
+    """
+    g = segments.groupby(["from_stop_id", "to_stop_id"], sort=False)
+    out = g.agg(routes=("shape_key", "size"), moves=("moves", "sum"), observed_m=("observed_m", "sum"),
+                observed_s=("observed_s", "sum"), scheduled_kmh=("scheduled_kmh", "mean"),
+                from_lat=("from_lat", "first"), from_lon=("from_lon", "first"), to_lat=("to_lat", "first"),
+                to_lon=("to_lon", "first")).reset_index()
+    out["observed_kmh"] = out["observed_m"] / out["observed_s"] * 3.6
+    out["ratio"] = out["observed_kmh"] / out["scheduled_kmh"]
+    return out
+
+
 def congestion_map(obs: ObservedDay):
     """Offline map: segments coloured by observed ÷ scheduled speed."""
     from . import maps
 
-    seg = obs.segments.assign(speed_class=ratio_class(obs.segments["ratio"]),
-                              observed=obs.segments["observed_kmh"].round(1),
-                              scheduled=obs.segments["scheduled_kmh"].round(1))
+    seg = street_segments(obs.segments)
+    seg = seg.assign(speed_class=ratio_class(seg["ratio"]), observed=seg["observed_kmh"].round(0),
+                     scheduled=seg["scheduled_kmh"].round(0))
     g = _segment_lines(seg)
     m = maps.base_map(maps.bounds_of(g))
     maps.add_lines(m, g, color_by="speed_class", colors=RATIO_CLASSES, weight=4,
-                   tooltip=["shape_key", "observed", "scheduled", "moves"],
-                   aliases=["route|direction", "observed km/h", "scheduled km/h", "moves"], name="segments")
+                   tooltip=["observed", "scheduled", "moves"], aliases=["observed km/h", "scheduled km/h", "moves"],
+                   name="segments")
     maps.add_legend(m, "Observed ÷ scheduled speed", RATIO_CLASSES)
     return maps.finish(m)
 
