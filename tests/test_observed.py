@@ -248,3 +248,15 @@ def test_santiago_capture_kpis_carry_their_timestamp():
     assert k.loc["vehicles seen", "value"] == pytest.approx(28381 / 4)
     assert k["definition"].str.contains("captured 2026-05-08 at 12:42, 12:45, 12:48, 12:57").all()
     assert k["source"].str.contains("BUSES-DTPM").all()
+
+
+def test_street_segments_merge_routes_between_the_same_stops():
+    from citybridge.observed_view import street_segments
+
+    seg = pd.DataFrame({"shape_key": ["A|0", "B|0"], "from_stop_id": "S1", "to_stop_id": "S2", "moves": [1, 2],
+                        "observed_m": [500.0, 500.0], "observed_s": [60.0, 120.0], "scheduled_kmh": [30.0, 10.0],
+                        "from_lat": 0.0, "from_lon": 0.0, "to_lat": 0.0, "to_lon": 0.01})
+    s = street_segments(seg).iloc[0]
+    assert s["routes"] == 2 and s["moves"] == 3
+    assert s["observed_kmh"] == pytest.approx(20.0)        # 1,000 m in 180 s
+    assert s["scheduled_kmh"] == pytest.approx(20.0) and s["ratio"] == pytest.approx(1.0)
