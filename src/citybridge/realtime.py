@@ -297,7 +297,11 @@ def record(folder: str | os.PathLike[str], url: str, *, every_s: float, minutes:
     if not 0 < minutes <= 1440:
         raise CitybridgeError("--for must be more than 0 and at most 1440 minutes (one day)")
     out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CitybridgeError(f"{out}: cannot create the snapshot folder ({exc.strerror or exc}); check the "
+                              "folder's permissions or free disk space") from None
     res = RecordResult()
     n_polls = int(minutes * 60 // every_s) + 1
     start = clock()
