@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from .errors import CitybridgeError, DataError, where
+from .errors import CitybridgeError, DataError
 
 #: a GTFS-Realtime file larger than this is refused (bytes)
 MAX_PB_BYTES = 64 * 1024 * 1024
