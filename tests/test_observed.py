@@ -11,6 +11,7 @@ import shapely
 from pyproj import Transformer
 
 from citybridge import observed as O
+from citybridge import punctuality as P
 from citybridge import realtime as R
 from citybridge.feed import prepare_day, read_feed
 from gtfs_fixtures import timetable_tables, write_feed
@@ -171,24 +172,24 @@ def test_punctuality_from_trip_updates(day, tmp_path):
                                            ("T3", "S2", ts("07:34")),    # -120 s: early
                                            ("T3", "S4", ts("07:50"))])   # after the snapshot: a prediction
     tu = R.read_trip_updates([f])
-    ev = O.stop_events(day, timezone=TZ, trip_updates=tu).set_index("trip_id")
+    ev = P.stop_events(day, timezone=TZ, trip_updates=tu).set_index("trip_id")
     assert len(ev) == 3
     assert ev.loc["T1", "delay_s"] == 120 and ev.loc["T2", "delay_s"] == 420 and ev.loc["T3", "delay_s"] == -120
-    p = O.punctuality(ev.reset_index()).set_index("class")
+    p = P.punctuality(ev.reset_index()).set_index("class")
     assert list(p["arrivals"]) == [1, 1, 1] and p.loc["on time", "median_delay_s"] == 120
 
 
 def test_punctuality_from_positions_with_trip_ids(day):
     pos = pd.DataFrame({"snapshot_ts": [ts("07:14")], "fix_ts": [ts("07:13")], "trip_id": ["T1"], "stop_id": ["S3"],
                         "status": ["STOPPED_AT"]})
-    ev = O.stop_events(day, timezone=TZ, positions=pos)
+    ev = P.stop_events(day, timezone=TZ, positions=pos)
     assert ev["delay_s"].tolist() == [60.0] and ev["source"].tolist() == ["positions"]   # S3 scheduled 07:12
 
 
 def test_headway_regularity():
     ev = pd.DataFrame({"trip_id": ["a", "b", "c"], "route_id": "R", "direction_id": 0, "stop_id": "S",
                        "observed_s": [0.0, 300.0, 1200.0], "scheduled_s": [0.0, 600.0, 1200.0]})
-    h = O.headway_regularity(ev).iloc[0]
+    h = P.headway_regularity(ev).iloc[0]
     assert h["observed_headway_min"] == pytest.approx(10.0) and h["scheduled_headway_min"] == pytest.approx(10.0)
     assert h["cv"] == pytest.approx(np.std([5, 15], ddof=1) / 10)
 
@@ -247,3 +248,15 @@ def test_santiago_capture_kpis_carry_their_timestamp():
     assert k.loc["vehicles seen", "value"] == pytest.approx(28381 / 4)
     assert k["definition"].str.contains("captured 2026-05-08 at 12:42, 12:45, 12:48, 12:57").all()
     assert k["source"].str.contains("BUSES-DTPM").all()
+
+
+def test_street_segments_merge_routes_between_the_same_stops():
+    from citybridge.observed_view import street_segments
+
+    seg = pd.DataFrame({"shape_key": ["A|0", "B|0"], "from_stop_id": "S1", "to_stop_id": "S2", "moves": [1, 2],
+                        "observed_m": [500.0, 500.0], "observed_s": [60.0, 120.0], "scheduled_kmh": [30.0, 10.0],
+                        "from_lat": 0.0, "from_lon": 0.0, "to_lat": 0.0, "to_lon": 0.01})
+    s = street_segments(seg).iloc[0]
+    assert s["routes"] == 2 and s["moves"] == 3
+    assert s["observed_kmh"] == pytest.approx(20.0)        # 1,000 m in 180 s
+    assert s["scheduled_kmh"] == pytest.approx(20.0) and s["ratio"] == pytest.approx(1.0)

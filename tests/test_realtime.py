@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from citybridge import cli
+from citybridge import avl as A
 from citybridge import realtime as R
 from citybridge.errors import CitybridgeError, DataError
 
@@ -25,7 +26,7 @@ T0 = 1778258522          # 2026-05-08T16:42:02Z
 def _avl(tmp_path, text=AVL, **kw):
     p = tmp_path / "avl.csv"
     p.write_text(text, encoding="utf-8")
-    return R.read_avl(p, columns=COLUMNS, timezone="America/Santiago", status_at_stop=["en_parada"],
+    return A.read_avl(p, columns=COLUMNS, timezone="America/Santiago", status_at_stop=["en_parada"],
                       direction_values={"I": 0, "R": 1}, **kw)
 
 
@@ -44,7 +45,7 @@ def test_naive_times_take_the_stated_time_zone(tmp_path):
 
 def test_avl_to_gtfs_realtime_round_trip(tmp_path):
     a = _avl(tmp_path)
-    files = R.write_snapshots(a, tmp_path / "rt")
+    files = A.write_snapshots(a, tmp_path / "rt")
     assert [f.name for f in files] == ["vehicle_positions_20260508T164202Z.pb", "vehicle_positions_20260508T164502Z.pb"]
     back = R.read_vehicle_positions(tmp_path / "rt")
     a = a.sort_values(["snapshot_ts", "vehicle_id"]).reset_index(drop=True)
@@ -57,7 +58,7 @@ def test_avl_to_gtfs_realtime_round_trip(tmp_path):
     assert back["lon"].tolist() == pytest.approx(a["lon"].tolist(), abs=1e-5)
     assert back["speed_kmh"].tolist() == pytest.approx(a["speed_kmh"].tolist(), abs=1e-4)
     # the conversion is reproducible byte for byte
-    again = R.write_snapshots(a, tmp_path / "rt2")
+    again = A.write_snapshots(a, tmp_path / "rt2")
     assert [f.read_bytes() for f in again] == [f.read_bytes() for f in files]
 
 

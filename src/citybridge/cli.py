@@ -249,6 +249,9 @@ def main(argv: list[str] | None = None) -> int:
         _say(f"citybridge {args.command}: {exc}")
         return 2
     except KeyboardInterrupt:
+        if args.command == "realtime":
+            _say("interrupted; the snapshots saved so far are kept and no partial file is left")
+            return 130
         _say("interrupted; the previous book is left as it was")
         return 130
     except PermissionError as exc:

@@ -15,6 +15,7 @@ import pandas as pd
 import shapely
 
 from . import observed as O
+from . import punctuality as P
 from . import realtime as R
 
 NO_REALTIME = ("{name} declares no realtime inputs, so nothing here can be computed for it. Add GTFS-Realtime "
@@ -157,12 +158,12 @@ def analyse(city, *, max_distance_m: float = O.MATCH_DISTANCE_M, bunch_distance_
                                 capture_date=capture_date)
     bunch = O.bunching(pos, crs=day.crs, distance_m=bunch_distance_m, stale_after_s=stale_after_s)
     quality = O.data_quality(matched, stale_after_s=stale_after_s, max_distance_m=max_distance_m)
-    events = O.stop_events(day, timezone=tz, positions=pos if spec.route_ids == "gtfs" else None,
+    events = P.stop_events(day, timezone=tz, positions=pos if spec.route_ids == "gtfs" else None,
                            trip_updates=R.city_trip_updates(city))
     times = sorted(set(fleet["time"]))
     obs = ObservedDay(city=city, day=day, positions=matched, lines=lines, stops=stops, moves=moves,
                       segments=segments, fleet=fleet, bunching=bunch, quality=quality, events=events,
-                      punctuality=O.punctuality(events), headways=O.headway_regularity(events), date=day.date,
+                      punctuality=P.punctuality(events), headways=P.headway_regularity(events), date=day.date,
                       date_note=note, capture_date=capture_date,
                       captured=f"{capture_date[:4]}-{capture_date[4:6]}-{capture_date[6:]} at {', '.join(times)} "
                                f"({tz})",
@@ -208,7 +209,7 @@ def summary(obs: ObservedDay) -> pd.DataFrame:
     if len(obs.events):
         p = obs.punctuality.set_index("class")
         rows.append(("on-time arrivals", p.loc["on time", "share"], "% of arrivals",
-                     f"from {O.EARLY_S / 60:.0f} min early to {O.LATE_S / 60:.0f} min late"))
+                     f"from {P.EARLY_S / 60:.0f} min early to {P.LATE_S / 60:.0f} min late"))
     out = pd.DataFrame(rows, columns=["indicator", "value", "unit", "definition"])
     out["definition"] = out["definition"] + "; captured " + obs.captured
     return out
@@ -243,9 +244,9 @@ def vehicle_map(obs: ObservedDay):
     maps.add_lines(m, lines.assign(kind="route"), color_by="kind", colors={"route": "#9e9e9e"}, weight=1.5,
                    simplify_m=50.0,
                    tooltip=["route_id", "direction_id"], aliases=["route", "direction"], name="route lines")
+    last = last.assign(speed=last["speed_kmh"].round(0))
     maps.add_points(m, last, color_by="state", colors=STATE_COLORS, lat="lat", lon="lon", radius=2.5,
-                    tooltip=["vehicle_id", "route_id", "state", "speed_kmh"],
-                    aliases=["vehicle", "service", "state", "speed (km/h)"], name="vehicles")
+                    tooltip=["route_id", "state", "speed"], aliases=["service", "state", "km/h"], name="vehicles")
     if len(obs.bunching):
         maps.add_points(m, obs.bunching.assign(kind="bunched"), color_by="kind", colors={"bunched": "#6a3d9a"},
                         lat="lat", lon="lon", radius=5, tooltip=["service", "vehicle_a", "vehicle_b", "distance_m"],
@@ -254,18 +255,40 @@ def vehicle_map(obs: ObservedDay):
     return maps.finish(m)
 
 
+def street_segments(segments: pd.DataFrame) -> pd.DataFrame:
+    """Segments of several routes between the same two stops merged into one street segment.
+
+    Returns
+    -------
+    DataFrame
+        ``from_stop_id``, ``to_stop_id``, ``routes`` (route-directions
+        merged), ``moves``, ``observed_m`` (m), ``observed_s`` (s),
+        ``observed_kmh`` (Σ m ÷ Σ s, km/h), ``scheduled_kmh`` (mean over the
+        merged route-directions with a scheduled run, km/h), ``ratio``, and
+        the end coordinates ``from_lat``, ``from_lon``, ``to_lat``, ``to_lon``.
+    """
+    g = segments.groupby(["from_stop_id", "to_stop_id"], sort=False)
+    out = g.agg(routes=("shape_key", "size"), moves=("moves", "sum"), observed_m=("observed_m", "sum"),
+                observed_s=("observed_s", "sum"), scheduled_kmh=("scheduled_kmh", "mean"),
+                from_lat=("from_lat", "first"), from_lon=("from_lon", "first"), to_lat=("to_lat", "first"),
+                to_lon=("to_lon", "first")).reset_index()
+    out["observed_kmh"] = out["observed_m"] / out["observed_s"] * 3.6
+    out["ratio"] = out["observed_kmh"] / out["scheduled_kmh"]
+    return out
+
+
 def congestion_map(obs: ObservedDay):
     """Offline map: segments coloured by observed ÷ scheduled speed."""
     from . import maps
 
-    seg = obs.segments.assign(speed_class=ratio_class(obs.segments["ratio"]),
-                              observed=obs.segments["observed_kmh"].round(1),
-                              scheduled=obs.segments["scheduled_kmh"].round(1))
+    seg = street_segments(obs.segments)
+    seg = seg.assign(speed_class=ratio_class(seg["ratio"]), observed=seg["observed_kmh"].round(0),
+                     scheduled=seg["scheduled_kmh"].round(0))
     g = _segment_lines(seg)
     m = maps.base_map(maps.bounds_of(g))
     maps.add_lines(m, g, color_by="speed_class", colors=RATIO_CLASSES, weight=4,
-                   tooltip=["shape_key", "observed", "scheduled", "moves"],
-                   aliases=["route|direction", "observed km/h", "scheduled km/h", "moves"], name="segments")
+                   tooltip=["observed", "scheduled", "moves"], aliases=["observed km/h", "scheduled km/h", "moves"],
+                   name="segments")
     maps.add_legend(m, "Observed ÷ scheduled speed", RATIO_CLASSES)
     return maps.finish(m)
 
@@ -402,5 +425,5 @@ def punctuality_sentence(obs: ObservedDay) -> str:
     reg = (f" Headways at {len(h):,} stops have a median coefficient of variation of {h['cv'].median():.2f} "
            "(0 is perfectly regular)." if len(h) else "")
     return (f"{int(p['arrivals'].sum()):,} observed arrivals: {p.loc['on time', 'share']:.0f}% on time "
-            f"({O.EARLY_S / 60:.0f} min early to {O.LATE_S / 60:.0f} min late), {p.loc['late', 'share']:.0f}% late, "
+            f"({P.EARLY_S / 60:.0f} min early to {P.LATE_S / 60:.0f} min late), {p.loc['late', 'share']:.0f}% late, "
             f"{p.loc['early', 'share']:.0f}% early; median delay {p['median_delay_s'].iloc[0] / 60:.1f} min.{reg}")

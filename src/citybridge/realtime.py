@@ -5,7 +5,7 @@ A city declares ``realtime:`` in ``city.yml`` (see
 GTFS-Realtime protobuf snapshots (``*.pb``, read with the
 ``gtfs-realtime-bindings`` package); an automatic vehicle location (AVL)
 table (CSV or Parquet) is converted into such snapshots by
-:func:`avl_to_snapshots` / :func:`write_snapshots`, so a digital platform
+:mod:`citybridge.avl`, so a digital platform
 publishes standard feeds and the chapters read one format.
 
 Times are kept as POSIX seconds (UTC); :func:`local_seconds` turns them into
@@ -26,11 +26,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from .errors import CitybridgeError, DataError, where
+from .errors import CitybridgeError, DataError
 
-#: the standard AVL column names (``columns`` in city.yml maps them to the table's)
-AVL_REQUIRED = ("time", "vehicle", "lat", "lon")
-AVL_OPTIONAL = ("route", "trip", "direction", "speed_kmh", "status", "fix_age_s", "fix_age_min")
 #: a GTFS-Realtime file larger than this is refused (bytes)
 MAX_PB_BYTES = 64 * 1024 * 1024
 
@@ -39,7 +36,7 @@ POSITION_COLUMNS = ["snapshot_ts", "fix_ts", "vehicle_id", "lat", "lon", "speed_
                     "file", "entity"]
 
 
-def _rt():
+def rt_bindings():
     try:
         from google.transit import gtfs_realtime_pb2
     except ImportError as exc:  # pragma: no cover - a dependency of the project
@@ -72,7 +69,7 @@ def parse_snapshot(path: Path):
     DataError
         The file is too large, empty or not a GTFS-Realtime protobuf.
     """
-    rt = _rt()
+    rt = rt_bindings()
     size = path.stat().st_size
     if size > MAX_PB_BYTES:
         raise DataError(f"{path}: {size:,} bytes, more than the {MAX_PB_BYTES:,} accepted for one snapshot; "
@@ -110,7 +107,7 @@ def read_vehicle_positions(path: str | os.PathLike[str] | list[Path]) -> pd.Data
         - ``stop_id`` (text), ``current_stop_sequence`` (-1 when absent)
         - ``file``: the snapshot's file name; ``entity``: 1-based entity number
     """
-    rt = _rt()
+    rt = rt_bindings()
     files = path if isinstance(path, list) else snapshot_files(path)
     names = {v.number: v.name for v in rt.VehiclePosition.VehicleStopStatus.DESCRIPTOR.values}
     rows: list[tuple] = []
@@ -189,196 +186,12 @@ def local_date(ts: float, timezone: str) -> str:
     return dt.datetime.fromtimestamp(float(ts), ZoneInfo(timezone)).strftime("%Y%m%d")
 
 
-# --------------------------------------------------------------------------
-# AVL tables
-# --------------------------------------------------------------------------
-
-def read_avl(path: str | os.PathLike[str], *, columns: dict[str, str] | None = None,
-             timezone: str = "UTC", status_at_stop: list[str] | None = None,
-             direction_values: dict[str, int] | None = None) -> pd.DataFrame:
-    """Read an AVL table (CSV or Parquet) into the standard columns.
-
-    Parameters
-    ----------
-    path
-        The table (``.csv`` or ``.parquet``).
-    columns
-        Standard name -> the table's column name (``time``, ``vehicle``,
-        ``lat``, ``lon`` required; ``route``, ``trip``, ``direction``,
-        ``speed_kmh``, ``status``, ``fix_age_s``, ``fix_age_min`` optional).
-        A standard name not mapped is looked up under its own name.
-    timezone
-        IANA zone of times written without an offset.
-    status_at_stop
-        ``status`` values meaning the vehicle is stopped at a stop.
-    direction_values
-        The table's direction codes -> GTFS ``direction_id`` (0/1).
-
-    Returns
-    -------
-    DataFrame
-        ``snapshot_ts`` (the row's time, POSIX s), ``fix_ts`` (``snapshot_ts``
-        minus the fix age, POSIX s), ``vehicle_id``, ``lat``, ``lon``
-        (degrees), ``speed_kmh`` (km/h, NaN when absent), ``trip_id``,
-        ``route_id`` (text), ``direction_id`` (0/1, -1 when absent),
-        ``status`` (``STOPPED_AT`` for a status in ``status_at_stop``, else
-        ``IN_TRANSIT_TO``; "" without a status column), ``raw_status``.
-
-    Raises
-    ------
-    DataError
-        Unreadable file, a required column missing, a time that cannot be
-        read, or a coordinate that is not a number (file, column and row named).
-    """
-    p = Path(path)
-    cmap = {k: (columns or {}).get(k, k) for k in AVL_REQUIRED + AVL_OPTIONAL}
-    if not p.is_file():
-        raise DataError(f"{p}: AVL table not found; correct 'realtime.avl.file' in city.yml")
-    try:
-        if p.suffix.lower() == ".parquet":
-            raw = pd.read_parquet(p)
-        else:
-            raw = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    except Exception as exc:  # noqa: BLE001 - pandas/pyarrow raise many types
-        raise DataError(f"{p}: cannot read this AVL table ({type(exc).__name__}: {str(exc)[:120]}); give a "
-                        "UTF-8 CSV with a header row, or a Parquet file") from None
-    missing = [cmap[k] for k in AVL_REQUIRED if cmap[k] not in raw.columns]
-    if missing:
-        raise DataError(f"{where(p, missing[0])}: required column missing (needed: "
-                        f"{', '.join(cmap[k] for k in AVL_REQUIRED)}; present: {', '.join(map(str, raw.columns))}); "
-                        "rename it or map it under 'realtime.avl.columns' in city.yml")
-    n = len(raw)
-    tcol = cmap["time"]
-    ts = _posix(raw[tcol], timezone, p, tcol)
-    out = pd.DataFrame({"snapshot_ts": ts})
-    for k in ("lat", "lon"):
-        v = pd.to_numeric(raw[cmap[k]], errors="coerce")
-        bad = v.isna() | ~np.isfinite(v) | (v.abs() > (90 if k == "lat" else 180))
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataError(f"{where(p, cmap[k], i + 1)}: {str(raw[cmap[k]].iloc[i])[:30]!r} is not a "
-                            f"{'latitude' if k == 'lat' else 'longitude'} in degrees; correct or remove the row")
-        out[k] = v.to_numpy(float)
-    out["vehicle_id"] = raw[cmap["vehicle"]].astype(str).str.strip().to_numpy()
-    age = np.zeros(n)
-    if cmap["fix_age_s"] in raw.columns:
-        age = pd.to_numeric(raw[cmap["fix_age_s"]], errors="coerce").fillna(0).to_numpy(float)
-    elif cmap["fix_age_min"] in raw.columns:
-        age = pd.to_numeric(raw[cmap["fix_age_min"]], errors="coerce").fillna(0).to_numpy(float) * 60
-    out["fix_ts"] = out["snapshot_ts"] - np.round(age).astype("int64")
-    out["speed_kmh"] = (pd.to_numeric(raw[cmap["speed_kmh"]], errors="coerce").to_numpy(float)
-                        if cmap["speed_kmh"] in raw.columns else np.nan)
-    for k, col in (("trip", "trip_id"), ("route", "route_id")):
-        out[col] = raw[cmap[k]].astype(str).str.strip().to_numpy() if cmap[k] in raw.columns else ""
-    if cmap["direction"] in raw.columns:
-        d = raw[cmap["direction"]].astype(str).str.strip()
-        mapped = d.map({str(k): int(v) for k, v in (direction_values or {}).items()})
-        num = pd.to_numeric(d, errors="coerce")
-        out["direction_id"] = mapped.fillna(num.where(num.isin([0, 1]))).fillna(-1).astype("int64").to_numpy()
-    else:
-        out["direction_id"] = -1
-    if cmap["status"] in raw.columns:
-        s = raw[cmap["status"]].astype(str).str.strip()
-        out["raw_status"] = s.to_numpy()
-        out["status"] = np.where(s.isin(status_at_stop or []), "STOPPED_AT", "IN_TRANSIT_TO")
-    else:
-        out["raw_status"] = ""
-        out["status"] = ""
-    return out[["snapshot_ts", "fix_ts", "vehicle_id", "lat", "lon", "speed_kmh", "trip_id", "route_id",
-                "direction_id", "status", "raw_status"]]
-
-
-def _posix(col: pd.Series, timezone: str, p: Path, name: str) -> np.ndarray:
-    """Times (ISO text with or without offset, or datetimes) as POSIX seconds."""
-    if pd.api.types.is_datetime64_any_dtype(col):
-        t = col
-    else:
-        txt = col.astype(str).str.strip()
-        probe = pd.to_datetime(txt, errors="coerce", utc=True, format="ISO8601")
-        if probe.isna().any():
-            i = int(np.flatnonzero(probe.isna().to_numpy())[0])
-            raise DataError(f"{where(p, name, i + 1)}: time {txt.iloc[i][:40]!r} cannot be read; write ISO "
-                            "times such as 2026-05-08T12:42:02-04:00")
-        off = txt.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True)
-        if off.any() and not off.all():
-            i = int(np.flatnonzero(~off.to_numpy())[0])
-            raise DataError(f"{where(p, name, i + 1)}: time {txt.iloc[i][:40]!r} has no UTC offset while others "
-                            "have one; write every time the same way")
-        t = pd.to_datetime(txt, errors="coerce", utc=bool(off.all()) and len(txt) > 0, format="ISO8601")
-        if t.isna().any():
-            i = int(np.flatnonzero(t.isna().to_numpy())[0])
-            raise DataError(f"{where(p, name, i + 1)}: time {txt.iloc[i][:40]!r} cannot be read; write ISO "
-                            "times such as 2026-05-08T12:42:02-04:00")
-    if getattr(t.dt, "tz", None) is None:
-        try:
-            t = t.dt.tz_localize(ZoneInfo(timezone), ambiguous="NaT", nonexistent="NaT")
-        except Exception as exc:  # noqa: BLE001
-            raise DataError(f"{where(p, name)}: times cannot be placed in time zone {timezone!r} ({exc}); state "
-                            "'realtime.avl.timezone' in city.yml") from None
-        if t.isna().any():
-            i = int(np.flatnonzero(t.isna().to_numpy())[0])
-            raise DataError(f"{where(p, name, i + 1)}: this local time does not exist or is ambiguous in "
-                            f"{timezone} (clock change); write it with its UTC offset")
-    epoch = pd.Timestamp("1970-01-01", tz="UTC")
-    return ((t.dt.tz_convert("UTC") - epoch) // pd.Timedelta(seconds=1)).to_numpy("int64")
-
-
-def read_city_avl(city) -> pd.DataFrame:
-    """The AVL table declared by a city's ``realtime.avl`` (see :func:`read_avl`)."""
-    spec = city.profile.realtime.avl
-    return read_avl(city.folder / spec.file, columns=spec.columns,
-                    timezone=spec.timezone or city.profile.timezone,
-                    status_at_stop=spec.status_at_stop, direction_values=spec.direction_values)
-
-
-# --------------------------------------------------------------------------
-# AVL -> GTFS-Realtime
-# --------------------------------------------------------------------------
-
-def avl_to_snapshots(avl: pd.DataFrame) -> list:
-    """One GTFS-Realtime VehiclePositions ``FeedMessage`` per distinct ``snapshot_ts``.
-
-    Each row becomes an entity: ``vehicle.id``, ``position`` (lat, lon,
-    speed in m/s), ``timestamp`` (``fix_ts``), ``trip`` (trip_id, route_id,
-    direction_id when known) and ``current_status``. Entities are sorted by
-    vehicle so a conversion is reproducible byte for byte.
-    """
-    rt = _rt()
-    msgs = []
-    for ts, g in avl.sort_values(["snapshot_ts", "vehicle_id"], kind="stable").groupby("snapshot_ts", sort=True):
-        m = rt.FeedMessage()
-        m.header.gtfs_realtime_version = "2.0"
-        m.header.incrementality = rt.FeedHeader.FULL_DATASET
-        m.header.timestamp = int(ts)
-        status = g["status"].to_numpy() if "status" in g else np.full(len(g), "")
-        for i, r in enumerate(g.itertuples(index=False)):
-            e = m.entity.add()
-            e.id = f"{r.vehicle_id}"
-            v = e.vehicle
-            v.vehicle.id = str(r.vehicle_id)
-            v.position.latitude = float(r.lat)
-            v.position.longitude = float(r.lon)
-            if pd.notna(r.speed_kmh):
-                v.position.speed = float(r.speed_kmh) / 3.6
-            v.timestamp = int(r.fix_ts)
-            if r.trip_id:
-                v.trip.trip_id = str(r.trip_id)
-            if r.route_id:
-                v.trip.route_id = str(r.route_id)
-            if r.direction_id in (0, 1):
-                v.trip.direction_id = int(r.direction_id)
-            if status[i]:
-                v.current_status = rt.VehiclePosition.VehicleStopStatus.Value(str(status[i]))
-        msgs.append(m)
-    return msgs
-
-
 def snapshot_name(ts: int, kind: str = "vehicle_positions") -> str:
     """``vehicle_positions_YYYYMMDDTHHMMSSZ.pb`` for a POSIX timestamp (UTC)."""
     return f"{kind}_{dt.datetime.fromtimestamp(int(ts), dt.timezone.utc):%Y%m%dT%H%M%SZ}.pb"
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name("." + path.name + ".part")
     try:
         tmp.write_bytes(data)
@@ -386,22 +199,6 @@ def _write_atomic(path: Path, data: bytes) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
-
-
-def write_snapshots(avl: pd.DataFrame, folder: str | os.PathLike[str]) -> list[Path]:
-    """Write :func:`avl_to_snapshots` into ``folder`` (created); returns the files written.
-
-    Each file is written whole under a temporary name and renamed, so no
-    partial snapshot is ever left behind.
-    """
-    out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for m in avl_to_snapshots(avl):
-        p = out / snapshot_name(m.header.timestamp)
-        _write_atomic(p, m.SerializeToString())
-        paths.append(p)
-    return paths
 
 
 # --------------------------------------------------------------------------
@@ -436,6 +233,8 @@ def city_positions(city) -> pd.DataFrame:
         if spec.avl is None:
             raise DataError(f"{city.folder / spec.vehicle_positions}: no .pb snapshot in this folder; record "
                             "some with 'citybridge realtime record'")
+    from .avl import read_city_avl
+
     avl = read_city_avl(city)
     return avl.assign(bearing=np.nan, stop_id="", current_stop_sequence=-1, file=Path(spec.avl.file).name,
                       entity=np.arange(1, len(avl) + 1))[POSITION_COLUMNS]
@@ -490,7 +289,7 @@ def record(folder: str | os.PathLike[str], url: str, *, every_s: float, minutes:
         Bad arguments (URL not http(s), ``every_s`` < 1, ``minutes`` not in
         (0, 1440]).
     """
-    rt = _rt()
+    rt = rt_bindings()
     if not str(url).lower().startswith(("http://", "https://")):
         raise CitybridgeError(f"--url {url!r}: give the feed's web address, starting with http:// or https://")
     if not every_s >= 1:
@@ -498,7 +297,11 @@ def record(folder: str | os.PathLike[str], url: str, *, every_s: float, minutes:
     if not 0 < minutes <= 1440:
         raise CitybridgeError("--for must be more than 0 and at most 1440 minutes (one day)")
     out = Path(folder)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CitybridgeError(f"{out}: cannot create the snapshot folder ({exc.strerror or exc}); check the "
+                              "folder's permissions or free disk space") from None
     res = RecordResult()
     n_polls = int(minutes * 60 // every_s) + 1
     start = clock()
@@ -533,31 +336,13 @@ def record(folder: str | os.PathLike[str], url: str, *, every_s: float, minutes:
             res.messages.append(f"poll {k + 1}: the feed still shows timestamp {ts}; already saved as {path.name}")
             continue
         try:
-            _write_atomic(path, data)
+            write_atomic(path, data)
         except OSError as exc:
             res.messages.append(f"poll {k + 1}: cannot write {path} ({exc.strerror or exc}); nothing was kept "
                                 "for this poll: check the disk and the folder's permissions")
             continue
         res.saved.append(path)
     return res
-
-
-def convert_avl_file(spec_path: str | os.PathLike[str], out_folder: str | os.PathLike[str]) -> list[Path]:
-    """Convert an AVL table described by a YAML spec (the fields of
-    :class:`citybridge.city.AvlSpec`, ``file`` relative to the spec) into
-    GTFS-Realtime snapshots in ``out_folder``; returns the files written."""
-    import yaml
-
-    from .city import AvlSpec
-
-    sp = Path(spec_path)
-    try:
-        spec = AvlSpec.model_validate(yaml.safe_load(sp.read_text(encoding="utf-8")))
-    except Exception as exc:  # noqa: BLE001 - yaml and pydantic errors
-        raise DataError(f"{sp}: not a valid AVL description ({str(exc).splitlines()[0]})") from None
-    avl = read_avl(sp.parent / spec.file, columns=spec.columns, timezone=spec.timezone or "UTC",
-                   status_at_stop=spec.status_at_stop, direction_values=spec.direction_values)
-    return write_snapshots(avl, out_folder)
 
 
 # --------------------------------------------------------------------------
@@ -670,6 +455,8 @@ def check_realtime(city, *, bbox: tuple[float, float, float, float] | None = Non
             out.append(("info", str(p), "", "", f"{n:,} vehicle positions in {len(files):,} snapshot(s)"))
     if spec.avl is not None:
         p = city.folder / spec.avl.file
+        from .avl import read_city_avl
+
         try:
             df = read_city_avl(city).assign(row=lambda d: np.arange(1, len(d) + 1))
         except DataError as exc:
