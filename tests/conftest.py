@@ -1,6 +1,7 @@
 """Shared fixtures: a copy of the project built once per test session."""
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -10,6 +11,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Every build of the test session shares one store of per-city artefacts (prepared service days,
+# KPI boards): they are keyed by the content of each city's files, so sharing them is safe, and
+# Santiago's real network is then prepared once per session instead of once per test build.
+os.environ.setdefault("CITYBRIDGE_CACHE", str(ROOT / ".citybridge-cache"))
 SCREENSHOTS = ROOT / "screenshots"
 
 
