@@ -162,3 +162,25 @@ def test_no_chart_in_the_book_has_clipped_or_overlapping_labels(built_book):
         if bad:
             problems[str(page.relative_to(index.parent))] = bad
     assert problems == {}
+
+
+_TABLES_JS = r"""
+(() => Array.from(document.querySelectorAll('figure.cb-table-figure')).map(f => {
+  const s = f.querySelector('.cb-table-scroll'), col = f.closest('article') || document.body;
+  const fr = f.getBoundingClientRect(), cr = col.getBoundingClientRect();
+  return {scrolls: !!s && getComputedStyle(s).overflowX === 'auto',
+          inside: fr.right <= cr.right + 1 && fr.left >= cr.left - 1,
+          wide: s ? s.scrollWidth > s.clientWidth : false};
+}))()
+"""
+
+
+@pytest.mark.parametrize("page", ["cities/hangzhou/03_access.html", "cities/hangzhou/04_speed.html",
+                                  "cities/hangzhou/07_operations.html", "compare/compare.html"])
+def test_wide_tables_scroll_inside_the_page_column(built_book, page):
+    from browser import evaluate_page
+
+    root, _, index = built_book
+    tables = evaluate_page(index.parent / page, _TABLES_JS, wait=2.0)
+    assert tables, "no table on the page"
+    assert all(t["scrolls"] and t["inside"] for t in tables), tables
