@@ -117,3 +117,10 @@ def test_ranked_bars_read_horizontally_in_percent():
     assert [list(tr.text) for tr in fig.data] == [["75.0 %", "50.0 %"], ["2.0 %"]]
     assert fig.layout.xaxis.range[1] == pytest.approx(90.0)
     assert fig.layout.legend.title.text == "area"
+
+
+def test_input_values_keep_their_precision():
+    df = pd.DataFrame({"input": ["grid_kgco2_per_kwh", "electric_share", "fleet"], "base": [0.5617, 0.343, 28.0]})
+    out = nb.table(df, caption="Sensitivity", source="test").body
+    assert ">0.5617<" in out and ">0.343<" in out and ">28<" in out
+    assert "grid emission factor (kg CO2/kWh)" in out and "electric share of bus-km" in out
