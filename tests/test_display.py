@@ -64,6 +64,9 @@ def test_small_multiples_give_each_kpi_its_own_axis():
     assert fig.layout.yaxis.range[1] == pytest.approx(2500.0)   # room for the value label
     assert list(fig.data[1].text) == ["0.2 %", "0.3 %"]
     assert charts.value_text(7400741.0) == "7,400,741" and charts.value_text(11.26) == "11.3"
+    assert list(fig.data[0].x) == ["Hangzhou", "Santiago"]
+    long = charts.kpi_small_multiples(t.rename(columns={"Santiago": "Santiago de Chile"}), ["Hangzhou", "Santiago de Chile"])
+    assert list(long.data[0].x) == ["Hangzhou", "Santiago<br>de Chile"]   # wraps in a narrow panel
 
 
 def test_urban_bounds_and_zoom():

@@ -176,11 +176,13 @@ def kpi_small_multiples(t: pd.DataFrame, cities: list[str], *, columns: int = 3,
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.12,
                         vertical_spacing=min(0.5 / rows, 0.3) if rows > 1 else 0.1)
     colors = {c: CITY_COLORS[i % len(CITY_COLORS)] for i, c in enumerate(cities)}
+    # city names wrap on the x axis (narrow panels): "Santiago<br>de Chile"
+    ticks = ["<br>".join(html.escape(w) for w in textwrap.wrap(c, 10)) or html.escape(c) for c in cities]
     ymax = {}
     for i, r in t.iterrows():
         row, col = divmod(i, cols)
         vals = [r.get(c) for c in cities]
-        fig.add_trace(go.Bar(x=cities, y=vals, marker_color=[colors[c] for c in cities], showlegend=False,
+        fig.add_trace(go.Bar(x=ticks, y=vals, marker_color=[colors[c] for c in cities], showlegend=False,
                              text=[value_text(v, r["unit"]) for v in vals], textposition="outside",
                              cliponaxis=False, name=str(r["kpi"]),
                              hovertemplate="%{x}: %{text}<extra>" + html.escape(str(r["kpi"])) + "</extra>"),
