@@ -134,19 +134,23 @@ def test_city_maps_open_on_the_urban_area(built_book, city):
     from browser import evaluate_page
     from citybridge import citymap
     from citybridge.city import load_city
+    from citybridge.feed import feed_day
 
     root, _, index = built_book
     place = load_city(city, root=root / "data" / "cities")
-    ctx = citymap.context(place)
+    ctx = citymap.context(place, feed_day(place, None))
     assert ctx.urban is not None, "the sample cities class their districts urban or rural"
     uw, us, ue, un = ctx.urban
-    cx, cy = (uw + ue) / 2, (us + un) / 2
+    rw, rs, re_, rn = ctx.region
+    assert (ue - uw) < (re_ - rw), "the urban view is smaller than the region"
+    tol = 0.02 * (ue - uw)
     for chapter in ["01_network", "02_service", "03_access", "04_speed", "06_multimodal"]:
         views = evaluate_page(index.parent / "cities" / city / f"{chapter}.html", _MAP_VIEW_JS, wait=3.0)
         for v in views or []:
             assert v is not None, f"{chapter}: a map did not load"
-            # the view holds the urban area's centre and is not much wider than the urban area
-            assert v["w"] <= cx <= v["e"] and v["s"] <= cy <= v["n"], (chapter, v, ctx.urban)
+            # the map opens showing the whole urban core, and not much more of the region
+            assert v["w"] <= uw + tol and v["e"] >= ue - tol and v["s"] <= us + tol and v["n"] >= un - tol, \
+                (chapter, v, ctx.urban)
             assert (v["e"] - v["w"]) <= 3 * (ue - uw) or (v["n"] - v["s"]) <= 3 * (un - us), (chapter, v, ctx.urban)
             assert v["buttons"] == ["urban area", "whole region"], (chapter, v)
             assert v["labels"] > 0, f"{chapter}: no district named"
