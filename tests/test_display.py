@@ -120,6 +120,9 @@ def test_ranked_bars_read_horizontally_in_percent():
     assert [list(tr.text) for tr in fig.data] == [["75.0 %", "50.0 %"], ["2.0 %"]]
     assert fig.layout.xaxis.range[1] == pytest.approx(90.0)
     assert fig.layout.legend.title.text == "area"
+    hostile = charts.ranked_bars(pd.DataFrame({"name": ["<img src=x onerror=alert(1)>"], "share": [0.5]}),
+                                 label="name", value="share", percent=True)
+    assert list(hostile.data[0].y) == ["&lt;img src=x onerror=alert(1)&gt;"]
 
 
 def test_input_values_keep_their_precision():

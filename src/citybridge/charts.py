@@ -207,7 +207,9 @@ def ranked_bars(df: pd.DataFrame, *, label: str, value: str, color: str | None =
     """Horizontal bars, one per row in the order given (first on top), so long
     names read horizontally and never overlap; ``percent`` shows a 0–1 value
     as a percentage. The legend (by ``color``) sits above the plot."""
-    d = df.iloc[::-1]
+    d = df.iloc[::-1].copy()
+    # names are text, never markup (plotly reads a subset of HTML in labels)
+    d[label] = d[label].astype(str).map(html.escape)
     fig = go.Figure()
     groups = [(None, d)] if color is None else [(k, d[d[color] == k]) for k in dict.fromkeys(d[color])]
     for key, g in groups:
