@@ -162,6 +162,14 @@ _COUNT_JS = r"""
 """
 
 
+def _wait_loaded(b: "Browser", timeout: float) -> None:
+    """Wait until the document has loaded (a loaded machine can be slow to parse
+    a page carrying maps: counting before that would find nothing to wait for)."""
+    end = time.time() + timeout
+    while time.time() < end and b.evaluate("document.readyState") != "complete":
+        b.pump(0.25)
+
+
 def open_page(path: Path, *, wait: float = 4.0, timeout: float = 30.0,
               screenshot: Path | None = None) -> PageResult:
     """Load ``path`` (a built HTML file) and report what it did.
@@ -175,6 +183,7 @@ def open_page(path: Path, *, wait: float = 4.0, timeout: float = 30.0,
         url = Path(path).resolve().as_uri()
         b.call("Page.navigate", url=url)
         b.pump(wait)
+        _wait_loaded(b, timeout)
         start = time.time()
         while True:
             counts = b.evaluate(_COUNT_JS) or {}
@@ -227,6 +236,7 @@ def evaluate_page(path: Path, expression: str, *, wait: float = 3.0, timeout: fl
     try:
         b.call("Page.navigate", url=Path(path).resolve().as_uri())
         b.pump(wait)
+        _wait_loaded(b, timeout)
         start = time.time()
         while True:
             counts = b.evaluate(_COUNT_JS) or {}

@@ -149,3 +149,19 @@ def test_city_page_title_does_not_repeat_the_name():
     assert page_title("Santiago de Chile", "Santiago de Chile (Región Metropolitana)") == "Santiago de Chile"
     assert page_title("Hangzhou", "杭州") == "Hangzhou (杭州)"
     assert page_title("Cairns", None) == "Cairns"
+
+
+def test_changed_stylesheet_reaches_the_rebuilt_book(tmp_path):
+    from citybridge.book import _refresh_static
+
+    src, dest = tmp_path / "book_static", tmp_path / "html_static"
+    (src / "vendor").mkdir(parents=True)
+    (src / "citybridge.css").write_text("new", encoding="utf-8")
+    (src / "vendor" / "x.js").write_text("same", encoding="utf-8")
+    (dest / "vendor").mkdir(parents=True)
+    (dest / "citybridge.css").write_text("old", encoding="utf-8")
+    (dest / "vendor" / "x.js").write_text("same", encoding="utf-8")
+    (dest / "theme.css").write_text("theme", encoding="utf-8")
+    _refresh_static(src, dest)
+    assert (dest / "citybridge.css").read_text(encoding="utf-8") == "new"
+    assert (dest / "theme.css").read_text(encoding="utf-8") == "theme"

@@ -135,19 +135,23 @@ def test_city_maps_open_on_the_urban_area(built_book, city):
     from browser import evaluate_page
     from citybridge import citymap
     from citybridge.city import load_city
+    from citybridge.feed import feed_day
 
     root, _, index = built_book
     place = load_city(city, root=root / "data" / "cities")
-    ctx = citymap.context(place)
+    ctx = citymap.context(place, feed_day(place, None))
     assert ctx.urban is not None, "the sample cities class their districts urban or rural"
     uw, us, ue, un = ctx.urban
-    cx, cy = (uw + ue) / 2, (us + un) / 2
+    rw, rs, re_, rn = ctx.region
+    assert (ue - uw) < (re_ - rw), "the urban view is smaller than the region"
+    tol = 0.02 * (ue - uw)
     for chapter in ["01_network", "02_service", "03_access", "04_speed", "06_multimodal"]:
         views = evaluate_page(index.parent / "cities" / city / f"{chapter}.html", _MAP_VIEW_JS, wait=3.0)
         for v in views or []:
             assert v is not None, f"{chapter}: a map did not load"
-            # the view holds the urban area's centre and is not much wider than the urban area
-            assert v["w"] <= cx <= v["e"] and v["s"] <= cy <= v["n"], (chapter, v, ctx.urban)
+            # the map opens showing the whole urban core, and not much more of the region
+            assert v["w"] <= uw + tol and v["e"] >= ue - tol and v["s"] <= us + tol and v["n"] >= un - tol, \
+                (chapter, v, ctx.urban)
             assert (v["e"] - v["w"]) <= 3 * (ue - uw) or (v["n"] - v["s"]) <= 3 * (un - us), (chapter, v, ctx.urban)
             assert v["buttons"] == ["urban area", "whole region"], (chapter, v)
             assert v["labels"] > 0, f"{chapter}: no district named"
@@ -171,3 +175,26 @@ def test_santiago_observed_page_draws_vehicle_and_congestion_maps_and_fleet_char
     assert r.leaflet_paths >= 10, f"the maps drew only {r.leaflet_paths} lines/points"
     assert r.plotly_charts >= 1 and r.plotly_traces >= 2, "the fleet chart was not drawn"
     assert r.remote_requests == [] and r.console_errors == [], (r.remote_requests, r.console_errors)
+
+
+
+_TABLES_JS = r"""
+(() => Array.from(document.querySelectorAll('figure.cb-table-figure')).map(f => {
+  const s = f.querySelector('.cb-table-scroll'), col = f.closest('article') || document.body;
+  const fr = f.getBoundingClientRect(), cr = col.getBoundingClientRect();
+  return {scrolls: !!s && getComputedStyle(s).overflowX === 'auto',
+          inside: fr.right <= cr.right + 1 && fr.left >= cr.left - 1,
+          wide: s ? s.scrollWidth > s.clientWidth : false};
+}))()
+"""
+
+
+@pytest.mark.parametrize("page", ["cities/hangzhou/03_access.html", "cities/hangzhou/04_speed.html",
+                                  "cities/hangzhou/07_operations.html", "compare/compare.html"])
+def test_wide_tables_scroll_inside_the_page_column(built_book, page):
+    from browser import evaluate_page
+
+    root, _, index = built_book
+    tables = evaluate_page(index.parent / page, _TABLES_JS, wait=2.0)
+    assert tables, "no table on the page"
+    assert all(t["scrolls"] and t["inside"] for t in tables), tables

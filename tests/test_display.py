@@ -62,8 +62,11 @@ def test_small_multiples_give_each_kpi_its_own_axis():
     assert any("(km/h)" in x for x in titles) and any("% of routes" in x for x in titles)
     assert fig.layout.showlegend is False
     assert fig.layout.yaxis.range[1] == pytest.approx(2500.0)   # room for the value label
-    assert list(fig.data[1].text) == ["0.20 %", "0.35 %"]
+    assert list(fig.data[1].text) == ["0.2 %", "0.3 %"]
     assert charts.value_text(7400741.0) == "7,400,741" and charts.value_text(11.26) == "11.3"
+    assert list(fig.data[0].x) == ["Hangzhou", "Santiago"]
+    long = charts.kpi_small_multiples(t.rename(columns={"Santiago": "Santiago de Chile"}), ["Hangzhou", "Santiago de Chile"])
+    assert list(long.data[0].x) == ["Hangzhou", "Santiago<br>de Chile"]   # wraps in a narrow panel
 
 
 def test_urban_bounds_and_zoom():
@@ -105,3 +108,25 @@ def test_served_core_is_where_the_urban_stops_are():
     assert core == pytest.approx((120.08, 30.08, 120.32, 30.32))
     assert citymap.served_core(d, stops.head(5)) == citymap.urban_bounds(d)   # too few stops
     assert citymap.served_core(d.drop(columns="area_class"), stops) is None
+
+
+def test_ranked_bars_read_horizontally_in_percent():
+    df = pd.DataFrame({"name": ["Least", "Mid", "Best"], "share": [0.02, 0.5, 0.75],
+                       "area_class": ["rural", "urban", "urban"]})
+    fig = charts.ranked_bars(df, label="name", value="share", color="area_class", percent=True,
+                             colors={"urban": "#2171b5", "rural": "#d94801"}, legend_title="area")
+    assert all(tr.orientation == "h" for tr in fig.data)
+    assert list(fig.layout.yaxis.categoryarray) == ["Best", "Mid", "Least"]   # least served on top
+    assert [list(tr.text) for tr in fig.data] == [["75.0 %", "50.0 %"], ["2.0 %"]]
+    assert fig.layout.xaxis.range[1] == pytest.approx(90.0)
+    assert fig.layout.legend.title.text == "area"
+    hostile = charts.ranked_bars(pd.DataFrame({"name": ["<img src=x onerror=alert(1)>"], "share": [0.5]}),
+                                 label="name", value="share", percent=True)
+    assert list(hostile.data[0].y) == ["&lt;img src=x onerror=alert(1)&gt;"]
+
+
+def test_input_values_keep_their_precision():
+    df = pd.DataFrame({"input": ["grid_kgco2_per_kwh", "electric_share", "fleet"], "base": [0.5617, 0.343, 28.0]})
+    out = nb.table(df, caption="Sensitivity", source="test").body
+    assert ">0.5617<" in out and ">0.343<" in out and ">28<" in out
+    assert "grid emission factor (kg CO2/kWh)" in out and "electric share of bus-km" in out

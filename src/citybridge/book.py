@@ -366,6 +366,7 @@ def build_html(book_dir: Path, *, strict: bool = False) -> Path:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
         shutil.rmtree(tmp, ignore_errors=True)
         raise CitybridgeError(f"the book did not build (sphinx exit {proc.returncode}):\n{tail}")
+    _refresh_static(book_dir / "_static", tmp / "_static")
     share_map_assets(tmp)
     manifest.unlink(missing_ok=True)
     old = build_root / ".html-old"
@@ -376,6 +377,21 @@ def build_html(book_dir: Path, *, strict: bool = False) -> Path:
     shutil.rmtree(old, ignore_errors=True)
     manifest.write_text(sources, encoding="utf-8")
     return final / "index.html"
+
+
+def _refresh_static(src: Path, dest: Path) -> None:
+    """Copy the book's own static files (``book/_static``) that changed since
+    the previous HTML: Sphinx does not overwrite a static file already present
+    in the output it starts from, so an edited stylesheet would not reach the
+    rebuilt book."""
+    if not src.is_dir():
+        return
+    for f in src.rglob("*"):
+        if f.is_file():
+            d = dest / f.relative_to(src)
+            if not d.is_file() or d.read_bytes() != f.read_bytes():
+                d.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(f, d)
 
 
 def _source_docs(book_dir: Path) -> list[str]:

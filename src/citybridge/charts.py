@@ -136,20 +136,22 @@ CITY_COLORS = ["#1f77b4", "#d95f02", "#1b9e77", "#7570b3", "#e7298a", "#66a61e"]
 
 def value_text(v: float, unit: str = "") -> str:
     """A value as people write it: whole numbers without decimals, large
-    numbers with thousands separators, small ones with two significant
-    decimals, and the % sign for percentages."""
+    numbers with thousands separators, small ones with two decimals, and
+    percentages with one decimal and the % sign (as in the tables)."""
     import math
 
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
     v = float(v)
+    if str(unit).startswith("%"):
+        return f"{v:,.1f} %"     # as in the tables: one decimal
     if v.is_integer() or abs(v) >= 100:
         t = f"{v:,.0f}"
     elif abs(v) >= 10:
         t = f"{v:,.1f}"
     else:
         t = f"{v:,.2f}"
-    return f"{t} %" if str(unit).startswith("%") else t
+    return t
 
 
 def kpi_small_multiples(t: pd.DataFrame, cities: list[str], *, columns: int = 3, title: str = "") -> go.Figure:
@@ -174,11 +176,13 @@ def kpi_small_multiples(t: pd.DataFrame, cities: list[str], *, columns: int = 3,
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.12,
                         vertical_spacing=min(0.5 / rows, 0.3) if rows > 1 else 0.1)
     colors = {c: CITY_COLORS[i % len(CITY_COLORS)] for i, c in enumerate(cities)}
+    # city names wrap on the x axis (narrow panels): "Santiago<br>de Chile"
+    ticks = ["<br>".join(html.escape(w) for w in textwrap.wrap(c, 10)) or html.escape(c) for c in cities]
     ymax = {}
     for i, r in t.iterrows():
         row, col = divmod(i, cols)
         vals = [r.get(c) for c in cities]
-        fig.add_trace(go.Bar(x=cities, y=vals, marker_color=[colors[c] for c in cities], showlegend=False,
+        fig.add_trace(go.Bar(x=ticks, y=vals, marker_color=[colors[c] for c in cities], showlegend=False,
                              text=[value_text(v, r["unit"]) for v in vals], textposition="outside",
                              cliponaxis=False, name=str(r["kpi"]),
                              hovertemplate="%{x}: %{text}<extra>" + html.escape(str(r["kpi"])) + "</extra>"),
@@ -194,4 +198,31 @@ def kpi_small_multiples(t: pd.DataFrame, cities: list[str], *, columns: int = 3,
     fig.update_annotations(font={"size": 12}, yshift=10)
     style(fig, title=title, height=max(300, 250 * rows + 60))
     fig.update_layout(showlegend=False, margin={"l": 50, "r": 20, "t": 90 if title else 70, "b": 40})
+    return fig
+
+
+def ranked_bars(df: pd.DataFrame, *, label: str, value: str, color: str | None = None,
+                colors: dict[str, str] | None = None, value_title: str = "", legend_title: str = "",
+                percent: bool = False, title: str = "") -> go.Figure:
+    """Horizontal bars, one per row in the order given (first on top), so long
+    names read horizontally and never overlap; ``percent`` shows a 0–1 value
+    as a percentage. The legend (by ``color``) sits above the plot."""
+    d = df.iloc[::-1].copy()
+    # names are text, never markup (plotly reads a subset of HTML in labels)
+    d[label] = d[label].astype(str).map(html.escape)
+    fig = go.Figure()
+    groups = [(None, d)] if color is None else [(k, d[d[color] == k]) for k in dict.fromkeys(d[color])]
+    for key, g in groups:
+        vals = g[value] * (100 if percent else 1)
+        fig.add_trace(go.Bar(y=g[label].astype(str), x=vals, orientation="h", name=str(key or value),
+                             marker_color=(colors or {}).get(key, CITY_COLORS[0]) if key is not None else CITY_COLORS[0],
+                             text=[value_text(v, "%" if percent else "") for v in vals], textposition="outside",
+                             cliponaxis=False, showlegend=key is not None))
+    fig.update_yaxes(categoryorder="array", categoryarray=list(d[label].astype(str)), automargin=True)
+    top = float((d[value] * (100 if percent else 1)).max() or 1)
+    fig.update_xaxes(title=value_title or value, range=[0, top * 1.2], ticksuffix=" %" if percent else "")
+    style(fig, title=title, height=max(260, 26 * len(d) + 140))
+    fig.update_layout(barmode="overlay", legend={"orientation": "h", "y": 1.02, "yanchor": "bottom", "x": 0,
+                                                 "title": {"text": legend_title}},
+                      margin={"l": 20, "r": 30, "t": 60, "b": 50})
     return fig

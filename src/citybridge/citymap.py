@@ -72,7 +72,8 @@ def served_core(districts: gpd.GeoDataFrame | None, stops: pd.DataFrame | None, 
     x, y = inside.geometry.x, inside.geometry.y
     x0, x1, y0, y1 = x.quantile(q), x.quantile(1 - q), y.quantile(q), y.quantile(1 - q)
     dx, dy = max(x1 - x0, 0.01) * pad, max(y1 - y0, 0.01) * pad
-    return (max(x0 - dx, ub[0]), max(y0 - dy, ub[1]), min(x1 + dx, ub[2]), min(y1 + dy, ub[3]))
+    return (float(max(x0 - dx, ub[0])), float(max(y0 - dy, ub[1])), float(min(x1 + dx, ub[2])),
+            float(min(y1 + dy, ub[3])))
 
 
 def context(place, day=None, *frames) -> MapContext:

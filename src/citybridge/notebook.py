@@ -144,6 +144,9 @@ LABELS = {
 COUNT_COLUMNS = {"trips", "routes", "stops", "stations", "vehicles", "peak_vehicles", "population",
                  "pop_covered", "pop_uncovered", "departures", "trips_one_way", "departures_one_way",
                  "piers", "districts", "rows", "warnings", "errors", "n", "window_trips", "num_trips"}
+#: Columns that hold input values (parameters): shown at the precision they
+#: were given (0.343 stays 0.343, not 0.3).
+PRECISE_COLUMNS = {"base", "value used", "value_used", "parameter value"}
 #: Columns that hold a share between 0 and 1: shown as a percentage.
 SHARE_COLUMNS = {"share_covered", "electric_share", "share"}
 
@@ -187,7 +190,8 @@ def _whole(v) -> bool:
 def number_formatter(column: str, values: pd.Series, float_format: str = "{:,.1f}"):
     """How one float column is written in a table.
 
-    Counts are whole numbers (``7,400,741``, not ``7,400,741.00``); shares
+    Counts are whole numbers (``7,400,741``, not ``7,400,741.00``); input
+    values (:data:`PRECISE_COLUMNS`) keep the precision they were given; shares
     (0–1) are percentages with a % sign; distances in metres and seconds
     are whole; a column whose values are all whole numbers shows no
     decimals; otherwise whole numbers and numbers from 1,000 up show no
@@ -202,6 +206,8 @@ def number_formatter(column: str, values: pd.Series, float_format: str = "{:,.1f
 
     if name in COUNT_COLUMNS:
         return dash(lambda v: f"{v:,.0f}")
+    if name in PRECISE_COLUMNS:
+        return dash(lambda v: f"{v:,.0f}" if _whole(v) or abs(v) >= 1e5 else f"{v:.6g}")
     if name in SHARE_COLUMNS or name.startswith("share_") or name.endswith("_share"):
         if finite.empty or finite.between(0, 1).all():
             return dash(lambda v: f"{v * 100:,.1f} %")
