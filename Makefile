@@ -23,9 +23,14 @@ book: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest
 
-## Open JupyterLab on the notebooks (workshop participants)
+## Open JupyterLab on the notebooks (workshop participants); also as root (containers).
+## LAB_PORT and LAB_IP choose where it listens; the address to open is printed.
+LAB_PORT ?= 8888
+LAB_IP   ?= 127.0.0.1
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/
+	@echo "JupyterLab: open http://$(LAB_IP):$(LAB_PORT)/lab (the full address with its token follows below)"
+	$(VENV)/bin/jupyter lab notebooks/ --ip=$(LAB_IP) --port=$(LAB_PORT) --no-browser \
+		$$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 ## Regenerate the illustrative sample cities from data/samples/
 samples: $(STAMP)

@@ -220,6 +220,27 @@ def open_page(path: Path, *, wait: float = 4.0, timeout: float = 30.0,
         b.close()
 
 
+def evaluate_page(path: Path, expression: str, *, wait: float = 3.0, timeout: float = 30.0):
+    """Load ``path`` like :func:`open_page`, wait for its charts and maps, and
+    return the value of the JavaScript ``expression`` (JSON-able)."""
+    b = Browser()
+    try:
+        b.call("Page.navigate", url=Path(path).resolve().as_uri())
+        b.pump(wait)
+        start = time.time()
+        while True:
+            counts = b.evaluate(_COUNT_JS) or {}
+            done = (counts.get("charts", 0) >= counts.get("want_charts", 0)
+                    and counts.get("maps", 0) >= counts.get("want_maps", 0))
+            if done or time.time() - start > timeout - wait:
+                break
+            b.pump(0.5)
+        b.pump(0.5)
+        return b.evaluate(expression)
+    finally:
+        b.close()
+
+
 if __name__ == "__main__":  # manual use: python tests/browser.py PAGE.html [shot.png]
     import sys
 

@@ -1,6 +1,7 @@
 """Shared fixtures: a copy of the project built once per test session."""
 from __future__ import annotations
 
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -10,6 +11,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# Every build of the test session shares one store of per-city artefacts (prepared service days,
+# KPI boards): they are keyed by the content of each city's files, so sharing them is safe, and
+# Santiago's real network is then prepared once per session instead of once per test build.
+os.environ.setdefault("CITYBRIDGE_CACHE", str(ROOT / ".citybridge-cache"))
 SCREENSHOTS = ROOT / "screenshots"
 
 
@@ -19,10 +25,11 @@ _BOOK_FILES = {"test_book.py", "test_cache.py", "test_dask.py", "test_interrupte
 _BROWSER_FILES = {"test_browser.py"}
 
 
+@pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(config, items):
     """Mark each test ``unit``, ``notebook``, ``book`` or ``browser`` unless it says itself."""
     for item in items:
-        if any(item.iter_markers(name=m) for m in ("unit", "notebook", "book", "browser")):
+        if any(item.get_closest_marker(m) is not None for m in ("unit", "notebook", "book", "browser")):
             continue
         name = Path(str(item.fspath)).name
         if name.endswith(".ipynb"):

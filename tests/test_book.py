@@ -86,3 +86,63 @@ def test_failing_notebook_is_reported_and_others_build(built_book, tmp_path):
     page = (work / "book" / "_build" / "html" / "build-report.html").read_text(encoding="utf-8")
     assert "deliberately broken for the test" in page
     assert (work / "book" / "_build" / "html" / "cities" / "hangzhou" / "01_network.html").is_file()
+
+
+# ---- the book as a reader sees it (checks in tests/book_checks.py) ----------
+
+def test_no_page_shows_parameters_injected_or_answer_cells(built_book):
+    from book_checks import machinery_shown
+
+    root, _, index = built_book
+    assert machinery_shown(index.parent) == {}
+
+
+def test_no_table_writes_a_whole_number_with_decimals(built_book):
+    from book_checks import decimal_counts
+
+    root, _, index = built_book
+    assert decimal_counts(index.parent) == {}
+
+
+def test_no_code_identifier_in_prose_or_table_headers(built_book):
+    from book_checks import identifiers_shown
+
+    root, _, index = built_book
+    assert identifiers_shown(index.parent) == {}
+
+
+def test_participants_still_see_the_parameters_cell():
+    import nbformat
+
+    for nb_path in city_notebooks(ROOT) + compare_notebooks(ROOT):
+        nb = nbformat.read(nb_path, 4)
+        tags = [t for c in nb.cells for t in c.metadata.get("tags", [])]
+        assert tags.count("parameters") == 1, nb_path
+
+
+def test_reader_notebook_drops_machinery_only():
+    from citybridge.book import reader_notebook
+
+    nb = {"cells": [
+        {"cell_type": "code", "metadata": {"tags": ["parameters"]}, "source": "city = 'x'"},
+        {"cell_type": "code", "metadata": {"tags": ["injected-parameters"]}, "source": "# Parameters\ncity = 'y'"},
+        {"cell_type": "markdown", "metadata": {"tags": ["lab-only"]}, "source": "Put it in `answer`."},
+        {"cell_type": "markdown", "metadata": {}, "source": "**2.1** How many?"},
+        {"cell_type": "code", "metadata": {}, "source": ["answer = None\n", "exercises.check('02.1', answer)"]},
+        {"cell_type": "code", "metadata": {"tags": ["hide-input"]}, "source": "exercises.solution('02.1')"}],
+        "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+    out = json.loads(reader_notebook(json.dumps(nb)))
+    assert [c["source"] for c in out["cells"]] == ["**2.1** How many?", "exercises.solution('02.1')"]
+    assert out["cells"][1]["metadata"]["tags"] == ["hide-input"]
+    assert reader_notebook("# a markdown page") == "# a markdown page"
+    nb["cells"] = [{"cell_type": "code", "metadata": {}, "source": "exercises.solution('02.1')"}]
+    out = json.loads(reader_notebook(json.dumps(nb)))
+    assert out["cells"][0]["metadata"]["tags"] == ["remove-input"]
+
+
+def test_city_page_title_does_not_repeat_the_name():
+    from citybridge.book import page_title
+
+    assert page_title("Santiago de Chile", "Santiago de Chile (Región Metropolitana)") == "Santiago de Chile"
+    assert page_title("Hangzhou", "杭州") == "Hangzhou (杭州)"
+    assert page_title("Cairns", None) == "Cairns"

@@ -28,7 +28,9 @@ def tiny_city(tmp_path):
 
 def test_kpi_table_columns_units_and_missing_inputs(tiny_city):
     t = kpi.kpi_table(tiny_city, date="20260107")
-    assert list(t.columns) == ["theme", "kpi", "value", "unit", "definition", "source"]
+    assert list(t.columns) == ["theme", "kpi", "value", "unit", "definition", "source", "status",
+                               "published", "published_source", "difference"]
+    assert set(t["status"]) == {"official"}  # a trainer's own feed without data_status
     assert set(t["theme"]) == set(kpi.THEMES)
     v = t.set_index("kpi")
     assert v.loc["routes", "value"] == 2 and v.loc["routes", "unit"] == "routes"
@@ -54,6 +56,39 @@ def test_lessons_are_computed_from_the_numbers():
     assert any(s.startswith("B can learn from A on bus CO2 per service-km") and "lower is better" in s for s in out)
     # 50 vs 52 is below the 10 % threshold: no statement
     assert not any("frequent network share" in s for s in out)
+
+
+def test_no_lesson_from_illustrative_data():
+    wide = pd.DataFrame({"theme": ["access", "low carbon"],
+                         "kpi": ["SDG 11.2.1 coverage (rural)", "bus CO2 per service-km"],
+                         "unit": ["% of population", "gCO2/km"], "definition": ["", ""],
+                         "A": [20.0, 500.0], "B": [40.0, 900.0], "C": [60.0, 100.0]})
+    wide.attrs["status"] = {"A": "reconstructed", "B": "official", "C": "illustrative"}
+    out = compare.lessons(wide)
+    assert out and not any("C" in s.split(" on ")[0] or "from C" in s for s in out)
+    assert any(s.startswith("A can learn from B on SDG 11.2.1") for s in out)
+    nc = compare.not_comparable(wide)
+    assert list(nc["kpi"]) == ["SDG 11.2.1 coverage (rural)", "bus CO2 per service-km"]
+    assert set(nc["cities"]) == {"C"} and all("sample data" in r for r in nc["reason"])
+    full = compare.lessons_and_limits(wide)
+    assert full[-1].startswith("Not comparable: sample data. C's figures") and "2 comparable KPIs" in full[-1]
+    # only illustrative cities besides one: no lesson at all, and the reason stated
+    wide.attrs["status"] = {"A": "reconstructed", "B": "illustrative", "C": "illustrative"}
+    assert compare.lessons(wide) == []
+    assert len(compare.lessons_and_limits(wide)) == 2
+
+
+def test_published_values_sit_beside_the_computed_ones(tmp_path):
+    d = tmp_path / "pub"
+    d.mkdir()
+    (d / "city.yml").write_text(PROFILE.format(name="Pub", lines=2) +
+                                "published:\n- kpi: routes\n  value: 3\n  unit: routes\n  year: 2025\n"
+                                "  source: https://example.org/report — annual report\n")
+    write_feed(d / "gtfs.zip", timetable_tables())
+    t = kpi.kpi_table(load_city(d), date="20260107").set_index("kpi")
+    assert t.loc["routes", "published"] == 3 and t.loc["routes", "difference"] == -1
+    assert "annual report" in t.loc["routes", "published_source"] and "2025" in t.loc["routes", "published_source"]
+    assert np.isnan(t.loc["trips per day", "published"])
 
 
 def test_facts_table_has_the_same_rows_for_every_city(tmp_path, tiny_city):

@@ -8,6 +8,7 @@ leave every input file byte-for-byte unchanged.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import os
@@ -25,11 +26,12 @@ from citybridge.errors import FeedError
 from citybridge.feed import read_feed
 from gtfs_fixtures import (calendar_dates_only_tables, frequency_tables, timetable_tables,
                            write_feed)
+from realshaped import FEEDS as REAL_SHAPED
 
 CORPUS = Path(__file__).parent / "corpus"
 CASES = yaml.safe_load((CORPUS / "cases.yml").read_text(encoding="utf-8"))["cases"]
 BASES = {"timetable": timetable_tables, "frequency": frequency_tables,
-         "calendar_dates_only": calendar_dates_only_tables}
+         "calendar_dates_only": calendar_dates_only_tables, **REAL_SHAPED}
 GOOD_PROFILE = "name: Testville\ncrs: EPSG:32719\ntimezone: America/Santiago\n"
 #: cases also run through a real `citybridge` process (exit code of the process itself)
 SUBPROCESS_CASES = {"zip_slip_dotdot", "no_direction_id", "yaml_python_object_tag", "bom_and_stray_whitespace"}
@@ -121,11 +123,22 @@ def build_city(case: dict, where: Path) -> Path:
     """Write the case's city folder (profile, extra files, a good feed) and return it."""
     city = where / "testville"
     city.mkdir()
-    if not case.get("no_feed"):
+    if case.get("gtfs_folder"):
+        (city / case["gtfs_folder"]).mkdir()
+        for name, text in timetable_tables().items():
+            (city / case["gtfs_folder"] / name).write_text(text, encoding="utf-8")
+    elif not case.get("no_feed"):
         write_feed(city / "gtfs.zip", timetable_tables())
     yml = city / "city.yml"
     if "city_yml_bytes_latin1" in case:
         yml.write_bytes(case["city_yml_bytes_latin1"].encode("latin-1"))
+    elif "city_yml_nested" in case:  # a value nested N flow lists deep
+        n = case["city_yml_nested"]
+        yml.write_text(GOOD_PROFILE + "notes: " + "[" * n + "]" * n + "\n", encoding="utf-8")
+    elif "city_yml_nested_map" in case:  # N block mappings, one inside the other
+        n = case["city_yml_nested_map"]
+        yml.write_text(GOOD_PROFILE + "".join(" " * i + f"k{i}:\n" for i in range(n)) + " " * n + "x: 1\n",
+                       encoding="utf-8")
     elif "city_yml_padding" in case:
         yml.write_text(GOOD_PROFILE + "# " + "x" * case["city_yml_padding"] + "\n", encoding="utf-8")
     else:
@@ -134,6 +147,10 @@ def build_city(case: dict, where: Path) -> Path:
         p = city / name
         p.parent.mkdir(parents=True, exist_ok=True)
         p.write_text(text, encoding="utf-8")
+    for name, b64 in (case.get("files_b64") or {}).items():
+        p = city / name
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(base64.b64decode(b64))
     return city
 
 
@@ -145,7 +162,7 @@ def _hashes(root: Path) -> dict[str, str]:
 def test_corpus_is_large_enough_and_ids_unique():
     ids = [c["id"] for c in CASES]
     assert len(ids) == len(set(ids))
-    assert len(CASES) >= 25
+    assert len(CASES) >= 100
     assert sum(c["kind"] == "feed" for c in CASES) >= 15
     assert sum(c["kind"] == "profile" for c in CASES) >= 10
     for c in CASES:

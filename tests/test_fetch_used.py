@@ -39,3 +39,18 @@ def test_fetched_feed_is_the_one_used(tmp_path, server, monkeypatch):  # noqa: F
     board_after = kpi_board(after)
     trips = board_after.set_index("kpi").loc["trips per day", "value"]
     assert trips == len(day.trips) != board_before.set_index("kpi").loc["trips per day", "value"]
+
+
+def test_a_reconstructed_city_becomes_official_once_the_official_feed_is_fetched(tmp_path, server):  # noqa: F811
+    base, routes = server
+    city = tmp_path / "cities" / "rebuilt"
+    city.mkdir(parents=True)
+    write_feed(city / "gtfs.zip", timetable_tables())
+    official = write_feed(tmp_path / "official.zip", frequency_tables()).read_bytes()
+    routes["/official.zip"] = (200, {"Content-Type": "application/zip"}, official)
+    (city / "city.yml").write_text(
+        f"name: Rebuilt\ncrs: EPSG:32719\ndata_status: reconstructed\ndownload:\n  url: {base}/official.zip\n"
+        f"  sha256: '{hashlib.sha256(official).hexdigest()}'\n", encoding="utf-8")
+    assert load_city(city).status == "reconstructed"
+    fetch_city(str(city))
+    assert load_city(city).status == "official"

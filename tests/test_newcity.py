@@ -81,7 +81,8 @@ def test_refuses_an_existing_city(tmp_path, feed):
     assert _only_city_folders(root) == ["testville"]
 
 
-@pytest.mark.parametrize("slug", ["Santiago", "1city", "../evil", "a b", "", "x" * 41, "ciudad/2", ".hidden"])
+@pytest.mark.parametrize("slug", ["Santiago", "1city", "../evil", "a b", "", "x" * 41, "ciudad/2", ".hidden",
+                                  "lima\n"])
 def test_refuses_a_bad_slug(tmp_path, feed, slug):
     root = tmp_path / "cities"
     with pytest.raises(ProfileError, match="cannot be a city name: use 1 to 40 lower-case letters"):

@@ -1,4 +1,4 @@
-"""Build artefacts computed once per city and kept on disk: the KPI board.
+"""Build artefacts computed once per city and kept on disk: the prepared service day and the KPI board.
 
 A city's KPI board is computed once (by whichever chapter or command first
 needs it) and stored as Parquet under ``.citybridge-cache/artifacts/``, keyed
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import pickle
 from pathlib import Path
 
 import pandas as pd
@@ -30,12 +31,13 @@ def cache_dir() -> Path:
 
 
 def city_key(city: City, *, date: str | None = None) -> str:
-    """Hash of the city's files, the analysis date and the package source."""
-    from .pipeline import hash_files, package_hash
+    """Hash of the city's files, the analysis date, the package source and the library versions."""
+    from .pipeline import environment_fingerprint, hash_files, is_temporary, package_hash
 
     h = hashlib.sha256()
-    h.update(package_hash().encode() + b"\0" + (date or "").encode() + b"\0")
-    hash_files(city.data_files(), h, base=city.folder)
+    h.update(package_hash().encode() + b"\0" + environment_fingerprint().encode() + b"\0"
+             + (date or "").encode() + b"\0")
+    hash_files([p for p in city.data_files() if not is_temporary(p)], h, base=city.folder)
     return h.hexdigest()[:24]
 
 
@@ -49,18 +51,52 @@ def kpi_board(city: City, *, date: str | None = None) -> pd.DataFrame:
     """
     from .kpi import kpi_table
 
-    path = cache_dir() / f"kpi-{city.slug}-{city_key(city, date=date)}.parquet"
+    path = cache_dir() / f"kpi-{city.slug}-{(date or 'default')}-{city_key(city, date=date)}.parquet"
     if path.is_file():
         try:
             return pd.read_parquet(path)
         except (OSError, ValueError):
             pass  # unreadable (e.g. a half-written file from a killed run): compute again
     board = kpi_table(city, date=date)
+    _store(path, lambda tmp: board.to_parquet(tmp, index=False))
+    return board
+
+
+def _store(path: Path, write) -> None:
+    """Write atomically; drop older artefacts of the same kind and city; never fail the caller."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        board.to_parquet(tmp, index=False)
+        write(tmp)
         os.replace(tmp, path)
+        prefix = path.name.rsplit("-", 1)[0] + "-"
+        for old in path.parent.glob(prefix + "*"):
+            if old != path and old.suffix == path.suffix:
+                old.unlink(missing_ok=True)
     except OSError:
-        pass  # a read-only checkout still gets its board, just not stored
-    return board
+        pass  # a read-only checkout still gets its result, just not stored
+
+
+def _day_path(city: City, date: str | None) -> Path:
+    return cache_dir() / f"day-{city.slug}-{(date or 'default')}-{city_key(city, date=date)}.pkl"
+
+
+def load_day(city: City, date: str | None):
+    """The city's prepared service day stored by :func:`store_day`, or None."""
+    path = _day_path(city, date)
+    if not path.is_file():
+        return None
+    try:
+        with path.open("rb") as f:
+            return pickle.load(f)
+    except Exception:  # noqa: BLE001 - a damaged or foreign cache file is simply recomputed
+        return None
+
+
+def store_day(city: City, date: str | None, day) -> None:
+    """Store a prepared service day (pickle; the key covers files, package and library versions)."""
+    def write(tmp: Path) -> None:
+        with tmp.open("wb") as f:
+            pickle.dump(day, f, protocol=5)
+
+    _store(_day_path(city, date), write)

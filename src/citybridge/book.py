@@ -15,6 +15,7 @@ shared file in ``_static`` instead of carrying its own copy
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import html
 import os
@@ -59,6 +60,64 @@ def sample_banner_md(city: City) -> str:
             "See [Data and sources](../../data.md).\n:::\n")
 
 
+#: Cell tags whose cells readers of the book never see: the parameters cell
+#: (participants in JupyterLab still see it), papermill's injected
+#: parameters and instructions addressed to someone who can run code.
+READER_HIDDEN_TAGS = ("parameters", "injected-parameters", "lab-only")
+
+
+def reader_notebook(text: str) -> str:
+    """The executed notebook as readers of the book see it (JSON text in, out).
+
+    Drops the cells tagged with :data:`READER_HIDDEN_TAGS` and the exercise
+    answer cells (``answer = ...`` with ``exercises.check``): in the book an
+    exercise is its question, hint and solution toggle (the code of the cell
+    that shows them is removed, its output kept). The executed file
+    itself is left as it is (the build cache compares it byte for byte);
+    this runs when Sphinx reads it (``source-read``, see ``write_conf``).
+    Text that is not a notebook is returned unchanged.
+    """
+    import json
+
+    try:
+        nb = json.loads(text)
+        cells = nb["cells"]
+    except (ValueError, TypeError, KeyError):
+        return text
+
+    def hidden(cell: dict) -> bool:
+        tags = cell.get("metadata", {}).get("tags", []) or []
+        src = cell.get("source", "")
+        src = "".join(src) if isinstance(src, list) else str(src)
+        return (any(t in READER_HIDDEN_TAGS for t in tags)
+                or (cell.get("cell_type") == "code" and "exercises.check(" in src))
+
+    kept = [c for c in cells if not hidden(c)]
+    changed = len(kept) != len(cells)
+    for c in kept:
+        # a cell that only calls citybridge to show something (the exercise's
+        # hint and solution) shows its output, not its code
+        src = c.get("source", "")
+        src = "".join(src) if isinstance(src, list) else str(src)
+        tags = c.setdefault("metadata", {}).setdefault("tags", [])
+        if c.get("cell_type") == "code" and src.strip().startswith("exercises.solution(") \
+                and "remove-input" not in tags and "hide-input" not in tags:
+            tags.append("remove-input")
+            changed = True
+    if not changed:
+        return text
+    nb["cells"] = kept
+    return json.dumps(nb, ensure_ascii=False)
+
+
+def page_title(name: str, name_local: str | None) -> str:
+    """The city page title: the name, with the local name only when it adds something."""
+    if not name_local or name_local.strip().casefold() in name.casefold() \
+            or name.casefold() in name_local.casefold():
+        return name
+    return f"{name} ({name_local})"
+
+
 def _md_cell(text: object) -> str:
     return html.escape(str(text)).replace("|", "\\|").replace("\n", " ")
 
@@ -66,7 +125,7 @@ def _md_cell(text: object) -> str:
 def city_index_md(city: City) -> str:
     """The city's landing page: identity, sample banner and key figures with sources."""
     p = city.profile
-    title = p.name if not p.name_local or p.name_local.startswith(p.name) else f"{p.name} ({p.name_local})"
+    title = page_title(p.name, p.name_local)
     lines = [f"# {_md_cell(title)}", "", sample_banner_md(city), ""]
     lines.append(f"Country: {_md_cell(p.country or 'not stated')} · time zone {_md_cell(p.timezone)} · "
                  f"distances measured in {_md_cell(p.crs)}.")
@@ -175,8 +234,17 @@ def _citybridge_escape_pagetitle(app, pagename, templatename, context, doctree):
         context["pagetitle"] = _html.escape(app.env.titles[pagename].astext())
 
 
+# readers never see the parameters cells, papermill's injected cell, lab-only
+# instructions or exercise answer cells (citybridge.book.reader_notebook)
+def _citybridge_reader_notebook(app, docname, source):
+    if str(app.env.doc2path(docname)).endswith(".ipynb"):
+        from citybridge.book import reader_notebook
+        source[0] = reader_notebook(source[0])
+
+
 def setup(app):
     app.connect("html-page-context", _citybridge_escape_pagetitle, priority=900)
+    app.connect("source-read", _citybridge_reader_notebook)
 """
 
 
@@ -278,7 +346,8 @@ def build_html(book_dir: Path, *, strict: bool = False) -> Path:
     build_root.mkdir(exist_ok=True)
     _remove_stale_temporaries(build_root)
     write_conf(book_dir)
-    tmp = Path(tempfile.mkdtemp(prefix=".html-", dir=build_root))
+    tmp = Path(tempfile.mkdtemp(prefix=f".html-{os.getpid()}-", dir=build_root))
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it 0700: the published book follows the umask
     final = build_root / "html"
     sources = "\n".join(_source_docs(book_dir))
     manifest = build_root / ".html-sources"
@@ -292,7 +361,7 @@ def build_html(book_dir: Path, *, strict: bool = False) -> Path:
     if strict:
         cmd += ["-W", "-n", "--keep-going"]
     env = dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1")
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    proc = _run_child(cmd, env)
     if proc.returncode != 0 or not (tmp / "index.html").is_file():
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
         shutil.rmtree(tmp, ignore_errors=True)
@@ -320,17 +389,71 @@ def _source_docs(book_dir: Path) -> list[str]:
 
 
 def _remove_stale_temporaries(build_root: Path, older_than_s: float = 600) -> None:
-    """Remove half-written HTML folders left by killed builds (not recent ones:
-    another build may be running)."""
-    import time
+    """Remove half-written HTML folders left by killed builds (not those of a
+    build still running: see :func:`citybridge.pipeline.is_leftover`)."""
+    from .pipeline import is_leftover
 
-    now = time.time()
     for p in build_root.glob(".html-*"):
         try:
-            if p.is_dir() and now - p.stat().st_mtime > older_than_s:
+            if p.is_dir() and p.name != ".html-old" and is_leftover(p, older_than_s=older_than_s):
                 shutil.rmtree(p, ignore_errors=True)
         except OSError:
             pass
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Linux: the child gets SIGTERM when the build process dies, even by SIGKILL."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001 - not Linux: the except clause of _run_child still applies
+        pass
+
+
+def _run_child(cmd: list[str], env: dict) -> subprocess.CompletedProcess:
+    """Run a child process (Sphinx) and stop it when the build is interrupted or killed."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+    try:
+        out, err = proc.communicate()
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
+
+
+_KERNEL_CONFIG = ("# Written by citybridge build: the build's kernels log errors only, so the console\n"
+                  "# is not repeated once per notebook with ipykernel's 'running over TCP' warning.\n"
+                  "c.IPKernelApp.log_level = 'CRITICAL'\n")
+
+
+@contextlib.contextmanager
+def quiet_kernels(cache_dir: Path):
+    """Run the build's kernels with an IPython profile that logs nothing below
+    CRITICAL (``IPYTHONDIR`` in ``cache_dir``), so the console shows the progress
+    bar, not one ipykernel warning per notebook. The user's own IPython
+    profile is not read by the build's kernels, nor changed."""
+    profile = cache_dir / "ipython" / "profile_default"
+    profile.mkdir(parents=True, exist_ok=True)
+    _write_if_changed(profile / "ipython_kernel_config.py", _KERNEL_CONFIG)
+    old = os.environ.get("IPYTHONDIR")
+    os.environ["IPYTHONDIR"] = str(profile.parent.resolve())
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("IPYTHONDIR", None)
+        else:
+            os.environ["IPYTHONDIR"] = old
 
 
 def build(root: Path, *, cities: list[str] | None = None, workers: int = 1, scheduler: str | None = None,
@@ -344,8 +467,9 @@ def build(root: Path, *, cities: list[str] | None = None, workers: int = 1, sche
     jobs, city_errors = plan(root, cities=cities, book_dir=book_dir)
     # --no-cache re-executes every notebook but still stores the results, so
     # the next build can reuse them
-    results = execute(jobs, workers=workers, scheduler=scheduler, cache_dir=root / CACHE_DIR_NAME,
-                      reuse=use_cache, cwd=root / "notebooks")
+    with quiet_kernels(root / CACHE_DIR_NAME):
+        results = execute(jobs, workers=workers, scheduler=scheduler, cache_dir=root / CACHE_DIR_NAME,
+                          reuse=use_cache, cwd=root / "notebooks")
     report = BuildReport(results=results, city_errors=city_errors)
     built = []
     for slug in sorted({j.city for j in jobs if j.city}):

@@ -70,8 +70,14 @@ class Chart:
 
 
 def show(fig: go.Figure, *, caption: str, alt: str, source: str) -> Chart:
-    """Wrap ``fig`` for display; make it the last expression of a cell."""
-    return Chart(fig, caption=caption, alt=alt, source=source)
+    """Wrap ``fig`` for display; make it the last expression of a cell.
+
+    Code identifiers in the caption and text alternative read as words
+    (:func:`citybridge.notebook.plain`).
+    """
+    from .notebook import plain
+
+    return Chart(fig, caption=plain(caption), alt=plain(alt), source=source)
 
 
 def bar_by_mode(df: pd.DataFrame, *, x: str = "mode", y: str, title: str = "", y_title: str = "") -> go.Figure:
@@ -111,7 +117,7 @@ def kpi_dashboard(kpis: pd.DataFrame, *, columns: int = 3, title: str = "") -> g
     for i, r in k.iterrows():
         row, col = divmod(i, columns)
         v = float(r["value"])
-        fmt = ",.0f" if abs(v) >= 100 or v.is_integer() else ",.1f"
+        fmt = ",.0f" if abs(v) >= 100 or v.is_integer() else (",.1f" if abs(v) >= 1 else ".2g")
         name = "<br>".join(html.escape(x) for x in textwrap.wrap(str(r["kpi"]), 24)[:2])
         fig.add_trace(go.Indicator(
             mode="number", value=v, number={"valueformat": fmt, "suffix": f" {r['unit']}" if len(str(r["unit"])) <= 4 else "",
@@ -122,3 +128,70 @@ def kpi_dashboard(kpis: pd.DataFrame, *, columns: int = 3, title: str = "") -> g
             domain={"row": row, "column": col}))
     fig.update_layout(grid={"rows": rows, "columns": columns, "pattern": "independent", "ygap": 0.35})
     return style(fig, title=title, height=max(240, 170 * rows))
+
+
+#: One colour per city in comparison charts (colour-blind safe, in order).
+CITY_COLORS = ["#1f77b4", "#d95f02", "#1b9e77", "#7570b3", "#e7298a", "#66a61e"]
+
+
+def value_text(v: float, unit: str = "") -> str:
+    """A value as people write it: whole numbers without decimals, large
+    numbers with thousands separators, small ones with two significant
+    decimals, and the % sign for percentages."""
+    import math
+
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    v = float(v)
+    if v.is_integer() or abs(v) >= 100:
+        t = f"{v:,.0f}"
+    elif abs(v) >= 10:
+        t = f"{v:,.1f}"
+    else:
+        t = f"{v:,.2f}"
+    return f"{t} %" if str(unit).startswith("%") else t
+
+
+def kpi_small_multiples(t: pd.DataFrame, cities: list[str], *, columns: int = 3, title: str = "") -> go.Figure:
+    """One small bar panel per KPI, each on its own axis with its unit.
+
+    ``t`` has columns ``kpi``, ``unit`` and one value column per name in
+    ``cities``. KPIs of different units never share an axis; panel titles
+    wrap instead of being cut; the cities are named on each panel's x axis
+    (horizontal labels, no legend to overlap them); each bar carries its
+    value.
+    """
+    import textwrap
+
+    from plotly.subplots import make_subplots
+
+    t = t.reset_index(drop=True)
+    n = max(len(t), 1)
+    cols = min(columns, n)
+    rows = (n + cols - 1) // cols
+    titles = ["<br>".join(html.escape(x) for x in textwrap.wrap(f"{r['kpi']} ({r['unit']})", 30)[:3])
+              for _, r in t.iterrows()]
+    fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.12,
+                        vertical_spacing=min(0.5 / rows, 0.3) if rows > 1 else 0.1)
+    colors = {c: CITY_COLORS[i % len(CITY_COLORS)] for i, c in enumerate(cities)}
+    ymax = {}
+    for i, r in t.iterrows():
+        row, col = divmod(i, cols)
+        vals = [r.get(c) for c in cities]
+        fig.add_trace(go.Bar(x=cities, y=vals, marker_color=[colors[c] for c in cities], showlegend=False,
+                             text=[value_text(v, r["unit"]) for v in vals], textposition="outside",
+                             cliponaxis=False, name=str(r["kpi"]),
+                             hovertemplate="%{x}: %{text}<extra>" + html.escape(str(r["kpi"])) + "</extra>"),
+                      row=row + 1, col=col + 1)
+        finite = [float(v) for v in vals if v is not None and pd.notna(v)]
+        ymax[(row, col)] = max(finite + [0.0])
+    for (row, col), top in ymax.items():
+        # room above the tallest bar for its value label
+        fig.update_yaxes(range=[0, top * 1.25 if top > 0 else 1], row=row + 1, col=col + 1,
+                         tickformat=",~g", nticks=4)
+    fig.update_xaxes(tickangle=0, automargin=True)
+    # panel titles sit clear of their panel's top tick label
+    fig.update_annotations(font={"size": 12}, yshift=10)
+    style(fig, title=title, height=max(300, 250 * rows + 60))
+    fig.update_layout(showlegend=False, margin={"l": 50, "r": 20, "t": 90 if title else 70, "b": 40})
+    return fig

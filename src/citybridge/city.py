@@ -20,7 +20,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ProfileError
 
@@ -38,8 +38,8 @@ DEFAULT_PERIODS: dict[str, tuple[str, str]] = {
     "night": ("23:00", "28:00"),
 }
 
-SLUG_RE = re.compile(r"^[a-z][a-z0-9_-]{0,39}$")
-_TIME_RE = re.compile(r"^\d{1,2}:\d{2}$")
+SLUG_RE = re.compile(r"\A[a-z][a-z0-9_-]{0,39}\Z")
+_TIME_RE = re.compile(r"\A\d{1,2}:\d{2}\Z")
 
 
 class _Strict(BaseModel):
@@ -80,6 +80,84 @@ class FleetEntry(_Strict):
     @classmethod
     def _year_to_str(cls, v: Any) -> Any:
         return str(v) if isinstance(v, int) else v
+
+
+#: Euro classes a fleet class may name, per fuel (those with EMEP/EEA functions).
+FLEET_EUROS = {"electric": ("none",), "diesel": ("III", "IV", "V", "VI"), "cng": ("III", "EEV"),
+               "lng": ("III", "EEV"), "hybrid": ("III", "IV", "V", "VI")}
+#: Technologies per (fuel, Euro class); the first is the default.
+_FLEET_TECHS = {("diesel", "IV"): ("SCR", "EGR"), ("diesel", "V"): ("SCR", "EGR"), ("diesel", "VI"): ("DPF+SCR",),
+                ("hybrid", "IV"): ("SCR", "EGR"), ("hybrid", "V"): ("SCR", "EGR"), ("hybrid", "VI"): ("DPF+SCR",)}
+#: How far the shares of ``fleet_classes`` may stray from 100 % (rounding), in percentage points.
+FLEET_SHARE_TOLERANCE = 0.5
+
+
+class FleetClass(_Strict):
+    """One class of the bus fleet for the air-pollutant estimates (chapter 05).
+
+    ``share`` is the class's share of bus vehicle-km (%). Each class names
+    its ``source`` and ``year``, or is flagged ``assumed: true`` with a
+    ``note`` saying what is assumed (and ``share_range``, the low and high
+    share the assumption spans, when the share itself is assumed).
+    """
+
+    fuel: Literal["electric", "diesel", "cng", "lng", "hybrid"]
+    euro: Literal["none", "III", "IV", "V", "VI", "EEV"] = "none"
+    technology: Literal["", "SCR", "EGR", "DPF+SCR"] = ""
+    size: Literal["midi", "standard", "articulated"] = "standard"
+    share: float = Field(ge=0, le=100)
+    share_range: tuple[float, float] | None = None
+    year: str
+    source: str = ""
+    assumed: bool = False
+    note: str = ""
+
+    @field_validator("year", mode="before")
+    @classmethod
+    def _year_to_str(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int) else v
+
+    @field_validator("euro", mode="before")
+    @classmethod
+    def _euro_to_str(cls, v: Any) -> Any:
+        return str(v).upper() if isinstance(v, (int, str)) and str(v).lower() not in ("none", "") else "none"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "FleetClass":
+        allowed = FLEET_EUROS[self.fuel]
+        if self.euro not in allowed:
+            raise ValueError(f"a {self.fuel} class takes euro {' or '.join(allowed)} (got {self.euro}); "
+                             "these are the classes with EMEP/EEA emission functions")
+        techs = _FLEET_TECHS.get((self.fuel, self.euro), ("",))
+        if self.technology and self.technology not in techs:
+            raise ValueError(f"a {self.fuel} Euro {self.euro} class takes technology "
+                             f"{' or '.join(t for t in techs if t) or 'none (leave it out)'} (got {self.technology})")
+        if self.fuel in ("cng", "lng", "hybrid") and self.size != "standard":
+            raise ValueError(f"EMEP/EEA gives {self.fuel} bus functions for the standard (12 m) size only; "
+                             "write size: standard")
+        if not self.source.strip() and not self.assumed:
+            raise ValueError("give the class's 'source' (where the share comes from), or set 'assumed: true' "
+                             "and say in 'note' what is assumed")
+        if self.share_range is not None:
+            lo, hi = self.share_range
+            if not 0 <= lo <= self.share <= hi <= 100:
+                raise ValueError(f"share_range [{lo}, {hi}] must run from 0 to 100 and contain the share "
+                                 f"({self.share})")
+        return self
+
+    @property
+    def emep_technology(self) -> str:
+        """The technology whose EMEP/EEA functions apply (``technology``, or the default for the Euro class)."""
+        return self.technology or _FLEET_TECHS.get((self.fuel, self.euro), ("",))[0]
+
+    @property
+    def label(self) -> str:
+        """A readable name such as ``diesel Euro V (SCR), standard``."""
+        if self.fuel == "electric":
+            return f"electric, {self.size}"
+        tech = f" ({self.emep_technology})" if self.emep_technology else ""
+        euro = "EEV" if self.euro == "EEV" else f"Euro {self.euro}"
+        return f"{self.fuel} {euro}{tech}, {self.size}"
 
 
 class Fact(_Strict):
@@ -171,6 +249,48 @@ class PopulationSpec(_Strict):
         return str(v) if isinstance(v, int) else v
 
 
+class AvlSpec(_Strict):
+    """An automatic vehicle location (AVL) table: CSV or Parquet, one row per fix.
+
+    ``columns`` maps the standard names (``time``, ``vehicle``, ``lat``,
+    ``lon`` required; ``route``, ``trip``, ``direction``, ``speed_kmh``,
+    ``status``, ``fix_age_s``, ``fix_age_min`` optional) to the table's own
+    column names. ``timezone`` applies to times written without an offset.
+    ``status_at_stop`` lists the ``status`` values meaning "stopped at a stop".
+    ``direction_values`` maps the table's direction codes to GTFS 0/1.
+    """
+
+    file: str
+    columns: dict[str, str] = Field(default_factory=dict)
+    timezone: str | None = None
+    status_at_stop: list[str] = Field(default_factory=list)
+    direction_values: dict[str, int] = Field(default_factory=dict)
+    source: str = ""
+
+    _file_inside = field_validator("file")(classmethod(lambda cls, v: _inside_folder(v)))
+
+
+class RealtimeSpec(_Strict):
+    """Observed operations: GTFS-Realtime snapshots and/or an AVL table.
+
+    ``vehicle_positions`` and ``trip_updates`` name folders (or single
+    files) of GTFS-Realtime protobuf snapshots (``*.pb``). ``route_ids`` says
+    whether the route ids carried by the snapshots are the GTFS feed's
+    (``gtfs``) or the operator's internal service codes (``operator``: used
+    only to group buses of one service, never to join to the GTFS).
+    """
+
+    vehicle_positions: str | None = None
+    trip_updates: str | None = None
+    avl: AvlSpec | None = None
+    route_ids: Literal["gtfs", "operator"] = "gtfs"
+    mode: str = "bus"
+    source: str = ""
+
+    _files_inside = field_validator("vehicle_positions", "trip_updates")(
+        classmethod(lambda cls, v: _inside_folder(v)))
+
+
 class Parameters(_Strict):
     """Emission parameters, each a :class:`SourcedValue`."""
 
@@ -201,10 +321,12 @@ class CityProfile(_Strict):
     gbfs: str | None = None
     periods: dict[str, tuple[str, str]] = Field(default_factory=lambda: dict(DEFAULT_PERIODS))
     fleet: list[FleetEntry] = Field(default_factory=list)
+    fleet_classes: list[FleetClass] | None = None
     parameters: Parameters = Field(default_factory=Parameters)
     facts: list[Fact] = Field(default_factory=list)
     published: list[PublishedValue] = Field(default_factory=list)
     download: dict[str, str] | None = None
+    realtime: RealtimeSpec | None = None
     #: Named disruption scenarios for chapter 09 (resilience), each a mapping
     #: with ``name`` and any of ``stops``, ``routes``, ``segments``
     #: (``{route, from, to}``), ``polygon`` (GeoJSON, WGS-84) and ``window``
@@ -234,6 +356,24 @@ class CityProfile(_Strict):
                 raise ValueError(f"period '{name}' ends ({end}) before it starts ({start})")
         return v
 
+    @field_validator("fleet_classes")
+    @classmethod
+    def _shares_add_up(cls, v: list[FleetClass] | None) -> list[FleetClass] | None:
+        if v is None:
+            return v
+        if not v:
+            raise ValueError("'fleet_classes' is empty: list the classes with their shares, or remove the key")
+        total = sum(c.share for c in v)
+        if abs(total - 100) > FLEET_SHARE_TOLERANCE:
+            raise ValueError(f"the shares of bus-km add up to {total:g} %, not 100 %: correct the 'share' of the "
+                             "classes (an unknown remainder can be a class flagged 'assumed: true')")
+        keys = [(c.fuel, c.euro, c.technology, c.size) for c in v]
+        dup = sorted({k for k in keys if keys.count(k) > 1})
+        if dup:
+            raise ValueError("each class may appear once; repeated: " + ", ".join(" ".join(x for x in k if x)
+                                                                                 for k in dup))
+        return v
+
     @field_validator("gtfs", "gbfs")
     @classmethod
     def _files_inside(cls, v: str | None) -> str | None:
@@ -259,6 +399,12 @@ class CityProfile(_Strict):
             raise ValueError(f"'download' takes only 'url' and 'sha256' (found {', '.join(sorted(extra))})")
         if not re.match(r"^https?://[^\s/]", v["url"], re.I):
             raise ValueError("'download.url' must be a web address starting with https:// (or http://)")
+        try:
+            from urllib.parse import urlsplit
+
+            urlsplit(v["url"]).port  # noqa: B018 - raises ValueError on a malformed host or port
+        except ValueError as exc:
+            raise ValueError(f"'download.url' is not a valid web address ({exc})") from None
         if not re.fullmatch(r"[0-9a-fA-F]{64}", v["sha256"].strip()):
             raise ValueError("'download.sha256' must be the 64 hexadecimal digits of the feed's SHA-256 "
                              "(e.g. from 'sha256sum gtfs.zip')")
@@ -309,9 +455,33 @@ class City:
         A profile without ``data_status`` is ``illustrative`` when it says
         ``sample: true`` and ``official`` otherwise (a trainer's own feed).
         """
+        if self.profile.data_status == "reconstructed" and self.has_official_download():
+            return "official"
         if self.profile.data_status:
             return self.profile.data_status
         return "illustrative" if self.profile.sample else "official"
+
+    def has_official_download(self) -> bool:
+        """True when ``gtfs`` is the very file named by ``download`` (its sha256 matches).
+
+        After ``citybridge fetch``, a reconstructed city holds the operator's
+        feed as published, so its status becomes ``official``.
+        """
+        d = self.profile.download
+        p = self.gtfs_path
+        if not d or not p.is_file():
+            return False
+        st = p.stat()
+        key = (str(p), st.st_size, st.st_mtime_ns)
+        if getattr(self, "_sha_key", None) != key:
+            import hashlib
+
+            h = hashlib.sha256()
+            with p.open("rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    h.update(chunk)
+            self._sha_key, self._sha = key, h.hexdigest()
+        return self._sha == d["sha256"].strip().lower()
 
     @property
     def comparable(self) -> bool:
@@ -410,6 +580,71 @@ def _format_validation(path: Path, exc: ValidationError) -> str:
     return "\n".join(lines)
 
 
+#: Deepest nesting of mappings and lists accepted in a city.yml (a profile needs 4).
+MAX_PROFILE_DEPTH = 20
+
+
+class _ProfileLoader(yaml.SafeLoader):
+    """A safe YAML loader with YAML 1.2 scalars, no duplicate keys and a depth limit.
+
+    YAML 1.1 reads ``7:00`` as the number 420 (base 60) and ``NO`` (Norway)
+    as False; here only ``true``/``false`` are booleans and numbers are
+    decimal, so times and country codes stay text. A key given twice and a
+    document nested deeper than :data:`MAX_PROFILE_DEPTH` are refused.
+    """
+
+    def compose_node(self, parent, index):  # noqa: D102 - depth guard around PyYAML's composer
+        depth = getattr(self, "_cb_depth", 0)
+        if depth > MAX_PROFILE_DEPTH:
+            mark = self.peek_event().start_mark
+            raise yaml.composer.ComposerError(
+                None, None, f"nested more than {MAX_PROFILE_DEPTH} levels deep (a city profile needs "
+                "at most 4); remove the extra levels", mark)
+        self._cb_depth = depth + 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._cb_depth = depth
+
+    def construct_mapping(self, node, deep=False):  # noqa: D102 - duplicate-key guard
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            try:
+                if key in seen:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"key '{str(key)[:60]}' is given twice (first on line {seen[key]}); "
+                        "keep one of them", key_node.start_mark)
+                seen[key] = key_node.start_mark.line + 1
+            except TypeError:
+                continue
+        return super().construct_mapping(node, deep=deep)
+
+
+_ProfileLoader.yaml_implicit_resolvers = {
+    first: [(tag, rx) for tag, rx in resolvers
+            if tag not in ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float")]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+for _tag, _rx, _first in (
+        ("tag:yaml.org,2002:bool", r"^(?:true|True|TRUE|false|False|FALSE)$", "tTfF"),
+        ("tag:yaml.org,2002:int", r"^[-+]?[0-9]+$", "-+0123456789"),
+        ("tag:yaml.org,2002:float",
+         r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$",
+         "-+0123456789.")):
+    _ProfileLoader.add_implicit_resolver(_tag, re.compile(_rx), list(_first))
+
+
+def _parse_yaml(text: str) -> Any:
+    """Parse profile text with :class:`_ProfileLoader` (its errors pass through)."""
+    loader = _ProfileLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
+
+
 def read_profile(path: Path) -> CityProfile:
     """Read and validate one ``city.yml``.
 
@@ -431,9 +666,15 @@ def read_profile(path: Path) -> CityProfile:
     except UnicodeDecodeError as exc:
         raise ProfileError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = _parse_yaml(text)
+    except RecursionError:
+        raise ProfileError(f"{path}: nested too deeply to read (a city profile needs at most 4 levels); "
+                           "remove the extra levels") from None
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
+        if "given twice" in str(getattr(exc, "problem", "")):
+            line = f", line {mark.line + 1}" if mark else ""
+            raise ProfileError(f"{path}{line}: {exc.problem}") from None
         line = f", line {mark.line + 1}" if mark else ""
         m = re.search(r"tag '([^']*)'", str(getattr(exc, "problem", "")))
         tag = (m.group(1) if m else "").replace("tag:yaml.org,2002:", "!!")

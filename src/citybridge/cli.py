@@ -6,6 +6,7 @@ input is wrong, and exits non-zero.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -21,8 +22,24 @@ def _csv_list(text: str | None) -> list[str] | None:
     return items or None
 
 
+def _stop_on_sigterm() -> None:
+    """Turn SIGTERM into KeyboardInterrupt, so a build that is told to stop
+    stops its children (kernels, Sphinx) and leaves the previous book as it was."""
+    import signal
+
+    def _raise(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, _raise)
+    except ValueError:  # not the main thread (e.g. called from a test runner thread)
+        pass
+
+
 def _cmd_build(args: argparse.Namespace) -> int:
     from .book import build
+
+    _stop_on_sigterm()
 
     root = project_root()
     cities = _csv_list(args.cities)
@@ -53,6 +70,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
 def _cmd_run(args: argparse.Namespace) -> int:
     from .pipeline import CACHE_DIR_NAME, execute, plan
 
+    _stop_on_sigterm()
     root = project_root()
     jobs, errors = plan(root, cities=[args.city], notebooks=_csv_list(args.notebooks))
     if errors:
@@ -113,6 +131,28 @@ def _cmd_indicators(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_realtime_record(args: argparse.Namespace) -> int:
+    from .city import load_city
+    from .realtime import record
+
+    city = load_city(args.city, check_files=False)
+    spec = city.profile.realtime
+    rel = spec.vehicle_positions if spec is not None and spec.vehicle_positions else "realtime"
+    folder = city.folder / rel
+    print(f"recording {args.url} every {args.every:g} s for {args.minutes:g} min into {folder}")
+    res = record(folder, args.url, every_s=args.every, minutes=args.minutes)
+    for m in res.messages:
+        print(m, file=sys.stderr)
+    for p in res.saved:
+        print(f"saved {p}")
+    print(f"{len(res.saved)} snapshot(s) saved from {res.polls} poll(s)")
+    if spec is None or not spec.vehicle_positions:
+        print(f"to use them, add to {city.folder / 'city.yml'}:\nrealtime:\n  vehicle_positions: {rel}")
+    if not res.saved:
+        raise CitybridgeError(f"no snapshot could be saved from {args.url}; see the messages above")
+    return 0
+
+
 def _path(text: str | None) -> Path | None:
     return Path(text) if text else None
 
@@ -163,22 +203,74 @@ def make_parser() -> argparse.ArgumentParser:
                    help="datum of the feed's coordinates (default WGS84)")
     i.set_defaults(func=_cmd_indicators)
 
+    rt = sub.add_parser("realtime", help="GTFS-Realtime tools (record snapshots)")
+    rsub = rt.add_subparsers(dest="realtime_command", metavar="ACTION", required=True)
+    rr = rsub.add_parser("record", help="poll a GTFS-Realtime endpoint and store timestamped snapshots")
+    rr.add_argument("city", help="city slug or folder")
+    rr.add_argument("--url", required=True, help="the GTFS-Realtime feed address (http:// or https://)")
+    rr.add_argument("--every", type=float, required=True, help="seconds between polls (1 or more)")
+    rr.add_argument("--for", dest="minutes", type=float, required=True, help="minutes to record (at most 1440)")
+    rr.set_defaults(func=_cmd_realtime_record)
+
     s = sub.add_parser("samples", help="regenerate the illustrative sample cities, deterministically")
     s.set_defaults(func=_cmd_samples)
     return p
 
 
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null (the reader closed the pipe, e.g. ``| head``),
+    so the interpreter's final flush does not print a second error."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _say(text: str) -> None:
+    try:
+        print(text, file=sys.stderr)
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run one sub-command; every failure becomes a one-paragraph message and an exit code:
+    2 for bad input or a refused operation, 1 for an unexpected failure, 130 when interrupted."""
     parser = make_parser()
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)
+    except BrokenPipeError:
+        # the reader stopped reading (``citybridge validate X | head -3``): not an error of the input
+        _silence_stdout()
+        return 0
     except CitybridgeError as exc:
-        print(f"citybridge {args.command}: {exc}", file=sys.stderr)
+        _say(f"citybridge {args.command}: {exc}")
         return 2
     except KeyboardInterrupt:
-        print("interrupted; the previous book is left as it was", file=sys.stderr)
+        if args.command == "realtime":
+            _say("interrupted; the snapshots saved so far are kept and no partial file is left")
+            return 130
+        _say("interrupted; the previous book is left as it was")
         return 130
+    except PermissionError as exc:
+        _say(f"citybridge {args.command}: {exc.filename or exc}: permission denied ({exc.strerror}); "
+             "run the command where you may write, or ask for write access to that folder")
+        return 2
+    except OSError as exc:
+        where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
+        _say(f"citybridge {args.command}: {where}{exc.strerror or exc} ({type(exc).__name__}); "
+             "check the path, free disk space and permissions, then try again")
+        return 2
+    except RecursionError:
+        _say(f"citybridge {args.command}: an input is nested too deeply to read; check the files named "
+             "above (a city.yml or GBFS file holds a few levels only)")
+        return 2
+    except Exception as exc:  # noqa: BLE001 - never a traceback for a user
+        _say(f"citybridge {args.command}: internal error ({type(exc).__name__}: {str(exc)[:300]}); this is "
+             "a bug in citybridge: please report it with the command you ran and the files it read")
+        return 1
 
 
 if __name__ == "__main__":  # pragma: no cover

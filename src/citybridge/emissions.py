@@ -31,6 +31,9 @@ DAYS_PER_YEAR = {"weekday": 250, "saturday": 52, "sunday": 63}
 ANNUAL_RULE = ("annual = weekday × 250 + Saturday × 52 + Sunday × 63 "
                "(Sundays plus about 11 public holidays on a Sunday timetable)")
 
+#: The ``input`` of :func:`sensitivity` for a feed with no bus: nothing to vary.
+NO_BUS_INPUT = "none (the feed has no bus trips, so there is no bus CO2 to vary)"
+
 BUS_PARAMETERS = ("diesel_bus_litres_per_100km", "diesel_kgco2_per_litre", "ebus_kwh_per_km",
                   "grid_kgco2_per_kwh")
 
@@ -56,13 +59,15 @@ def representative_days(feed, date: str) -> dict[str, str]:
     """The analysis weekday and the first Saturday and Sunday with trips after it.
 
     Returns ``{"weekday": date, "saturday": ..., "sunday": ...}``; a day type
-    the feed never runs is left out.
+    the feed never runs is left out (``weekday`` too when ``date`` is a
+    Saturday or Sunday: a feed with no weekday service).
     """
     d0 = dt.datetime.strptime(date, "%Y%m%d").date()
     _, last = feed_date_range(feed)
-    out = {"weekday": date}
+    # a feed with no weekday service is analysed on a weekend day: no weekday then
+    out = {"weekday": date} if d0.weekday() < 5 else {}
     for name, wd in (("saturday", 5), ("sunday", 6)):
-        d = d0 + dt.timedelta(days=(wd - d0.weekday()) % 7 or 7)
+        d = d0 + dt.timedelta(days=(wd - d0.weekday()) % 7)
         while d <= last:
             if trips_by_date(feed, [d]).iloc[0] > 0:
                 out[name] = d.strftime("%Y%m%d")
@@ -89,12 +94,14 @@ def annual_vehicle_km(day: FeedDay) -> pd.DataFrame:
         d = day if days[name] == day.date else prepare_day(day.feed, days[name], crs=day.crs)
         frames.append(vehicle_km(d)[["mode", "vehicle_energy", "vehicle_km"]].assign(day_type=name))
     long = pd.concat(frames, ignore_index=True)
+    long["vehicle_km"] = pd.to_numeric(long["vehicle_km"], errors="coerce").astype(float)
+    long[["mode", "vehicle_energy"]] = long[["mode", "vehicle_energy"]].astype(object)
     wide = long.pivot_table(index=["mode", "vehicle_energy"], columns="day_type", values="vehicle_km",
                             aggfunc="sum", fill_value=0.0)
     for name in DAYS_PER_YEAR:
         if name not in wide:
             wide[name] = 0.0
-    wide = wide[list(DAYS_PER_YEAR)].rename(columns=lambda c: f"{c}_km")
+    wide = wide[list(DAYS_PER_YEAR)].astype(float).rename(columns=lambda c: f"{c}_km")
     wide["vehicle_km_year"] = sum(wide[f"{k}_km"] * n for k, n in DAYS_PER_YEAR.items())
     return wide.reset_index()
 
@@ -103,13 +110,17 @@ def apply_electric_share(vkm: pd.DataFrame, share: float, *, km_col: str = "vehi
     """Re-split bus vehicle-km so that ``share`` (0–1) of it is electric.
 
     Bus rows of any energy are pooled and re-split into ``electric`` and
-    ``diesel``; other modes are unchanged.
+    ``diesel``; other modes are unchanged. Without bus vehicle-km the table
+    is returned as it is (any ``share``, even NaN, is then irrelevant).
     """
-    if not 0 <= share <= 1:
-        raise DataError(f"electric share {share} is outside 0–1; give a fraction such as 0.62")
     bus = vkm[vkm["mode"] == "bus"]
     rest = vkm[vkm["mode"] != "bus"]
     total = bus[km_col].sum()
+    if not total > 0:
+        # no bus vehicle-km (a rail- or ferry-only feed): nothing to re-split, whatever the share
+        return vkm[["mode", "vehicle_energy", km_col]].reset_index(drop=True)
+    if not 0 <= share <= 1:
+        raise DataError(f"electric share {share} is outside 0–1; give a fraction such as 0.62")
     new = pd.DataFrame({"mode": ["bus", "bus"], "vehicle_energy": ["diesel", "electric"],
                         km_col: [total * (1 - share), total * share]})
     return pd.concat([rest[["mode", "vehicle_energy", km_col]], new], ignore_index=True)
@@ -246,11 +257,16 @@ def sensitivity(vkm_year: pd.DataFrame, params: Parameters, *, electric_share: f
         ``input``, ``base`` (value), ``low_tco2``, ``high_tco2`` (t/year at
         the low and high value), ``swing_tco2`` (|high − low|, t/year),
         ``swing_pct`` (swing as % of the base result); largest swing first.
+        A feed without bus vehicle-km gives one row whose ``input`` says so
+        (:data:`NO_BUS_INPUT`) and whose swings are 0.
     """
     def run(p: Parameters, share: float) -> float:
         e = emissions(apply_electric_share(vkm_year, share, km_col="vehicle_km_year"), p, km_col="vehicle_km_year")
         return float(e["tco2"].sum())
 
+    if not vkm_year.loc[vkm_year["mode"] == "bus", "vehicle_km_year"].sum() > 0:
+        return pd.DataFrame([(NO_BUS_INPUT, np.nan, 0.0, 0.0, 0.0, 0.0)],
+                            columns=["input", "base", "low_tco2", "high_tco2", "swing_tco2", "swing_pct"])
     base = run(params, electric_share)
     rows = []
     for name in BUS_PARAMETERS:
@@ -300,6 +316,8 @@ def summary(e_day: pd.DataFrame, params: Parameters, e_year: pd.DataFrame | None
         ([f"uses parameters without a solid source: {', '.join(flags)}"] if flags else [])
     note = "; ".join(parts) or "all parameters sourced"
     km = bus_d["vehicle_km"].sum()
+    if not km > 0:
+        note = "not computed: the feed has no bus trips on this day"
     rows = [
         ("bus CO2 per day", bus_d["tco2"].sum(skipna=False), "tCO2/day", note),
         ("bus CO2 per service-km", 1e6 * bus_d["tco2"].sum(skipna=False) / km if km else np.nan, "gCO2/km", note),

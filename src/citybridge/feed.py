@@ -123,8 +123,40 @@ def _check_members(zf: zipfile.ZipFile, path: Path, *, max_bytes: int, max_ratio
     return members
 
 
+def _looks_chinese(data: bytes) -> bool:
+    """Whether non-UTF-8 bytes read as GBK/GB18030 Chinese text.
+
+    In Chinese text every byte above 0x80 belongs to a two-byte character
+    whose second byte is also above 0x80 (GB 2312 uses 0xA1-0xFE for both),
+    while in Windows-1252 text an accented letter is mostly followed by a
+    plain letter or space. So: the bytes decode as GB18030, no high byte is
+    followed by an ASCII byte, and the text holds Chinese characters.
+    """
+    i, n, pairs = 0, len(data), 0
+    while i < n:
+        b = data[i]
+        if b < 0x80:
+            i += 1
+            continue
+        if b == 0x80 or b == 0xFF or i + 1 >= n or data[i + 1] < 0x80:
+            return False
+        pairs += 1
+        i += 2
+    if not pairs:
+        return False
+    try:
+        text = data.decode("gb18030")
+    except UnicodeDecodeError:
+        return False
+    cjk = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff" or "\u3000" <= ch <= "\u303f"
+              or "\uff00" <= ch <= "\uffef")
+    return cjk >= max(1, pairs // 2)
+
+
 def decode_text(data: bytes) -> tuple[str, str]:
-    """Decode GTFS text: UTF-8 (BOM dropped), else Windows-1252, else Latin-1.
+    """Decode GTFS text: UTF-8 (BOM dropped), else GB18030 when the bytes look
+    like Chinese (GBK, as Chinese spreadsheet programs save), else
+    Windows-1252, else Latin-1.
 
     Text starting with a UTF-16 byte-order mark (as some spreadsheet programs
     save "Unicode text") is read as UTF-16. Returns the text and the encoding
@@ -139,6 +171,8 @@ def decode_text(data: bytes) -> tuple[str, str]:
         return data.decode("utf-8-sig"), "utf-8"
     except UnicodeDecodeError:
         pass
+    if _looks_chinese(data):
+        return data.decode("gb18030"), "gb18030"
     try:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
@@ -186,7 +220,7 @@ def folder_tables(path: Path, *, max_bytes: int, notes: list[str]) -> tuple[dict
     with a note), checked against ``max_bytes``; and any zips it holds."""
     files: dict[str, Path] = {}
     total = 0
-    for p in sorted(path.glob("*.txt")):
+    for p in sorted(q for q in path.iterdir() if q.suffix.lower() == ".txt"):
         if p.is_symlink() or not p.is_file():
             notes.append(f"{path.name}/{p.name}: a link or special file, not read; copy the real file in")
             continue
@@ -194,8 +228,12 @@ def folder_tables(path: Path, *, max_bytes: int, notes: list[str]) -> tuple[dict
         if total > max_bytes:
             raise FeedError(f"{path}: the feed's files add up to more than {max_bytes:,} bytes; "
                             "refusing to read them all at once")
-        files[p.name] = p
-    return files, [p.name for p in path.glob("*.zip")]
+        name = p.name.lower()
+        if name in files:
+            raise FeedError(f"{path}: two files are named {name} ('{files[name].name}' and '{p.name}', "
+                            "differing only in capitals); keep one")
+        files[name] = p
+    return files, [q.name for q in path.iterdir() if q.suffix.lower() == ".zip"]
 
 
 def zip_tables(zf: zipfile.ZipFile, path: Path, *, max_bytes: int, max_ratio: float
@@ -208,8 +246,8 @@ def zip_tables(zf: zipfile.ZipFile, path: Path, *, max_bytes: int, max_ratio: fl
     for info in _check_members(zf, path, max_bytes=max_bytes, max_ratio=max_ratio):
         if _is_junk(info.filename):
             continue
-        name = PurePosixPath(info.filename.replace("\\", "/")).name
-        if name.lower().endswith(".zip"):
+        name = PurePosixPath(info.filename.replace("\\", "/")).name.lower()  # STOPS.TXT is stops.txt
+        if name.endswith(".zip"):
             inner_zips.append(info.filename)
         if not name.endswith(".txt"):
             continue
@@ -336,6 +374,9 @@ def _require_columns(tables: dict[str, pd.DataFrame], src: Path) -> None:
             if c not in df.columns:
                 raise FeedError(f"{where(f'{src}/{tab}.txt', c)}: required column is missing; "
                                 "add it (see the GTFS reference)")
+        if df.empty and tab in ("stops", "routes", "trips", "stop_times"):
+            raise FeedError(f"{src}/{tab}.txt: the file has a header but no rows; export the table "
+                            "again from the source system (a feed needs at least one row in it)")
     for tab, key in (("stops", "stop_id"), ("routes", "route_id"), ("trips", "trip_id"),
                      ("stop_times", "trip_id"), ("stop_times", "stop_id"), ("trips", "route_id"),
                      ("trips", "service_id")):
@@ -530,6 +571,106 @@ def convert_datum(stops: pd.DataFrame, datum: str) -> pd.DataFrame:
     return stops
 
 
+def _fmt_rows(rows: np.ndarray, limit: int = 3) -> str:
+    """``row 3`` / ``rows 3, 7 and 9`` / ``rows 3, 7, 9, … (12 rows)`` for messages."""
+    rows = [int(r) for r in rows]
+    if len(rows) == 1:
+        return f"row {rows[0]}"
+    shown = ", ".join(str(r) for r in rows[:limit])
+    return f"rows {shown}, … ({len(rows):,} rows)" if len(rows) > limit else f"rows {shown}"
+
+
+def check_service_tables(tables: dict[str, pd.DataFrame], src: Path) -> list[str]:
+    """Repair what the calendar and frequency tables say wrongly, saying what was done.
+
+    - ``calendar_dates.txt`` rows whose ``exception_type`` is not 1 or 2 are
+      ignored (GTFS knows no other value);
+    - trips whose ``service_id`` is in neither calendar table never run;
+    - stop times of trips not in ``trips.txt`` are ignored;
+    - ``frequencies.txt`` rows with a headway of 0 s or less, or that end at
+      or before their start, give no departures and are dropped (a trip whose
+      every row is dropped is left out, instead of counting as one trip);
+      windows of one trip that overlap are cut where the earlier one ends, so
+      no departure is counted twice.
+
+    ``tables`` (text columns, as :func:`read_tables` returns them) is changed
+    in place. Returns the notes, each naming the file, column and rows.
+    """
+    notes: list[str] = []
+    cd = tables.get("calendar_dates")
+    if cd is not None and not cd.empty:
+        bad = ~cd["exception_type"].isin(["1", "2"])
+        if bad.any():
+            rows = np.flatnonzero(bad.to_numpy()) + 1
+            notes.append(f"{src.name}/calendar_dates.txt, column 'exception_type', {_fmt_rows(rows)}: value(s) "
+                         f"other than 1 (added) or 2 (removed), first '{cd['exception_type'].iloc[rows[0] - 1]}'; "
+                         f"{len(rows):,} row(s) ignored. Write 1 or 2")
+            tables["calendar_dates"] = cd[~bad].reset_index(drop=True)
+    trips, st = tables["trips"], tables["stop_times"]
+    known: set[str] = set()
+    for tab in ("calendar", "calendar_dates"):
+        if tables.get(tab) is not None and "service_id" in tables[tab]:
+            known |= set(tables[tab]["service_id"])
+    orphan = ~trips["service_id"].isin(known)
+    if orphan.any():
+        rows = np.flatnonzero(orphan.to_numpy()) + 1
+        notes.append(f"{src.name}/trips.txt, column 'service_id', {_fmt_rows(rows)}: {len(rows):,} trip(s) name a "
+                     f"service_id in neither calendar.txt nor calendar_dates.txt (first "
+                     f"'{trips['service_id'].iloc[rows[0] - 1]}'), so they never run; add the service or correct "
+                     "the id")
+    stray = ~st["trip_id"].isin(set(trips["trip_id"]))
+    if stray.any():
+        rows = np.flatnonzero(stray.to_numpy()) + 1
+        notes.append(f"{src.name}/stop_times.txt, column 'trip_id', {_fmt_rows(rows)}: {len(rows):,} stop time(s) "
+                     f"name a trip not in trips.txt (first '{st['trip_id'].iloc[rows[0] - 1]}'); they are "
+                     "ignored. Add the trip or correct the id")
+        tables["stop_times"] = st[~stray].reset_index(drop=True)
+    fr = tables.get("frequencies")
+    if fr is None or fr.empty:
+        return notes
+    name = f"{src.name}/frequencies.txt"
+    start = times_to_seconds(fr["start_time"])
+    end = times_to_seconds(fr["end_time"])
+    hw = pd.to_numeric(fr["headway_secs"], errors="coerce")
+    drop = pd.Series(False, index=fr.index)
+    for mask, col, what in (
+            (start.isna() | end.isna(), "start_time", "a start or end time that is not H:MM:SS"),
+            (hw.isna() | (hw <= 0), "headway_secs", "a headway of 0 s or less (or blank): the seconds between "
+                                                     "departures must be positive, e.g. 600"),
+            (start.notna() & end.notna() & (end <= start), "end_time", "an end time at or before the start time "
+                                                                     "(times after midnight are written 24:30:00, "
+                                                                     "not 00:30:00)")):
+        mask = mask & ~drop
+        if mask.any():
+            rows = np.flatnonzero(mask.to_numpy()) + 1
+            notes.append(f"{name}, column '{col}', {_fmt_rows(rows)}: {len(rows):,} row(s) with {what}; they give "
+                         "no departures and were left out")
+            drop |= mask
+    keep = fr[~drop].assign(_s=start[~drop], _e=end[~drop], _row=np.arange(len(fr))[~drop.to_numpy()] + 1)
+    gone = set(fr.loc[drop, "trip_id"]) - set(keep["trip_id"])
+    if gone:
+        notes.append(f"{name}: {len(gone):,} trip(s) have no usable frequency row left (first "
+                     f"'{sorted(gone)[0]}') and are left out, rather than counted as one trip each")
+        tables["trips"] = trips[~trips["trip_id"].isin(gone)].reset_index(drop=True)
+        tables["stop_times"] = tables["stop_times"][~tables["stop_times"]["trip_id"].isin(gone)].reset_index(drop=True)
+    keep = keep.sort_values(["trip_id", "_s", "_row"], kind="stable")
+    prev_end = keep.groupby("trip_id")["_e"].transform(lambda e: e.cummax().shift())
+    over = prev_end.notna() & (keep["_s"] < prev_end)
+    if over.any():
+        rows = np.sort(keep.loc[over, "_row"].to_numpy())
+        notes.append(f"{name}, column 'start_time', {_fmt_rows(rows)}: {len(rows):,} window(s) overlap an earlier "
+                     f"window of the same trip (first trip '{keep.loc[over, 'trip_id'].iloc[0]}'); each was cut to "
+                     "start where the earlier one ends, so no departure is counted twice. Make the windows follow "
+                     "one another")
+        new_s = keep["_s"].where(~over, prev_end)
+        keep = keep.assign(_s=new_s)
+        keep = keep[keep["_e"] > keep["_s"]]
+        keep["start_time"] = [f"{int(t) // 3600:02d}:{int(t) % 3600 // 60:02d}:{int(t) % 60:02d}"
+                              for t in keep["_s"]]
+    tables["frequencies"] = keep.sort_values("_row").drop(columns=["_s", "_e", "_row"]).reset_index(drop=True)
+    return notes
+
+
 def read_feed(path: str | Path, *, datum: str = "WGS84"):
     """Read a GTFS zip or folder into a ``gtfs_kit.Feed``, safely.
 
@@ -549,6 +690,12 @@ def read_feed(path: str | Path, *, datum: str = "WGS84"):
     tables, notes = read_tables(path)
     _require_columns(tables, path)
     notes += _coerce_numbers(tables, path)
+    service_notes = check_service_tables(tables, path)
+    if tables["trips"].empty or tables["stop_times"].empty:
+        raise FeedError(f"{path}: no usable trip is left: " + "; ".join(service_notes))
+    if "frequencies" in tables and tables["frequencies"].empty:
+        del tables["frequencies"]
+    notes += service_notes
     stops, fill_notes = _fill_from_parent(_check_coordinates(tables["stops"], path))
     notes += fill_notes
     tables["stops"] = convert_datum(stops, datum)
@@ -569,14 +716,15 @@ def read_feed(path: str | Path, *, datum: str = "WGS84"):
 # --------------------------------------------------------------------------
 
 def times_to_seconds(s: pd.Series) -> pd.Series:
-    """``H:MM:SS`` (hours may exceed 24) to seconds after midnight, as float.
+    """``H:MM:SS`` (hours may exceed 24; ``H:MM`` is read as ``H:MM:00``) to
+    seconds after midnight, as float.
 
     Blank or unreadable values become NaN.
     """
-    parts = s.astype("string").str.strip().str.extract(r"^(\d{1,3}):(\d{2}):(\d{2})$")
+    parts = s.astype("string").str.strip().str.extract(r"^(\d{1,3}):([0-5]\d)(?::([0-5]\d))?$")
     h = pd.to_numeric(parts[0], errors="coerce")
     m = pd.to_numeric(parts[1], errors="coerce")
-    sec = pd.to_numeric(parts[2], errors="coerce")
+    sec = pd.to_numeric(parts[2], errors="coerce").fillna(0)
     return (h * 3600 + m * 60 + sec).astype(float)
 
 
@@ -667,7 +815,9 @@ def choose_date(feed) -> str:
     The weekday (Monday–Friday) with the most trips (frequency-based trips
     expanded) in the feed's first full week (Monday to Sunday inside the
     feed's date range); ties go to the earliest day. Feeds shorter than a
-    full week use their busiest weekday (or busiest day).
+    full week use their busiest weekday (or busiest day). A feed with no
+    weekday service at all (weekends only) uses its busiest day with service
+    (see :func:`date_choice_note`).
     """
     start, end = feed_date_range(feed)
     monday = start + dt.timedelta(days=(7 - start.weekday()) % 7)
@@ -679,9 +829,25 @@ def choose_date(feed) -> str:
         days = wk or days
     counts = trips_by_date(feed, days)
     if counts.max() <= 0:
-        raise FeedError(f"no trips run on any day from {days[0]} to {days[-1]}; check "
-                        "calendar.txt / calendar_dates.txt")
+        # no weekday service (a weekend-only or holiday feed): the busiest day with service
+        span = min((end - start).days + 1, 400)
+        every = [start + dt.timedelta(days=i) for i in range(span)]
+        counts = trips_by_date(feed, every)
+    if counts.empty or counts.max() <= 0:
+        raise FeedError(f"no trips run on any day from {start} to {end}; check that the trips' service_id "
+                        "values appear in calendar.txt / calendar_dates.txt on days inside the feed's dates "
+                        "(and the notes on frequencies.txt, if any)")
     return str(counts.idxmax())
+
+
+def date_choice_note(date: str) -> list[str]:
+    """A note when the default analysis date is not a weekday (the feed has
+    no weekday service), saying which day was chosen."""
+    d = _to_date(date)
+    if d.weekday() < 5:
+        return []
+    return [f"the feed has no weekday service, so the analysis day is {d:%A} {d:%Y-%m-%d}, the busiest day "
+            "with service; figures describe that day, not a working day"]
 
 
 # --------------------------------------------------------------------------
@@ -902,6 +1068,7 @@ def prepare_day(feed, date: str | None = None, *, crs: str | None = None, city_n
     notes = list(getattr(feed, "notes", []))
     if date is None or str(date).strip() == "":
         date = choose_date(feed)
+        notes += date_choice_note(date)
     date = _to_date(date).strftime("%Y%m%d")
     routes = feed.routes.copy()
     routes["route_id"] = routes["route_id"].astype(str)
@@ -984,8 +1151,10 @@ def feed_day(city, date: str | None = None) -> FeedDay:
     """Read a city's feed and prepare its analysis day.
 
     The result is kept for the life of the process (keyed by the feed's
-    path, size and modification time, and the date), so a notebook that
-    looks at several cities reads each feed once. Treat it as read-only.
+    path, size and modification time, and the date), and on disk between
+    processes (:func:`citybridge.artifacts.load_day`, keyed by the content of
+    the city's files and the package), so each city's day is prepared once
+    per build and a kernel loads it in about a second. Treat it as read-only.
 
     Parameters
     ----------
@@ -1003,8 +1172,14 @@ def feed_day(city, date: str | None = None) -> FeedDay:
     key = (str(p.resolve()), st.st_size if st else 0, st.st_mtime_ns if st else 0, date or "",
            city.profile.source_datum, city.profile.crs)
     if key not in _DAY_CACHE:
-        feed = read_feed(p, datum=city.profile.source_datum)
-        _DAY_CACHE[key] = prepare_day(feed, date, crs=city.profile.crs, city_name=city.name)
+        from .artifacts import load_day, store_day
+
+        day = load_day(city, date)
+        if day is None:
+            feed = read_feed(p, datum=city.profile.source_datum)
+            day = prepare_day(feed, date, crs=city.profile.crs, city_name=city.name)
+            store_day(city, date, day)
+        _DAY_CACHE[key] = day
     return _DAY_CACHE[key]
 
 

@@ -11,13 +11,23 @@ feed (never more than :data:`MAX_DOWNLOAD_BYTES`), checks its SHA-256 and
 only then moves it into place. On any problem (network error, HTTP error,
 size limit, hash mismatch, not a readable GTFS zip) the existing feed is left
 untouched and the temporary file is removed.
+
+The whole download has one overall deadline (:data:`DEADLINE_S`): a server
+that trickles a byte at a time, or never finishes its headers, is cut off
+when it passes, and the partial file is removed. Temporary ``.download``
+files left by a fetch that was killed are removed by the next fetch.
 """
 from __future__ import annotations
 
 import hashlib
+import http.client
 import os
+import socket
 import tempfile
+import threading
+import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -28,6 +38,10 @@ from .errors import CitybridgeError, FeedError, ProfileError
 MAX_DOWNLOAD_BYTES = 1024**3
 #: Seconds without progress before giving up.
 TIMEOUT_S = 60.0
+#: Seconds for the whole download (connection, headers and body) before giving up.
+DEADLINE_S = 1800.0
+#: A leftover ``.download`` file older than this (seconds) belongs to a fetch that died.
+STALE_S = 2 * DEADLINE_S
 _CHUNK = 1 << 16
 
 
@@ -41,34 +55,115 @@ class _NoRedirectToOtherSchemes(urllib.request.HTTPRedirectHandler):
         return super().redirect_request(req, fp, code, msg, headers, newurl)
 
 
+class _Sockets:
+    """The sockets of one download, so that a watchdog can cut them at the deadline."""
+
+    def __init__(self) -> None:
+        self.socks: list[socket.socket] = []
+        self.expired = False
+        self.lock = threading.Lock()
+
+    def add(self, sock) -> None:
+        with self.lock:
+            self.socks.append(sock)
+            if self.expired:
+                self._cut(sock)
+
+    def expire(self) -> None:
+        with self.lock:
+            self.expired = True
+            for sock in self.socks:
+                self._cut(sock)
+
+    @staticmethod
+    def _cut(sock) -> None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
+def _handlers(watch: _Sockets) -> list:
+    """HTTP and HTTPS handlers whose connections register their socket with ``watch``."""
+
+    class _Conn(http.client.HTTPConnection):
+        def connect(self):
+            super().connect()
+            watch.add(self.sock)
+
+    class _ConnS(http.client.HTTPSConnection):
+        def connect(self):
+            super().connect()
+            watch.add(self.sock)
+
+    class _H(urllib.request.HTTPHandler):
+        def http_open(self, req):
+            return self.do_open(_Conn, req)
+
+    class _HS(urllib.request.HTTPSHandler):
+        def https_open(self, req):
+            return self.do_open(_ConnS, req, context=self._context)
+
+    return [_H(), _HS()]
+
+
+def check_url(url: str) -> str:
+    """``url`` if it is a well-formed http(s) address, else a :class:`ProfileError` saying why."""
+    if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
+        raise ProfileError(f"download.url '{url}' is not a web address; write https://...")
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a port that is not a number
+    except ValueError as exc:
+        raise ProfileError(f"download.url '{url}' is not a valid web address ({exc}); correct it in "
+                           "city.yml") from None
+    if not parts.hostname or any(c.isspace() for c in url):
+        raise ProfileError(f"download.url '{url}' is not a valid web address (no host name, or a space); "
+                           "correct it in city.yml")
+    return url
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
 
 
-def download(url: str, dest: Path, *, max_bytes: int = MAX_DOWNLOAD_BYTES, timeout: float = TIMEOUT_S) -> str:
+def download(url: str, dest: Path, *, max_bytes: int = MAX_DOWNLOAD_BYTES, timeout: float = TIMEOUT_S,
+             deadline: float = DEADLINE_S) -> str:
     """Stream ``url`` to ``dest`` and return the SHA-256 of what was written.
+
+    ``timeout`` bounds each wait for the server; ``deadline`` bounds the
+    whole download (a server trickling bytes is cut off when it passes).
 
     Raises
     ------
     CitybridgeError
-        Not an http(s) address, network or HTTP error, or larger than ``max_bytes``.
+        Not a valid http(s) address, network or HTTP error, a reply that is
+        not valid HTTP, larger than ``max_bytes``, or past the deadline.
     """
-    if not url.lower().startswith(("http://", "https://")):
-        raise ProfileError(f"download.url '{url}' is not a web address; write https://...")
-    opener = urllib.request.build_opener(_NoRedirectToOtherSchemes())
+    check_url(url)
+    watch = _Sockets()
+    opener = urllib.request.build_opener(_NoRedirectToOtherSchemes(), *_handlers(watch))
     req = urllib.request.Request(url, headers={"User-Agent": f"citybridge/{__version__}"})
     h = hashlib.sha256()
     size = 0
+    t_end = time.monotonic() + deadline
+    timer = threading.Timer(deadline, watch.expire)
+    timer.daemon = True
+    timer.start()
+    late = CitybridgeError(f"{url}: the download did not finish within {deadline:,.0f} s (the server is too "
+                           "slow or stalled); nothing was kept. Try again later or download it yourself")
     try:
-        with opener.open(req, timeout=timeout) as resp, open(dest, "wb") as out:
+        with opener.open(req, timeout=min(timeout, deadline)) as resp, open(dest, "wb") as out:
             declared = resp.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > max_bytes:
                 raise CitybridgeError(f"{url}: the server announces {int(declared):,} bytes, more than the "
                                       f"limit of {max_bytes:,}; download it yourself if it is genuine")
             while True:
-                chunk = resp.read(_CHUNK)
+                if time.monotonic() > t_end:
+                    raise late
+                chunk = resp.read1(_CHUNK) if hasattr(resp, "read1") else resp.read(_CHUNK)
                 if not chunk:
                     break
                 size += len(chunk)
@@ -77,26 +172,76 @@ def download(url: str, dest: Path, *, max_bytes: int = MAX_DOWNLOAD_BYTES, timeo
                                           "Download it yourself if the feed is genuinely this large")
                 h.update(chunk)
                 out.write(chunk)
-    except urllib.error.HTTPError as exc:
-        raise CitybridgeError(f"{url}: the server answered HTTP {exc.code} ({exc.reason}); check the address "
-                              "in city.yml 'download.url'") from None
-    except urllib.error.URLError as exc:
-        raise CitybridgeError(f"{url}: could not download ({exc.reason}); check the address and the "
-                              "network connection") from None
-    except (TimeoutError, OSError) as exc:
-        raise CitybridgeError(f"{url}: the download failed ({type(exc).__name__}: {exc})") from None
+    except CitybridgeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every network or protocol failure becomes a message
+        if watch.expired or time.monotonic() > t_end:
+            raise late from None
+        raise CitybridgeError(_network_message(url, exc)) from None
+    finally:
+        timer.cancel()
+    if watch.expired:
+        raise late
     if size == 0:
         raise CitybridgeError(f"{url}: the server sent an empty file")
     return h.hexdigest()
 
 
-def fetch_city(city: str, *, max_bytes: int = MAX_DOWNLOAD_BYTES, timeout: float = TIMEOUT_S) -> Path:
+def _network_message(url: str, exc: BaseException) -> str:
+    """One sentence for a failed download: what went wrong and what to check."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return (f"{url}: the server answered HTTP {exc.code} ({exc.reason}); check the address in city.yml "
+                "'download.url'")
+    if isinstance(exc, urllib.error.URLError):
+        reason = exc.reason
+        if isinstance(reason, (http.client.HTTPException, ValueError)):
+            return _network_message(url, reason)
+        return (f"{url}: could not download ({reason}); check the address and the network connection")
+    if isinstance(exc, http.client.LineTooLong):
+        return f"{url}: the server's reply has an over-long line ({exc}); it is not a usable web server"
+    if isinstance(exc, http.client.IncompleteRead):
+        return (f"{url}: the server's reply broke off or is badly chunked ({exc.partial and len(exc.partial) or 0} "
+                "bytes received); try again later")
+    if isinstance(exc, http.client.HTTPException):
+        detail = str(exc).strip() or type(exc).__name__
+        return (f"{url}: the server's reply is not valid HTTP ({type(exc).__name__}: {detail[:120]}); check "
+                "the address in city.yml 'download.url' (is it a web server?)")
+    if isinstance(exc, ValueError):
+        return f"{url}: not a valid web address ({exc}); correct 'download.url' in city.yml"
+    if isinstance(exc, (TimeoutError, socket.timeout)):
+        return f"{url}: the server did not answer in time; try again later"
+    return f"{url}: the download failed ({type(exc).__name__}: {str(exc)[:200]})"
+
+
+def remove_stale_downloads(folder: Path, older_than_s: float = STALE_S) -> list[Path]:
+    """Remove ``.*.download`` files in ``folder`` left by fetches that were killed."""
+    removed = []
+    now = time.time()
+    try:
+        leftovers = list(Path(folder).glob(".*.download"))
+    except OSError:
+        return removed
+    for p in leftovers:
+        try:
+            if p.is_file() and now - p.stat().st_mtime > older_than_s:
+                p.unlink()
+                removed.append(p)
+        except OSError:
+            pass
+    return removed
+
+
+def fetch_city(city: str, *, max_bytes: int = MAX_DOWNLOAD_BYTES, timeout: float | None = None,
+               deadline: float | None = None) -> Path:
     """Download a city's feed as declared in its ``city.yml`` and verify it.
 
     Parameters
     ----------
     city
         A slug (looked up in ``data/cities``) or a city folder.
+    timeout, deadline
+        Seconds to wait for the server each time, and for the whole download;
+        default :data:`TIMEOUT_S` and :data:`DEADLINE_S`.
 
     Returns
     -------
@@ -124,11 +269,21 @@ def fetch_city(city: str, *, max_bytes: int = MAX_DOWNLOAD_BYTES, timeout: float
     if target.is_dir():
         raise ProfileError(f"{yml}: 'gtfs' names the folder {target.name}; 'citybridge fetch' downloads a zip. "
                            "Set 'gtfs: gtfs.zip' (the folder is then no longer used)")
-    fd, tmpname = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".download", dir=c.folder)
+    if not target.parent.is_dir():
+        raise ProfileError(f"{yml}: 'gtfs' names {c.profile.gtfs}, but the folder {target.parent.name}/ does "
+                           "not exist in the city folder; create it or set 'gtfs: gtfs.zip'")
+    check_url(dl["url"])
+    remove_stale_downloads(target.parent)
+    try:
+        fd, tmpname = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".download", dir=target.parent)
+    except OSError as exc:
+        raise CitybridgeError(f"{target.parent}: cannot write the download there ({exc.strerror}); make the "
+                              "city folder writable (or run fetch as its owner) and try again") from None
     os.close(fd)
     tmp = Path(tmpname)
     try:
-        got = download(dl["url"], tmp, max_bytes=max_bytes, timeout=timeout)
+        got = download(dl["url"], tmp, max_bytes=max_bytes, timeout=TIMEOUT_S if timeout is None else timeout,
+                       deadline=DEADLINE_S if deadline is None else deadline)
         if got != expected:
             raise CitybridgeError(
                 f"{dl['url']}: the downloaded file's SHA-256 does not match city.yml.\n"
@@ -142,7 +297,11 @@ def fetch_city(city: str, *, max_bytes: int = MAX_DOWNLOAD_BYTES, timeout: float
             raise CitybridgeError(f"{dl['url']}: the file matches its hash but is not a usable GTFS feed "
                                   f"({exc}); {target.name} was left unchanged") from None
         os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, target)
+        try:
+            os.replace(tmp, target)
+        except OSError as exc:
+            raise CitybridgeError(f"{target}: the verified download could not be put in place "
+                                  f"({exc.strerror}); check that the file and its folder are writable") from None
     except BaseException:
         try:
             tmp.unlink()
@@ -152,4 +311,4 @@ def fetch_city(city: str, *, max_bytes: int = MAX_DOWNLOAD_BYTES, timeout: float
     return target
 
 
-__all__ = ["fetch_city", "download", "MAX_DOWNLOAD_BYTES"]
+__all__ = ["fetch_city", "download", "check_url", "remove_stale_downloads", "MAX_DOWNLOAD_BYTES", "DEADLINE_S"]

@@ -143,6 +143,28 @@ def carbon_kpis(city: City, day: FeedDay) -> pd.DataFrame:
     return _rows(city, day, "low carbon", rows, "emission parameters: city.yml")
 
 
+def air_kpis(city: City, day: FeedDay) -> pd.DataFrame:
+    """Bus NOx and PM2.5 per day and per vehicle-km (EMEP/EEA factors × the city's fleet classes)."""
+    from . import air
+
+    classes = city.profile.fleet_classes
+    if not classes:
+        why = "not computed: city.yml has no fleet_classes (shares of bus-km by fuel and Euro class)"
+        return _rows(city, day, "air", [("bus NOx per day", np.nan, "t/day", why),
+                                        ("bus PM2.5 per day", np.nan, "t/day", why)])
+    em = air.segment_emissions(air.segment_groups(day), classes)
+    t = air.totals(em).set_index("pollutant")
+    nox, pm = t.loc["NOx"], t.loc["PM2.5 (exhaust + non-exhaust)"]
+    assumed = " (some fleet classes assumed)" if any(c.assumed for c in classes) else ""
+    d = "hot exhaust, EMEP/EEA 2019 speed-dependent factors at each segment's scheduled speed" + assumed
+    dp = "exhaust plus tyre, brake and road wear (EMEP/EEA Tier 2)" + assumed
+    rows = [("bus NOx per day", nox["t_per_day"], "t/day", d),
+            ("bus PM2.5 per day", pm["t_per_day"], "t/day", dp),
+            ("bus NOx per vehicle-km", nox["g_per_vehicle_km"], "g/km", d),
+            ("bus PM2.5 per vehicle-km", pm["g_per_vehicle_km"], "g/km", dp)]
+    return _rows(city, day, "air", rows, "fleet classes: city.yml; factors: data/reference/air")
+
+
 def bike_kpis(city: City, day: FeedDay) -> pd.DataFrame:
     """Bike-share integration: stations, and stations and stops within 300 m of each other."""
     from . import multimodal as mm
@@ -215,9 +237,31 @@ def quality_kpis(city: City, day: FeedDay) -> pd.DataFrame:
     return _rows(city, day, "data quality", rows)
 
 
+def observed_kpis(city: City, day: FeedDay) -> pd.DataFrame:
+    """Operations as observed (chapter 08): vehicles seen against the schedule, share matched,
+    observed and scheduled speed, bunching and stale fixes, each with its capture time."""
+    from . import observed_view as V
+
+    try:
+        obs = V.analyse(city)
+    except CitybridgeError as exc:
+        return _rows(city, day, "observed", [("vehicles seen", np.nan, "vehicles",
+                                                f"not computed: {str(exc).splitlines()[0]}")])
+    if obs is None:
+        return _rows(city, day, "observed", [("vehicles seen", np.nan, "vehicles",
+                                                "not computed: the city declares no realtime inputs (chapter 08)")])
+    s = V.summary(obs)
+    rows = list(s[["indicator", "value", "unit", "definition"]].itertuples(index=False, name=None))
+    spec = city.profile.realtime
+    extra = f"realtime: {spec.source or 'city.yml realtime inputs'}; captured {obs.captured}"
+    out = _rows(city, obs.day, "observed", rows, extra)
+    return out
+
+
 THEMES: dict[str, Callable[[City, FeedDay], pd.DataFrame]] = {
     "network": network_kpis, "service": service_kpis, "access": access_kpis, "speed": speed_kpis,
-    "low carbon": carbon_kpis, "multimodal": bike_kpis, "resilience": resilience_kpis, "data quality": quality_kpis,
+    "low carbon": carbon_kpis, "air": air_kpis, "multimodal": bike_kpis, "observed": observed_kpis,
+    "resilience": resilience_kpis, "data quality": quality_kpis,
 }
 
 

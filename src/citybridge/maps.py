@@ -104,7 +104,12 @@ def _assets() -> str:
              ".cb-legend i{display:inline-block;width:12px;height:12px;margin-right:5px;"
              "vertical-align:middle;}"
              ".cb-tip th{text-align:left;padding:1px 8px 1px 0;font-weight:600;}"
-             ".cb-tip td{padding:1px 0;}")
+             ".cb-tip td{padding:1px 0;}"
+             ".cb-label{font:600 11px/1.2 sans-serif;color:#333;white-space:nowrap;text-align:center;"
+             "text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 3px #fff;pointer-events:none;}"
+             ".cb-views button{display:block;width:100%;margin:0;padding:3px 8px;border:0;"
+             "border-bottom:1px solid #ccc;background:#fff;font:12px sans-serif;cursor:pointer;}"
+             ".cb-views button:hover{background:#f0f0f0;}")
     return f"{leaflet_assets()}<style>{style}</style><script>{_CB_JS}</script>"
 
 
@@ -286,7 +291,7 @@ def add_legend(m: folium.Map, title: str, items: dict[str, str]) -> None:
 def add_lines(m: folium.Map, lines: gpd.GeoDataFrame, *, color_by: str = "mode",
               colors: dict[str, str] | None = None, tooltip: list[str] | None = None,
               aliases: list[str] | None = None, weight: float = 3.0, name: str = "lines",
-              simplify_m: float = 5.0) -> None:
+              simplify_m: float = 5.0, opacity: float = 0.85, dash: str | None = None) -> None:
     """Draw a GeoDataFrame of lines; colour from ``color_by`` through ``colors``.
 
     Geometry is simplified by ``simplify_m`` metres (in a metric CRS) and
@@ -299,7 +304,7 @@ def add_lines(m: folium.Map, lines: gpd.GeoDataFrame, *, color_by: str = "mode",
     g = _metric_simplify(lines, simplify_m).reset_index(drop=True)
     palette, idx = _palette(g[color_by], colors, "#7f7f7f")
     geoms = [_parts(geom, "line") for geom in g.geometry]
-    spec = {"kind": "line", "scale": _SCALE, "style": {"weight": weight, "opacity": 0.85},
+    spec = {"kind": "line", "scale": _SCALE, "style": {"weight": weight, "opacity": opacity, "dashArray": dash},
             "colors": palette, "fields": list(aliases or tooltip), "rows": _rows(g, tooltip, idx, geoms)}
     CompactLayer(spec, name).add_to(m)
 
@@ -407,6 +412,42 @@ def add_polygons(m: folium.Map, polys: gpd.GeoDataFrame, *, column: str | None =
     CompactLayer(spec, name).add_to(m)
 
 
+class _Script(MacroElement):
+    """A snippet run with the map (``MAP`` stands for the map's variable)."""
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+        (function(map) { {{ this.code }} })({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, code: str):
+        super().__init__()
+        self._name = "CbScript"
+        self.code = code
+
+
+def add_labels(m: folium.Map, labels: pd.DataFrame, *, min_zoom: int = 0) -> None:
+    """Permanent text labels (``lat``, ``lon``, ``text``), set as text, never markup;
+    shown from zoom ``min_zoom`` on."""
+    rows = [[float(r.lat), float(r.lon), str(r.text)] for r in labels.itertuples() if pd.notna(r.lat)]
+    _Script("var g=L.layerGroup();" + _json(rows) + ".forEach(function(r){var s=document.createElement('span');"
+            "s.textContent=r[2];L.marker([r[0],r[1]],{icon:L.divIcon({className:'cb-label',html:s,"
+            "iconSize:null}),interactive:false,keyboard:false}).addTo(g);});"
+            "function z(){if(map.getZoom()>=" + str(int(min_zoom)) + "){g.addTo(map);}else{map.removeLayer(g);}}"
+            "map.on('zoomend',z);z();").add_to(m)
+
+
+def add_view_buttons(m: folium.Map, views: dict[str, tuple[float, float, float, float]]) -> None:
+    """Buttons (top left) that fit the map to named extents, e.g. the urban area and the whole region."""
+    items = [[k, [[b[1], b[0]], [b[3], b[2]]]] for k, b in views.items()]
+    _Script("var c=L.control({position:'topleft'});c.onAdd=function(){var d=L.DomUtil.create('div',"
+            "'leaflet-bar cb-views');" + _json(items) + ".forEach(function(v){var b=L.DomUtil.create('button','',d);"
+            "b.type='button';b.textContent=v[0];b.title='Show '+v[0];L.DomEvent.on(b,'click',function(e){"
+            "L.DomEvent.stop(e);map.fitBounds(v[1]);});});L.DomEvent.disableClickPropagation(d);return d;};"
+            "c.addTo(map);").add_to(m)
+
+
 def finish(m: folium.Map) -> folium.Map:
     """Add a layer control when the map has more than one layer."""
     folium.LayerControl(collapsed=True).add_to(m)
@@ -431,13 +472,15 @@ def bounds_of(*frames: pd.DataFrame | gpd.GeoDataFrame, lat: str = "stop_lat", l
 
 
 def network_map(lines: gpd.GeoDataFrame, stops: pd.DataFrame, *, boundaries: gpd.GeoDataFrame | None = None,
-                tiles: str | None = None) -> OfflineMap:
+                tiles: str | None = None, base: folium.Map | None = None) -> OfflineMap:
     """Lines coloured by mode with their stops, over optional boundaries.
 
     ``lines`` comes from :func:`citybridge.network.route_lines`, ``stops``
-    from :func:`citybridge.network.served_stops`.
+    from :func:`citybridge.network.served_stops`. With ``base`` (e.g. from
+    :func:`citybridge.citymap.city_map`) the layers go on that map, which
+    is returned unfinished.
     """
-    m = base_map(bounds_of(lines, stops), tiles=tiles)
+    m = base if base is not None else base_map(bounds_of(lines, stops), tiles=tiles)
     if boundaries is not None and len(boundaries):
         add_polygons(m, boundaries, name="boundaries", fill_opacity=0.15, color="#ffffff",
                      tooltip=["name"], aliases=["area"])
@@ -448,4 +491,4 @@ def network_map(lines: gpd.GeoDataFrame, stops: pd.DataFrame, *, boundaries: gpd
     add_points(m, stops, color_by="main_mode", tooltip=["stop_name", "modes", "departures"],
                aliases=["stop", "modes", "departures on the day"], name="stops", radius=2.5)
     add_legend(m, "Mode", {k: v for k, v in MODE_COLORS.items() if k in set(lines["mode"])})
-    return finish(m)
+    return m if base is not None else finish(m)

@@ -48,10 +48,19 @@ def _station_file(path: Path) -> Path:
                         "add the GBFS files (v2.3)")
     if path.name == "gbfs.json":
         doc = _load_json(path)
+        data = doc.get("data")
+        if not isinstance(data, dict):
+            raise DataError(f"{path}, field 'data': expected an object with one entry per language "
+                            "(e.g. {\"en\": {\"feeds\": [...]}}); this is not a GBFS gbfs.json")
         feeds = []
-        for lang in (doc.get("data") or {}).values():
-            if isinstance(lang, dict):
-                feeds += lang.get("feeds", [])
+        for code, lang in data.items():
+            if not isinstance(lang, dict):
+                continue
+            listed = lang.get("feeds", [])
+            if not isinstance(listed, list) or not all(isinstance(f, dict) for f in listed):
+                raise DataError(f"{path}, field 'data.{str(code)[:20]}.feeds': expected a list of objects "
+                                "with 'name' and 'url'; correct the gbfs.json")
+            feeds += listed
         for f in feeds:
             if f.get("name") == "station_information":
                 local = path.parent / Path(urlparse(str(f.get("url", ""))).path).name
@@ -86,12 +95,16 @@ def read_gbfs(path: str | Path) -> pd.DataFrame:
     """
     f = _station_file(Path(path))
     doc = _load_json(f)
-    stations = (doc.get("data") or {}).get("stations")
+    data = doc.get("data")
+    stations = data.get("stations") if isinstance(data, dict) else None
     if not isinstance(stations, list):
         raise DataError(f"{f}, field 'data.stations': missing or not a list; this is not a "
                         "station_information document")
     rows = []
     for i, s in enumerate(stations):
+        if not isinstance(s, dict):
+            raise DataError(f"{f}, field 'data.stations[{i}]': expected an object with station_id, name, lat "
+                            f"and lon, found {type(s).__name__}; correct the file")
         for key in ("station_id", "lat", "lon"):
             if key not in s or s[key] in (None, ""):
                 raise DataError(f"{f}, field 'data.stations[{i}].{key}': required value missing; "
@@ -104,10 +117,49 @@ def read_gbfs(path: str | Path) -> pd.DataFrame:
             raise DataError(f"{f}, field 'data.stations[{i}]': lat {lat}, lon {lon} out of range")
         name = s.get("name", "")
         if isinstance(name, list):  # GBFS v3 localised names
-            name = name[0].get("text", "") if name else ""
+            name = name[0].get("text", "") if name and isinstance(name[0], dict) else ""
+        cap = s.get("capacity")
+        if cap is not None:
+            try:
+                cap = float(cap)
+            except (TypeError, ValueError):
+                cap = None
+            if cap is None or not np.isfinite(cap) or cap < 0 or isinstance(s.get("capacity"), bool):
+                raise DataError(f"{f}, field 'data.stations[{i}].capacity': {str(s.get('capacity'))[:40]!r} is "
+                                "not a number of docks; write a whole number such as 20, or leave the field out")
         rows.append({"station_id": str(s["station_id"]), "name": str(name), "lat": lat, "lon": lon,
-                     "capacity": float(s["capacity"]) if s.get("capacity") is not None else np.nan})
-    return pd.DataFrame(rows, columns=["station_id", "name", "lat", "lon", "capacity"])
+                     "capacity": cap if cap is not None else np.nan})
+    out = pd.DataFrame(rows, columns=["station_id", "name", "lat", "lon", "capacity"])
+    _check_swapped(out, f)
+    return out
+
+
+def _check_swapped(stations: pd.DataFrame, f: Path) -> None:
+    """Refuse a station whose lat/lon, exchanged, would put it among the others."""
+    if len(stations) < 3:
+        return
+    lat, lon = stations["lat"], stations["lon"]
+    mlat, mlon = lat.median(), lon.median()
+    far = ((lat - mlat).abs() > 2) | ((lon - mlon).abs() > 2)
+    back = ((lon - mlat).abs() < 1) & ((lat - mlon).abs() < 1)
+    sw = far & back
+    if sw.any():
+        i = int(np.flatnonzero(sw.to_numpy())[0])
+        raise DataError(f"{f}, field 'data.stations[{i}]': lat {lat.iloc[i]}, lon {lon.iloc[i]} lies far from the "
+                        "other stations but would sit among them with latitude and longitude swapped; exchange "
+                        "the two values")
+
+
+def swapped_against(stations: pd.DataFrame, stops: pd.DataFrame) -> bool:
+    """Whether the bike stations as a whole have latitude and longitude swapped,
+    judged against the transit stops (``stop_lat``, ``stop_lon``): the stations
+    lie far from the stops, and would lie among them with the two exchanged."""
+    if stations.empty or stops.empty:
+        return False
+    slat, slon = float(stops["stop_lat"].median()), float(stops["stop_lon"].median())
+    blat, blon = float(stations["lat"].median()), float(stations["lon"].median())
+    far = abs(blat - slat) > 2 or abs(blon - slon) > 2
+    return far and abs(blon - slat) < 2 and abs(blat - slon) < 2
 
 
 def _points(df: pd.DataFrame, lat: str, lon: str, crs: str) -> gpd.GeoDataFrame:

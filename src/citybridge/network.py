@@ -16,6 +16,22 @@ from .feed import FeedDay
 MODE_ORDER = ["metro", "rail", "tram", "bus", "ferry", "aerial", "funicular", "other"]
 
 
+def template_stop_times(day: FeedDay) -> pd.DataFrame:
+    """The stop times of one concrete trip per template (the stop pattern of each template).
+
+    A frequency-based feed expands each template into many trips with the same
+    stops; pattern work needs only one of them.
+
+    Returns
+    -------
+    DataFrame
+        The rows of ``day.stop_times`` of the first concrete trip of each
+        ``template_id`` (same columns).
+    """
+    first = day.trips.drop_duplicates("template_id")["trip_id"]
+    return day.stop_times[day.stop_times["trip_id"].isin(first)]
+
+
 def route_patterns(day: FeedDay) -> pd.DataFrame:
     """The most frequent stop pattern of each route and direction.
 
@@ -26,7 +42,7 @@ def route_patterns(day: FeedDay) -> pd.DataFrame:
         pattern), ``trips`` (concrete trips on the day running it),
         ``n_stops``.
     """
-    st = day.stop_times
+    st = template_stop_times(day)
     sig = (st.sort_values(["template_id", "stop_sequence"])
              .groupby("template_id", sort=False)["stop_id"].agg("|".join).rename("pattern"))
     trips = day.trips.join(sig, on="template_id")
@@ -54,8 +70,8 @@ def route_lines(day: FeedDay) -> gpd.GeoDataFrame:
         pattern, km, measured in the local CRS), ``geometry`` (LineString).
     """
     pats = route_patterns(day).drop_duplicates("route_id")
-    st = day.stop_times[day.stop_times["template_id"].isin(set(pats["template_id"]))]
-    st = st.drop_duplicates(["template_id", "stop_sequence"]).sort_values(["template_id", "stop_sequence"])
+    st = template_stop_times(day)
+    st = st[st["template_id"].isin(set(pats["template_id"]))].sort_values(["template_id", "stop_sequence"])
     xy = day.stops_xy()
     pts = st.join(xy[["stop_lon", "stop_lat", "x", "y"]], on="stop_id")
     pts = pts.dropna(subset=["stop_lon"])

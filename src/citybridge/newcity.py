@@ -487,8 +487,12 @@ def new_city(slug: str, gtfs: Path, *, boundaries: Path | None = None, populatio
     gtfs = Path(gtfs)
     if not gtfs.is_dir() and gtfs.suffix.lower() != ".zip":
         raise FeedError(f"{gtfs}: give the GTFS feed as a .zip file or as a folder of .txt files")
-    root.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{slug}.new-", dir=root))
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{slug}.new-", dir=root))
+    except OSError as exc:
+        raise CitybridgeError(f"{root}: cannot create the city folder there ({exc.strerror or exc}); make the "
+                              "folder writable (or run the command as its owner), or free disk space") from None
     try:
         facts = _feed_facts(gtfs)
         _copy_gtfs(gtfs, tmp / "gtfs.zip")

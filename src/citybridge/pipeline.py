@@ -26,6 +26,7 @@ import filecmp
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -37,6 +38,7 @@ from pathlib import Path
 
 from .city import City, list_cities, load_city
 from .errors import CitybridgeError
+from .fetch import remove_stale_downloads
 
 CACHE_DIR_NAME = ".citybridge-cache"
 
@@ -102,6 +104,12 @@ def city_notebooks(root: Path, only: list[str] | None = None) -> list[Path]:
 def compare_notebooks(root: Path) -> list[Path]:
     """Source notebooks run once for all cities (``compare*.ipynb``)."""
     return sorted(notebook_dir(root).glob("compare*.ipynb"))
+
+
+def is_temporary(p: Path) -> bool:
+    """Files a city's chapters never read: hidden files (``.gtfs.zip.*.download``
+    of an unfinished fetch, editor swap files), so they stay out of cache keys."""
+    return p.name.startswith(".")
 
 
 def hash_files(paths: list[Path], h, base: Path | None = None) -> None:
@@ -177,7 +185,7 @@ def job_key(notebook: Path, parameters: dict, cities: dict[str, Path], pkg: str,
     for slug in sorted(cities):
         folder = Path(cities[slug])
         h.update(b"\0city\0" + slug.encode() + b"\0")
-        hash_files(sorted(p for p in folder.rglob("*") if p.is_file()), h, base=folder)
+        hash_files(sorted(p for p in folder.rglob("*") if p.is_file() and not is_temporary(p)), h, base=folder)
     return h.hexdigest()[:24]
 
 
@@ -186,8 +194,10 @@ def plan(root: Path, *, cities: list[str] | None = None, notebooks: list[str] | 
          ) -> tuple[list[Job], dict[str, str]]:
     """The jobs of a build and the cities that cannot be built (with reasons).
 
-    A city whose profile or GTFS is missing or invalid is reported and its
-    jobs are left out; the other cities still build.
+    A city whose profile or GTFS is missing or invalid, or that fails to load
+    for any other reason, is reported and its jobs are left out; a city with
+    blocking input problems (see :func:`citybridge.validate.blocking_problems`)
+    gets only chapter 00, which shows them. The other cities still build.
     """
     book_dir = book_dir or root / "book"
     croot = cities_root or root / "data" / "cities"
@@ -199,27 +209,125 @@ def plan(root: Path, *, cities: list[str] | None = None, notebooks: list[str] | 
             ok.append(load_city(slug, root=croot))
         except CitybridgeError as exc:
             errors[slug] = str(exc)
+        except RecursionError:
+            errors[slug] = (f"{croot / slug / 'city.yml'}: nested too deeply to read; a city profile holds a "
+                            "few levels of settings only")
+        except Exception as exc:  # noqa: BLE001 - one broken city never stops the others
+            errors[slug] = f"{croot / slug}: could not be read ({type(exc).__name__}: {str(exc)[:500]})"
+    # a city whose inputs would make chapters fail or show nonsense gets only
+    # its data check (chapter 00), which shows the problems
+    check_only: set[str] = set()
+    for c in ok:
+        try:
+            from .validate import blocking_problems
+
+            problems = blocking_problems(c)
+        except Exception as exc:  # noqa: BLE001 - one broken city never stops the others
+            problems = [f"{c.folder}: its inputs could not be checked ({type(exc).__name__}: {exc})"]
+        if problems:
+            check_only.add(c.slug)
+            errors[c.slug] = ("only the data check (chapter 00) was built, because:\n" + "\n".join(
+                f"{p.file}{', column ' + repr(p.column) if getattr(p, 'column', '') else ''}: {p.message}"
+                if hasattr(p, "message") else str(p) for p in problems))
     pkg = package_hash()
     env = environment_fingerprint()
     every = _city_folders(croot)
+    remove_leftovers(book_dir)
+    for c in ok:
+        remove_stale_downloads(c.folder)
     # the notebooks find <root>/data/cities from their working folder; another
     # folder is passed explicitly (and then shows in the executed notebook)
     extra = {} if croot.resolve() == (root / "data" / "cities").resolve() else {"cities_root": str(croot)}
     jobs: list[Job] = []
     for nb in city_notebooks(root, notebooks):
         wide = reads_all_cities(nb)
-        for c in ok:
+        for c in list(ok):
+            if c.slug in check_only and not nb.name.startswith("00_"):
+                continue
             params = {"city": c.slug, **extra}
             out = book_dir / "cities" / c.slug / nb.name
             reads = {**every, c.slug: c.folder} if wide else {c.slug: c.folder}
-            jobs.append(Job(str(nb), str(out), params, c.slug, job_key(nb, params, reads, pkg, env)))
+            try:
+                key = job_key(nb, params, reads, pkg, env)
+            except OSError as exc:  # an unreadable file in this city's folder (or another city's)
+                if c.slug not in errors:
+                    errors[c.slug] = f"{c.folder}: a file cannot be read ({exc}); make it readable"
+                ok.remove(c)
+                jobs = [j for j in jobs if j.city != c.slug]
+                continue
+            jobs.append(Job(str(nb), str(out), params, c.slug, key))
     if not notebooks:
+        full = [c for c in ok if c.slug not in check_only]
         for nb in compare_notebooks(root):
-            params = {"cities": ",".join(c.slug for c in ok), **extra}
+            params = {"cities": ",".join(c.slug for c in full), **extra}
             out = book_dir / "compare" / nb.name
-            jobs.append(Job(str(nb), str(out), params, None,
-                            job_key(nb, params, {c.slug: c.folder for c in ok}, pkg, env)))
+            try:
+                key = job_key(nb, params, {c.slug: c.folder for c in full}, pkg, env)
+            except OSError as exc:
+                errors["all cities"] = f"the comparison was not built: a file cannot be read ({exc})"
+                continue
+            jobs.append(Job(str(nb), str(out), params, None, key))
     return jobs, errors
+
+
+_PID_RE = re.compile(r"^\.(?:html-)?.*?[.-](\d+)[.-]")
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists but belongs to someone else
+        return True
+    return True
+
+
+def is_leftover(p: Path, *, older_than_s: float = 600) -> bool:
+    """Whether a temporary file or folder (``.NN_name.<pid>.*.ipynb``,
+    ``.name.<pid>.tmp``, ``.html-<pid>-*``) was left by a build that is no
+    longer running: its process id is dead, or (names without one) it is
+    older than ``older_than_s``."""
+    m = _PID_RE.match(p.name)
+    if m and p.name != ".html-old":
+        return not _pid_alive(int(m.group(1)))
+    try:
+        return time.time() - p.stat().st_mtime > older_than_s
+    except OSError:
+        return False
+
+
+def remove_leftovers(book_dir: Path) -> list[Path]:
+    """Remove what killed builds left in the book: half-written executed
+    notebooks and page temporaries (``.*.ipynb``, ``.*.tmp``) in
+    ``cities/*/`` and ``compare/``, and half-built HTML folders
+    (``_build/.html-*``). Those of a build still running are kept."""
+    removed = []
+    folders = [book_dir / "compare", book_dir, *(book_dir / "cities").glob("*")] if book_dir.is_dir() else []
+    cands = [p for f in folders if f.is_dir() for pat in (".*.ipynb", ".*.tmp") for p in f.glob(pat)]
+    build_root = book_dir / "_build"
+    if build_root.is_dir():
+        cands += [p for p in build_root.glob(".html-*")]
+    for p in cands:
+        if not is_leftover(p):
+            continue
+        try:
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                p.unlink()
+            removed.append(p)
+        except OSError:
+            pass
+    return removed
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _short_error(exc: BaseException) -> str:
@@ -251,8 +359,9 @@ def run_job(job: Job, cache_dir: str | None = None, cwd: str | None = None, reus
             shutil.copyfile(cached, tmp)
             os.replace(tmp, out)
         return JobResult(job, True, time.perf_counter() - t0, cached=True)
-    fd, tmpname = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=".ipynb", dir=out.parent)
+    fd, tmpname = tempfile.mkstemp(prefix=f".{out.stem}.{os.getpid()}.", suffix=".ipynb", dir=out.parent)
     os.close(fd)
+    os.chmod(tmpname, 0o666 & ~_umask())  # mkstemp makes it 0600: published pages follow the umask
     try:
         pm.execute_notebook(job.notebook, tmpname, parameters=job.parameters, progress_bar=False,
                             kernel_name="python3", cwd=cwd or str(Path(job.notebook).parent),
@@ -293,7 +402,8 @@ def execute(jobs: list[Job], *, workers: int = 1, scheduler: str | None = None,
     """Run jobs serially, in ``workers`` processes, or on a Dask cluster.
 
     City jobs run first; cross-city jobs run after all city jobs finished
-    (they read the cities' results). With ``reuse=False`` every job is
+    (they read the cities' results), without the cities that had a failed
+    chapter (see :func:`_without_failed_cities`). With ``reuse=False`` every job is
     executed and its result stored in ``cache_dir`` for the next build.
     """
     cdir = str(cache_dir) if cache_dir else None
@@ -303,13 +413,18 @@ def execute(jobs: list[Job], *, workers: int = 1, scheduler: str | None = None,
     results: list[JobResult] = []
     bar = _progress(len(jobs), "executing notebooks")
     try:
-        for batch in (first, last):
+        for n, batch in enumerate((first, last)):
+            if n == 1:
+                batch, skipped = _without_failed_cities(batch, results)
+                results += skipped
+                bar.update(len(skipped))
             if not batch:
                 continue
             if scheduler:
                 results += _execute_dask(batch, scheduler, cdir, wd, bar, reuse)
             elif workers > 1 and len(batch) > 1:
-                with ProcessPoolExecutor(max_workers=min(workers, len(batch))) as pool:
+                pool = ProcessPoolExecutor(max_workers=min(workers, len(batch)))
+                try:
                     futs = {pool.submit(run_job, j, cdir, wd, reuse): j for j in batch}
                     for f in as_completed(futs):
                         try:
@@ -319,6 +434,14 @@ def execute(jobs: list[Job], *, workers: int = 1, scheduler: str | None = None,
                         results.append(r)
                         bar.set_postfix_str(r.job.label[-40:])
                         bar.update()
+                except BaseException:
+                    # interrupted: stop the workers (and so their kernels) instead of waiting for them
+                    procs = list((getattr(pool, "_processes", None) or {}).values())
+                    pool.shutdown(wait=False, cancel_futures=True)
+                    for proc in procs:
+                        proc.terminate()
+                    raise
+                pool.shutdown(wait=True)
             else:
                 for j in batch:
                     bar.set_postfix_str(j.label[-40:])
@@ -329,6 +452,31 @@ def execute(jobs: list[Job], *, workers: int = 1, scheduler: str | None = None,
     order = {j.output: i for i, j in enumerate(jobs)}
     results.sort(key=lambda r: order.get(r.job.output, 0))
     return results
+
+
+def _without_failed_cities(jobs: list[Job], done: list[JobResult]) -> tuple[list[Job], list[JobResult]]:
+    """The cross-city jobs without the cities that had a failed chapter (a city
+    that breaks its own chapters would break the comparison too: it stays on
+    the build report instead). A job left with no city is reported, not run."""
+    bad = {r.job.city for r in done if not r.ok and r.job.city}
+    keep: list[Job] = []
+    skipped: list[JobResult] = []
+    for j in jobs:
+        slugs = [c for c in str(j.parameters.get("cities", "")).split(",") if c]
+        if not bad or not slugs:
+            keep.append(j)
+            continue
+        left = [c for c in slugs if c not in bad]
+        if left == slugs:
+            keep.append(j)
+        elif not left:
+            skipped.append(JobResult(j, False, 0.0, error="not run: every city had a failed chapter "
+                                     f"({', '.join(sorted(bad))}); see their failures above"))
+        else:
+            params = {**j.parameters, "cities": ",".join(left)}
+            key = hashlib.sha256(f"{j.key}|{params['cities']}".encode()).hexdigest()[:24] if j.key else ""
+            keep.append(Job(j.notebook, j.output, params, None, key))
+    return keep, skipped
 
 
 def _execute_dask(batch: list[Job], address: str, cdir, wd, bar, reuse: bool = True) -> list[JobResult]:

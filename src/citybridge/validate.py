@@ -373,6 +373,7 @@ def _check_optional(city) -> list[Finding]:
             return out + [_f("fatal", present["boundaries"], f"cannot read the boundaries ({type(exc).__name__}: "
                              f"{exc}); chapters 01 and 03 would fail. Give a GeoJSON or GeoPackage of polygons, "
                              "or remove 'boundaries' from city.yml")]
+        out += check_boundary_geometry(city, b)
         spec = city.profile.boundaries
         for key, col in (("id_column", spec.id_column), ("name_column", spec.name_column)):
             if col not in b.columns:
@@ -404,10 +405,99 @@ def _check_optional(city) -> list[Finding]:
     return out
 
 
+def check_crs(city) -> list[Finding]:
+    """The profile's ``crs`` must be a known projected CRS measured in metres:
+    with a geographic CRS (EPSG:4326) every distance would come out in
+    degrees, and an unknown code makes every chapter fail."""
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    yml = city.folder / "city.yml"
+    code = city.profile.crs
+    hint = "write the metric UTM zone of the city (e.g. EPSG:32719 for Santiago, EPSG:32650 for Hangzhou)"
+    try:
+        crs = CRS.from_user_input(code)
+    except CRSError:
+        return [_f("fatal", yml, f"crs '{code}' is not a known coordinate reference system, so no distance can be "
+                   f"measured and every chapter would fail; {hint}", "crs")]
+    unit = (crs.axis_info[0].unit_name if crs.axis_info else "") or ""
+    if crs.is_geographic or not crs.is_projected:
+        return [_f("fatal", yml, f"crs '{code}' ({crs.name}) is geographic: distances would come out in degrees "
+                   f"(service-km and speeds near 0); {hint}", "crs")]
+    if unit and unit.lower() not in ("metre", "meter", "m"):
+        return [_f("fatal", yml, f"crs '{code}' ({crs.name}) measures in {unit}, not metres; {hint}", "crs")]
+    return []
+
+
+def check_gtfs_path(city) -> list[Finding]:
+    """The profile's ``gtfs`` must name a file (the build reads a zip), not a folder."""
+    p = city.gtfs_path
+    if p.is_dir():
+        return [_f("fatal", city.folder / "city.yml", f"'gtfs' names the folder {city.profile.gtfs}/, but a city's "
+                   "feed must be a zip file: zip the folder's .txt files (at the top level of the archive) into "
+                   "gtfs.zip and set 'gtfs: gtfs.zip'", "gtfs")]
+    return []
+
+
+def check_boundary_geometry(city, b=None) -> list[Finding]:
+    """Boundaries must be polygons: a feature with no geometry or of another
+    type (Point, LineString) is fatal (population and access by district
+    would silently come out 0 %); a self-intersecting polygon is a warning
+    (areas and coverage change)."""
+    path = city.optional_path("boundaries")
+    if path is None or not path.exists():
+        return []
+    if b is None:
+        try:
+            import geopandas as gpd
+
+            b = gpd.read_file(path)
+        except Exception:  # noqa: BLE001 - reported by _check_optional
+            return []
+    out: list[Finding] = []
+    geom = b.geometry
+    empty = (geom.isna() | geom.is_empty).to_numpy()
+    if empty.any():
+        i = _row(empty)
+        out.append(_f("fatal", path, f"{int(empty.sum()):,} feature(s) have no geometry (first row {i}); each "
+                      "district needs its polygon: add it or delete the feature", "geometry", i))
+    kinds = geom.geom_type.fillna("")
+    other = (~empty) & ~kinds.isin(["Polygon", "MultiPolygon"]).to_numpy()
+    if other.any():
+        i = _row(other)
+        out.append(_f("fatal", path, f"{int(other.sum()):,} feature(s) are not polygons (first row {i}: "
+                      f"{kinds.iloc[i - 1]}); boundaries must be district polygons (a point or line has no area, "
+                      "so its population would count as not served)", "geometry", i))
+    poly = (~empty) & ~other
+    if poly.any():
+        bad = poly & ~geom.is_valid.fillna(False).to_numpy()
+        if bad.any():
+            i = _row(bad)
+            from shapely.validation import explain_validity
+
+            why = explain_validity(geom.iloc[i - 1])
+            out.append(_f("warning", path, f"{int(bad.sum()):,} polygon(s) are not valid (first row {i}: {why}); "
+                          "areas, densities and coverage may be wrong. Repair them (QGIS: Fix geometries; "
+                          "shapely: make_valid)", "geometry", i))
+    return out
+
+
+def blocking_problems(city) -> list[Finding]:
+    """The fatal problems of a city's inputs that would make its chapters fail
+    or show nonsense (CRS, feed named as a folder, boundaries that are not
+    polygons). Cheap (no feed is read): :func:`citybridge.pipeline.plan`
+    builds only chapter 00 of a city that has any, so they are shown there."""
+    out = check_crs(city) + check_gtfs_path(city)
+    out += [f for f in check_boundary_geometry(city) if f.severity == "fatal"]
+    return out
+
+
 def _check_profile(city) -> list[Finding]:
     out: list[Finding] = []
     yml = city.folder / "city.yml"
     from .newcity import _valid_timezone
+
+    out += check_crs(city) + check_gtfs_path(city)
 
     if not _valid_timezone(city.profile.timezone):
         out.append(_f("warning", yml, f"timezone '{city.profile.timezone}' is not a known time zone; write an IANA "
@@ -422,10 +512,33 @@ def _check_profile(city) -> list[Finding]:
         if par is not None and not par.solid:
             out.append(_f("warning", yml, f"parameter '{name}' has no solid source ({par.note or par.source}); "
                           "results using it are flagged", name))
+    if city.profile.fleet_classes is None:
+        out.append(_f("info", yml, "no 'fleet_classes' given: add the shares of bus-km by fuel and Euro class (each "
+                      "with year and source, or assumed: true) to unlock bus NOx and PM2.5 in chapter 05",
+                      "fleet_classes"))
     if city.profile.download:
         out.append(_f("info", yml, "a download is declared: 'citybridge fetch' refreshes gtfs.zip and checks its "
                       "sha256", "download"))
     return out
+
+
+def _gbfs_swapped(city, feed) -> list[Finding]:
+    """Bike stations whose latitude and longitude are exchanged, judged against the feed's stops."""
+    path = city.optional_path("gbfs")
+    if path is None or not path.exists():
+        return []
+    from .multimodal import read_gbfs, swapped_against
+
+    try:
+        bikes = read_gbfs(path)
+    except Exception:  # noqa: BLE001 - reported by _check_optional
+        return []
+    if swapped_against(bikes, feed.stops):
+        return [_f("fatal", path, f"the bike stations (median lat {bikes['lat'].median():.4f}, lon "
+                   f"{bikes['lon'].median():.4f}) lie far from the transit stops but would sit among them with "
+                   "latitude and longitude swapped; exchange 'lat' and 'lon' in station_information.json",
+                   "lat")]
+    return []
 
 
 def _outside_boundaries(city, feed) -> list[Finding]:
@@ -455,6 +568,21 @@ def _outside_boundaries(city, feed) -> list[Finding]:
                    f"boundaries' extent (first '{s['stop_id'].iloc[i - 1]}'); check the coordinates and the "
                    "declared source_datum", "stop_lat", i)]
     return []
+
+
+def _check_realtime(city, feed) -> list[Finding]:
+    """Realtime inputs (city.yml 'realtime'): see :func:`citybridge.realtime.check_realtime`."""
+    from .realtime import check_realtime
+
+    s = feed.stops
+    ok = s["stop_lat"].notna() & s["stop_lon"].notna()
+    bbox = None
+    if ok.any():
+        pad = 0.1
+        bbox = (float(s.loc[ok, "stop_lon"].min()) - pad, float(s.loc[ok, "stop_lat"].min()) - pad,
+                float(s.loc[ok, "stop_lon"].max()) + pad, float(s.loc[ok, "stop_lat"].max()) + pad)
+    return [_f(sev, file, msg + (" (chapter 08 shows this instead of its results)" if sev == "warning" else ""),
+               col, row) for sev, file, col, row, msg in check_realtime(city, bbox=bbox)]
 
 
 # --------------------------------------------------------------------------
@@ -509,7 +637,7 @@ def validate(target: str | os.PathLike[str], *, date: str | None = None) -> list
 
 
 def _validate(target, *, date: str | None) -> list[Finding]:
-    from .feed import choose_date, feed_date_range, prepare_day, read_feed
+    from .feed import choose_date, date_choice_note, feed_date_range, prepare_day, read_feed
 
     city, gtfs, findings = _resolve(target)
     if gtfs is None:
@@ -519,6 +647,8 @@ def _validate(target, *, date: str | None) -> list[Finding]:
         datum = city.profile.source_datum
         findings += _check_profile(city)
         findings += _check_optional(city)
+        if gtfs.is_dir():
+            return findings
         if not gtfs.exists():
             hint = (" or run 'citybridge fetch " + city.slug + "' to download it") if city.profile.download else ""
             findings.append(_f("fatal", gtfs, f"the GTFS feed named by 'gtfs' in city.yml is missing; put the "
@@ -531,12 +661,17 @@ def _validate(target, *, date: str | None) -> list[Finding]:
     findings += _check_feed_tables(feed, str(gtfs))
     if city is not None:
         findings += _outside_boundaries(city, feed)
+        findings += _gbfs_swapped(city, feed)
+        findings += _check_realtime(city, feed)
     else:
         findings.append(_f("info", gtfs, "a bare feed: to build its chapters, make it a city with "
                            "'citybridge new-city SLUG --gtfs " + str(gtfs) + "'"))
     try:
+        chosen = not date
         date = date or choose_date(feed)
         day = prepare_day(feed, date, crs=city.profile.crs if city is not None else None)
+        if chosen:
+            findings += [_f("info", gtfs, note) for note in date_choice_note(day.date)]
         lo, hi = feed_date_range(feed)
         findings.append(_f("info", gtfs, f"service from {lo:%Y%m%d} to {hi:%Y%m%d}; analysis date {day.date}: "
                            f"{len(day.trips):,} trips on {day.trips['route_id'].nunique():,} routes, "
