@@ -240,3 +240,9 @@ def test_exercise_checks_reject_the_known_wrong_methods(metro_and_bus):
     assert "correct" in exercises.check("09.2", c["lose_frequent"] / c["population"], imp=imp).text
     # a share of the people near frequent transit, not of the whole population
     assert "not yet" in exercises.check("09.2", c["lose_frequent"] / c["frequent_before"], imp=imp).text
+
+
+def test_criticality_sentence_names_the_top_section(metro_and_bus):
+    day, d = metro_and_bus
+    text = C.criticality_sentence(C.criticality(day, d))
+    assert text.startswith("The most critical metro section, M Parada M3–Parada M4, would leave")

@@ -376,3 +376,24 @@ def capacities(city) -> tuple[dict[str, float], str]:
     vc = city.profile.vehicle_capacity
     src = "; ".join(f"{m}: {v.value:g} {v.unit} ({v.source}, {v.year})" for m, v in vc.items())
     return {m: float(v.value) for m, v in vc.items()}, src
+
+
+def criticality_sentence(crit: gpd.GeoDataFrame) -> str:
+    """One sentence on the most critical metro section and bus corridor of :func:`criticality`."""
+    sec, cor = crit[crit["kind"] == "metro section"], crit[crit["kind"] == "bus corridor"]
+    parts = []
+    if len(sec):
+        s = sec.iloc[0]
+        parts.append(f"the most critical metro section, {s['label']}, would leave {s['pop_lose_frequent']:,.0f} "
+                     "people without frequent transit if it alone closed")
+    if len(cor):
+        c = cor.iloc[0]
+        parts.append(f"the most critical bus corridor, {c['label']}, {c['pop_lose_frequent']:,.0f}")
+    if not parts:
+        return "The feed has no metro section and no bus route to rank."
+    text = "; ".join(parts)
+    text = text[0].upper() + text[1:] + "."
+    if len(sec) and len(cor) and sec["pop_lose_frequent"].iloc[0] < cor["pop_lose_frequent"].iloc[0]:
+        text += (" Where frequent buses stop near the metro stations, closing a metro section costs capacity "
+                 "more than access: the bus bridge above measures that cost.")
+    return text
