@@ -276,7 +276,8 @@ t1 = time.perf_counter()
 crit = criticality.criticality(day, d, periods=city.periods, layer=layer, base=base)
 took = time.perf_counter() - t0
 sec = crit[crit["kind"] == "metro section"]
-print(json.dumps({"seconds": took, "stations_seconds": t1 - t0, "sections": len(sec), "corridors": int((crit["kind"] == "bus corridor").sum()),
+print(json.dumps({"seconds": took, "stations_seconds": t1 - t0, "sections": len(sec),
+                  "corridors": int((crit["kind"] == "bus corridor").sum()),
                   "stop_times": len(day.stop_times),
                   "top": [[r.label, round(r.pop_lose_frequent)] for r in sec.head(5).itertuples()]}))
 """

@@ -24,7 +24,8 @@ def _hhmm(m: int) -> str:
     return f"{m // 60:02d}:{m % 60:02d}:00"
 
 
-def _tables(stops: dict[str, int], routes: list[tuple[str, int]], trips: list[tuple[str, str, int, int, list[str], int]]):
+def _tables(stops: dict[str, int], routes: list[tuple[str, int]],
+            trips: list[tuple[str, str, int, int, list[str], int]]):
     """stops: id -> position index on the line (lon = -70.70 + index·STEP);
     trips: (route, trip_id, direction, start minute, stop ids, minutes between stops)."""
     s = ["stop_id,stop_name,stop_lat,stop_lon"] + [f"{k},Parada {k},-33.45,{-70.70 + i * STEP:.6f}"

@@ -77,7 +77,8 @@ def metro_sections(day: FeedDay, *, period: str | None = None, periods: Periods 
     g = lk.groupby(["route_id", "u", "v"], sort=False)
     sec = g.agg(from_station=("a", "first"), to_station=("b", "first"), trains_day=("a", "size")).reset_index()
     per = lk[lk["in_period"]].groupby(["route_id", "u", "v", "direction"]).size().groupby(level=[0, 1, 2]).max()
-    sec["trains_per_hour"] = [per.get((r, u, v), 0) / (minutes / 60) for r, u, v in zip(sec["route_id"], sec["u"], sec["v"])]
+    sec["trains_per_hour"] = [per.get((r, u, v), 0) / (minutes / 60)
+                              for r, u, v in zip(sec["route_id"], sec["u"], sec["v"])]
     xy = day.stops_xy()
     xy = xy[~xy.index.duplicated()]
     names = day.routes.drop_duplicates("route_id").set_index("route_id")["route_short_name"].astype(str)
@@ -394,6 +395,7 @@ def criticality_sentence(crit: gpd.GeoDataFrame) -> str:
     text = "; ".join(parts)
     text = text[0].upper() + text[1:] + "."
     if len(sec) and len(cor) and sec["pop_lose_frequent"].iloc[0] < cor["pop_lose_frequent"].iloc[0]:
-        text += (" Where frequent buses stop near the metro stations, closing a metro section costs capacity "
-                 "more than access: the bus bridge above measures that cost.")
+        text += (" Bus corridors rank above every metro section: one closed metro section leaves fewer people "
+                 "without frequent transit than the busiest bus corridors; what it removes is capacity, which "
+                 "the bus bridge measures.")
     return text
