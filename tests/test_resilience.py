@@ -24,7 +24,8 @@ def _hhmm(m: int) -> str:
     return f"{m // 60:02d}:{m % 60:02d}:00"
 
 
-def _tables(stops: dict[str, int], routes: list[tuple[str, int]], trips: list[tuple[str, str, int, int, list[str], int]]):
+def _tables(stops: dict[str, int], routes: list[tuple[str, int]],
+            trips: list[tuple[str, str, int, int, list[str], int]]):
     """stops: id -> position index on the line (lon = -70.70 + index·STEP);
     trips: (route, trip_id, direction, start minute, stop ids, minutes between stops)."""
     s = ["stop_id,stop_name,stop_lat,stop_lon"] + [f"{k},Parada {k},-33.45,{-70.70 + i * STEP:.6f}"
@@ -240,3 +241,25 @@ def test_exercise_checks_reject_the_known_wrong_methods(metro_and_bus):
     assert "correct" in exercises.check("09.2", c["lose_frequent"] / c["population"], imp=imp).text
     # a share of the people near frequent transit, not of the whole population
     assert "not yet" in exercises.check("09.2", c["lose_frequent"] / c["frequent_before"], imp=imp).text
+
+
+def test_criticality_sentence_names_the_top_section(metro_and_bus):
+    day, d = metro_and_bus
+    text = C.criticality_sentence(C.criticality(day, d))
+    assert text.startswith("The most critical metro section, M Parada M3–Parada M4, would leave")
+
+
+def test_population_pieces_follow_the_finer_layer_and_census_totals():
+    d = _districts([("A", 0, 0, 2000, 1000, 1000), ("B", 2000, 0, 4000, 1000, 400)])
+    layer = gpd.GeoDataFrame({"population": [300.0, 100.0]}, geometry=[box(0, 0, 1000, 1000), box(1000, 0, 2000, 1000)],
+                             crs=CRS)
+    pieces = A.population_pieces(d, layer=layer)
+    # A: the layer's 300 and 100 scaled to the census 1,000 → 750 and 250; B keeps its polygon (no layer there)
+    assert sorted(pieces.loc[pieces["district_id"] == "A", "population"]) == pytest.approx([250, 750])
+    area = box(0, 0, 500, 1000).union(box(2000, 0, 3000, 1000))
+    got = A.people_in(pieces, area)
+    assert got["A"] == pytest.approx(375) and got["B"] == pytest.approx(200)      # half of 750; half of 400
+    same = A.coverage_of_area(d, area, crs=CRS, layer=layer).set_index("district_id")["pop_covered"]
+    assert same["A"] == pytest.approx(375) and same["B"] == pytest.approx(200)
+    pts = gpd.GeoDataFrame({"population": [1.0, 3.0]}, geometry=gpd.points_from_xy([100, 1500], [500, 500]), crs=CRS)
+    assert A.people_in(A.population_pieces(d, layer=pts), box(0, 0, 500, 1000))["A"] == pytest.approx(250)

@@ -36,8 +36,8 @@ from shapely.geometry import LineString
 from . import access
 from .errors import ScenarioError
 from .feed import FeedDay
-from .resilience import (FREQUENT_HEADWAY_MIN, WALK_M, Closure, Disruption, catchment_union, closed_calls,
-                         disrupted_day, disruption, pick_period, resolve, station_keys)
+from .disruption import Closure, Disruption, disrupted_day, disruption, resolve, station_keys
+from .resilience import FREQUENT_HEADWAY_MIN, WALK_M, Baseline, baseline, lost_area, pick_period
 from .service import Periods, period_of, period_table
 
 # --------------------------------------------------------------------------
@@ -77,7 +77,8 @@ def metro_sections(day: FeedDay, *, period: str | None = None, periods: Periods 
     g = lk.groupby(["route_id", "u", "v"], sort=False)
     sec = g.agg(from_station=("a", "first"), to_station=("b", "first"), trains_day=("a", "size")).reset_index()
     per = lk[lk["in_period"]].groupby(["route_id", "u", "v", "direction"]).size().groupby(level=[0, 1, 2]).max()
-    sec["trains_per_hour"] = [per.get((r, u, v), 0) / (minutes / 60) for r, u, v in zip(sec["route_id"], sec["u"], sec["v"])]
+    sec["trains_per_hour"] = [per.get((r, u, v), 0) / (minutes / 60)
+                              for r, u, v in zip(sec["route_id"], sec["u"], sec["v"])]
     xy = day.stops_xy()
     xy = xy[~xy.index.duplicated()]
     names = day.routes.drop_duplicates("route_id").set_index("route_id")["route_short_name"].astype(str)
@@ -112,8 +113,9 @@ def bus_corridors(day: FeedDay, *, n: int = 10, period: str | None = None,
     xy = day.stops_xy()
     xy = xy[~xy.index.duplicated()]
     rows, geoms = [], []
+    sub = day.stop_times[day.stop_times["route_id"].isin(tph.index)]
     for rid, v in tph.items():
-        st = day.stop_times[day.stop_times["route_id"] == rid]
+        st = sub[sub["route_id"] == rid]
         longest = st.groupby("trip_id").size().idxmax()
         s = st[st["trip_id"] == longest].sort_values("stop_sequence")
         pts = np.c_[s["stop_id"].map(xy["x"]), s["stop_id"].map(xy["y"])]
@@ -174,7 +176,7 @@ def _only_routes(day: FeedDay, route_ids) -> FeedDay:
 def criticality(day: FeedDay, districts: gpd.GeoDataFrame, *, period: str | None = None,
                 periods: Periods | None = None, layer: gpd.GeoDataFrame | None = None,
                 max_headway_min: float = FREQUENT_HEADWAY_MIN, radius_m: float = WALK_M,
-                n_corridors: int = 10) -> gpd.GeoDataFrame:
+                n_corridors: int = 10, base: Baseline | None = None) -> gpd.GeoDataFrame:
     """Every metro section and the busiest bus corridors, ranked by people losing frequent access.
 
     Parameters
@@ -187,6 +189,9 @@ def criticality(day: FeedDay, districts: gpd.GeoDataFrame, *, period: str | None
         The frequent-transit rule (min, m).
     n_corridors
         How many of the busiest bus routes to rank as corridors.
+    base
+        :func:`citybridge.resilience.baseline` of the day, when already
+        computed (its period and rule then apply).
 
     Returns
     -------
@@ -205,30 +210,31 @@ def criticality(day: FeedDay, districts: gpd.GeoDataFrame, *, period: str | None
         - ``lost_area``: the area they live in (shapely polygon, ``day.crs``)
         - ``geometry``: the section or corridor line
     """
-    pname, minutes = pick_period(period, periods)
-    st = access.stations(day, period=pname, periods=periods).set_index("station_id")
-    freq = st["mean_headway_min"].le(max_headway_min)
+    base = base or baseline(day, districts, period=period, periods=periods, layer=layer,
+                            max_headway_min=max_headway_min, radius_m=radius_m, people=False)
+    pname, minutes = pick_period(base.period, periods)
+    thr = base.params["max_headway_min"]
+    st = base.stations.set_index("station_id")
     sec = metro_sections(day, period=pname, periods=periods)
-    per_line = [access.stations(_only_routes(day, [rid]), period=pname, periods=periods)
-                .assign(route_id=rid)[["route_id", "station_id", "departures_one_way"]]
-                for rid in sec["route_id"].unique()]
     sets: list[tuple[str, ...]] = []
     if len(sec):
-        line_dep = pd.concat(per_line).set_index(["route_id", "station_id"])["departures_one_way"]
+        line_dep = pd.concat([access.stations(_only_routes(day, [rid]), period=pname, periods=periods)
+                              .assign(route_id=rid)[["route_id", "station_id", "departures_one_way"]]
+                              for rid in sec["route_id"].unique()]).set_index(["route_id", "station_id"])
         ends = pd.DataFrame({"row": np.r_[np.arange(len(sec)), np.arange(len(sec))],
                              "route_id": np.r_[sec["route_id"], sec["route_id"]],
                              "station_id": np.r_[sec["from_station"], sec["to_station"]]})
-        own = line_dep.reindex(pd.MultiIndex.from_frame(ends[["route_id", "station_id"]])).fillna(0).to_numpy()
+        own = line_dep["departures_one_way"].reindex(
+            pd.MultiIndex.from_frame(ends[["route_id", "station_id"]])).fillna(0).to_numpy()
         left = ends["station_id"].map(st["departures_one_way"]).fillna(0).to_numpy() - own
-        with np.errstate(divide="ignore"):
-            still = (left > 0) & (minutes / np.where(left > 0, left, 1) <= max_headway_min)
-        ends["loses"] = ends["station_id"].map(freq).fillna(False).to_numpy(dtype=bool) & ~still
+        still = (left > 0) & (minutes / np.where(left > 0, left, 1) <= thr)
+        ends["loses"] = ends["station_id"].map(st["frequent"]).fillna(False).to_numpy(dtype=bool) & ~still
         lose = ends[ends["loses"]].groupby("row")["station_id"].agg(tuple)
         sets += [lose.get(i, ()) for i in range(len(sec))]
     cor = bus_corridors(day, n=n_corridors, period=pname, periods=periods)
-    fset = set(st.index[freq])
-    sets += [tuple(s for s in c if s in fset) for c in cor["stations"]]
-    lost, pop = _lost_areas(st[freq], sets, radius_m, districts, crs=day.crs, layer=layer)
+    fset = set(st.index[st["frequent"]])
+    sets += [tuple(x for x in c if x in fset) for c in cor["stations"]]
+    lost, pop = _lost_areas(base, sets)
     rows = pd.DataFrame({
         "kind": ["metro section"] * len(sec) + ["bus corridor"] * len(cor),
         "route_id": [*sec["route_id"], *cor["route_id"]],
@@ -239,7 +245,7 @@ def criticality(day: FeedDay, districts: gpd.GeoDataFrame, *, period: str | None
         "from_station": [*sec["from_station"], *[""] * len(cor)],
         "to_station": [*sec["to_station"], *[""] * len(cor)],
         "per_hour": [*sec["trains_per_hour"], *cor["trips_per_hour"]],
-        "stations_losing_frequent": [len(s) for s in sets],
+        "stations_losing_frequent": [len(x) for x in sets],
         "pop_lose_frequent": pop, "lost_area": lost})
     out = gpd.GeoDataFrame(rows, geometry=[*sec.geometry, *cor.geometry], crs=day.crs)
     out = out.sort_values(["pop_lose_frequent", "per_hour"], ascending=False, kind="stable").reset_index(drop=True)
@@ -247,25 +253,22 @@ def criticality(day: FeedDay, districts: gpd.GeoDataFrame, *, period: str | None
     return out
 
 
-def _lost_areas(fst: pd.DataFrame, sets: list[tuple[str, ...]], r: float, districts, *, crs: str,
-                layer) -> tuple[list, list[float]]:
+def _lost_areas(base: Baseline, sets: list[tuple[str, ...]]) -> tuple[list, list[float]]:
     """For each set of stations losing frequent service: the area no other
     frequent station reaches, and the people in it."""
-    tree = shapely.STRtree(shapely.points(fst["x"].to_numpy(), fst["y"].to_numpy()))
-    ids = fst.index.to_numpy()
+    st = base.stations
+    pos = pd.Series(np.arange(len(st)), index=st["station_id"].to_numpy())
+    r0 = st["r_frequent"].to_numpy()
+    tree = shapely.STRtree(shapely.points(st["x"].to_numpy(), st["y"].to_numpy()))
     cache: dict[frozenset, tuple] = {}
     lost, pop = [], []
     for s in sets:
         k = frozenset(s)
         if k not in cache:
-            if not k:
-                cache[k] = (shapely.Polygon(), 0.0)
-            else:
-                own = catchment_union(fst.loc[list(k)], r)
-                near = [j for j in tree.query(own, predicate="dwithin", distance=r) if ids[j] not in k]
-                area = own.difference(catchment_union(fst.iloc[near], r)) if near else own
-                cov = access.coverage_of_area(districts, area, crs=crs, layer=layer)
-                cache[k] = (area, float(cov["pop_covered"].sum()))
+            r1 = r0.copy()
+            r1[pos.reindex(list(k)).dropna().astype(int).to_numpy()] = 0.0
+            area = lost_area(st, r0, r1, tree=tree)
+            cache[k] = (area, float(access.people_in(base.pieces, area).sum()) if base.pieces is not None else 0.0)
         lost.append(cache[k][0])
         pop.append(cache[k][1])
     return lost, pop
@@ -374,3 +377,25 @@ def capacities(city) -> tuple[dict[str, float], str]:
     vc = city.profile.vehicle_capacity
     src = "; ".join(f"{m}: {v.value:g} {v.unit} ({v.source}, {v.year})" for m, v in vc.items())
     return {m: float(v.value) for m, v in vc.items()}, src
+
+
+def criticality_sentence(crit: gpd.GeoDataFrame) -> str:
+    """One sentence on the most critical metro section and bus corridor of :func:`criticality`."""
+    sec, cor = crit[crit["kind"] == "metro section"], crit[crit["kind"] == "bus corridor"]
+    parts = []
+    if len(sec):
+        s = sec.iloc[0]
+        parts.append(f"the most critical metro section, {s['label']}, would leave {s['pop_lose_frequent']:,.0f} "
+                     "people without frequent transit if it alone closed")
+    if len(cor):
+        c = cor.iloc[0]
+        parts.append(f"the most critical bus corridor, {c['label']}, {c['pop_lose_frequent']:,.0f}")
+    if not parts:
+        return "The feed has no metro section and no bus route to rank."
+    text = "; ".join(parts)
+    text = text[0].upper() + text[1:] + "."
+    if len(sec) and len(cor) and sec["pop_lose_frequent"].iloc[0] < cor["pop_lose_frequent"].iloc[0]:
+        text += (" Bus corridors rank above every metro section: one closed metro section leaves fewer people "
+                 "without frequent transit than the busiest bus corridors; what it removes is capacity, which "
+                 "the bus bridge measures.")
+    return text

@@ -213,9 +213,8 @@ def resilience_kpis(city: City, day: FeedDay) -> pd.DataFrame:
              100 * exposed / total if total > 0 else np.nan, "% of population",
              "the same people as a share of the census population")]
     if {"metro", "bus"} <= set(cap):
-        br = C.bus_bridge(day, {"name": top["label"], "segments": [{"route": top["route_id"], "from": top["from_station"],
-                                                                      "to": top["to_station"]}]},
-                          capacity=cap, periods=city.periods)
+        seg = {"route": top["route_id"], "from": top["from_station"], "to": top["to_station"]}
+        br = C.bus_bridge(day, {"name": top["label"], "segments": [seg]}, capacity=cap, periods=city.periods)
         rows.append(("bus-bridge shortfall, most critical section", br["bridge_buses_per_hour"].max(), "buses/h",
                      "buses per hour to add so that buses match the metro capacity removed in the AM peak, "
                      f"parallel buses counted as empty; capacities: {cap_src}"))
