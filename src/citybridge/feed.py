@@ -360,6 +360,22 @@ def _first_row(mask: pd.Series) -> int:
     return int(np.flatnonzero(mask.to_numpy())[0]) + 1
 
 
+def _no_rows(src: Path, tab: str) -> str:
+    return (f"{src}/{tab}.txt: the file has a header but no rows; export the table again from the source "
+            "system (a feed needs at least one row in it)")
+
+
+def require_rows(feed, src: str | Path) -> None:
+    """Raise :class:`FeedError` when ``stop_times.txt`` of a read feed has no rows.
+
+    (:func:`read_feed` checks stops, routes and trips itself; stop times are
+    checked here because the fast indicators reader passes them separately.)
+    """
+    st = getattr(feed, "stop_times", None)
+    if st is None or st.empty:
+        raise FeedError(_no_rows(Path(src), "stop_times"))
+
+
 def _require_columns(tables: dict[str, pd.DataFrame], src: Path) -> None:
     """Refuse tables the workbook cannot use: missing required columns,
     blank keys, unreadable stop sequences and dates (file, column and row named)."""
@@ -374,9 +390,8 @@ def _require_columns(tables: dict[str, pd.DataFrame], src: Path) -> None:
             if c not in df.columns:
                 raise FeedError(f"{where(f'{src}/{tab}.txt', c)}: required column is missing; "
                                 "add it (see the GTFS reference)")
-        if df.empty and tab in ("stops", "routes", "trips", "stop_times"):
-            raise FeedError(f"{src}/{tab}.txt: the file has a header but no rows; export the table "
-                            "again from the source system (a feed needs at least one row in it)")
+        if df.empty and tab in ("stops", "routes", "trips"):
+            raise FeedError(_no_rows(src, tab))
     for tab, key in (("stops", "stop_id"), ("routes", "route_id"), ("trips", "trip_id"),
                      ("stop_times", "trip_id"), ("stop_times", "stop_id"), ("trips", "route_id"),
                      ("trips", "service_id")):
@@ -691,7 +706,7 @@ def read_feed(path: str | Path, *, datum: str = "WGS84"):
     _require_columns(tables, path)
     notes += _coerce_numbers(tables, path)
     service_notes = check_service_tables(tables, path)
-    if tables["trips"].empty or tables["stop_times"].empty:
+    if tables["trips"].empty:
         raise FeedError(f"{path}: no usable trip is left: " + "; ".join(service_notes))
     if "frequencies" in tables and tables["frequencies"].empty:
         del tables["frequencies"]
@@ -1171,6 +1186,7 @@ def feed_day(city, date: str | None = None) -> FeedDay:
            city.profile.source_datum, city.profile.crs)
     if key not in _DAY_CACHE:
         feed = read_feed(p, datum=city.profile.source_datum)
+        require_rows(feed, p)
         _DAY_CACHE[key] = prepare_day(feed, date, crs=city.profile.crs, city_name=city.name)
     return _DAY_CACHE[key]
 
