@@ -177,5 +177,5 @@ def test_killed_build_leaves_no_sphinx_and_the_next_build_cleans_up(project, sig
     assert _sphinx_alive(project) == [], "Sphinx outlived the build"
     again = _build(project)
     assert again.returncode == 0, again.stdout + again.stderr
-    assert [p.name for p in build_root.iterdir() if p.name.startswith(".html-")] == []
+    assert [p.name for p in build_root.iterdir() if p.name.startswith(".html-") and p.is_dir()] == []
     assert not stray_nb.exists()
