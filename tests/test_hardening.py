@@ -219,12 +219,16 @@ def test_leftovers_of_dead_builds_are_removed_and_live_ones_kept(tmp_path):
     gone = [city / f".02_service.{dead}.abc.ipynb", book / "_build" / f".html-{dead}-xyz",
             book / f".index.md.{dead}.tmp"]
     kept = [city / f".02_service.{os.getpid()}.abc.ipynb", city / "02_service.ipynb"]
-    for p in gone + kept:
+    for p in gone + kept[:2]:
         if p.name.startswith(".html-"):
             p.mkdir()
             (p / "index.html").write_text("x")
         else:
             p.write_text("x")
+    manifest = book / "_build" / ".html-sources"  # a file of the build, not a leftover
+    manifest.write_text("intro.md")
+    os.utime(manifest, (time.time() - 10_000, time.time() - 10_000))
+    kept.append(manifest)
     old = book / "_build" / ".html-oldstyle"
     old.mkdir()
     os.utime(old, (time.time() - 10_000, time.time() - 10_000))

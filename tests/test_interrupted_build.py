@@ -130,3 +130,52 @@ def test_killed_while_writing_html(project):
     again = _build(project)
     assert again.returncode == 0, again.stdout + again.stderr
     assert (html / "index.html").is_file() and set(_html_state(html)) == set(before)
+
+
+def _sphinx_alive(root: Path) -> list[int]:
+    """Pids of Sphinx processes writing into this project's book."""
+    out = []
+    for p in Path("/proc").iterdir():
+        if not p.name.isdigit():
+            continue
+        try:
+            cmd = (p / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"sphinx" in cmd and any(str(root).encode() in c for c in cmd):
+            out.append(int(p.name))
+    return out
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+def test_killed_build_leaves_no_sphinx_and_the_next_build_cleans_up(project, sig):
+    """Only the build process itself is killed (not its group): its Sphinx child must
+    stop too, and the next build removes the half-written HTML folder and any
+    half-written executed notebook."""
+    build_root = project / "book" / "_build"
+    executed = project / "book" / "cities" / "testville"
+    stray_nb = executed / ".01_network.999999999.tmpxyz.ipynb"  # as left by a build killed mid-notebook
+    stray_nb.write_text("{", encoding="utf-8")
+    proc = subprocess.Popen([*CLI, "build"], cwd=project, env=_env(), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        end = time.time() + 180
+        while time.time() < end and not _sphinx_alive(project):
+            assert proc.poll() is None, "the build finished before Sphinx was seen"
+            time.sleep(0.05)
+        assert _sphinx_alive(project), "Sphinx never started"
+        os.kill(proc.pid, sig)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(10)
+    for _ in range(100):
+        if not _sphinx_alive(project):
+            break
+        time.sleep(0.1)
+    assert _sphinx_alive(project) == [], "Sphinx outlived the build"
+    again = _build(project)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert [p.name for p in build_root.iterdir() if p.name.startswith(".html-") and p.is_dir()] == []
+    assert not stray_nb.exists()

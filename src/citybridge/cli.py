@@ -73,8 +73,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     _stop_on_sigterm()
     root = project_root()
     jobs, errors = plan(root, cities=[args.city], notebooks=_csv_list(args.notebooks))
-    if errors:
+    if errors and not any(j.city == args.city for j in jobs):
         raise CitybridgeError(errors[args.city])
+    for err in errors.values():  # e.g. only chapter 00 is run: it shows why
+        _say(f"citybridge run: {err}")
     if not jobs:
         raise CitybridgeError(f"no notebook matches --notebooks {args.notebooks!r}; notebooks are "
                               "named like 01_network (give 01 or 01_network)")

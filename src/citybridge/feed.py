@@ -123,34 +123,31 @@ def _check_members(zf: zipfile.ZipFile, path: Path, *, max_bytes: int, max_ratio
     return members
 
 
+_GB_BYTES = re.compile(rb"(?:[\x00-\x7f]|[\x81-\xfe][\x80-\xfe]|[\x81-\xfe][\x30-\x39][\x81-\xfe][\x30-\x39])*")
+
+
 def _looks_chinese(data: bytes) -> bool:
     """Whether non-UTF-8 bytes read as GBK/GB18030 Chinese text.
 
     In Chinese text every byte above 0x80 belongs to a two-byte character
-    whose second byte is also above 0x80 (GB 2312 uses 0xA1-0xFE for both),
-    while in Windows-1252 text an accented letter is mostly followed by a
-    plain letter or space. So: the bytes decode as GB18030, no high byte is
-    followed by an ASCII byte, and the text holds Chinese characters.
+    whose second byte is also above 0x80 (GB 2312 uses 0xA1-0xFE for both;
+    GB18030's rare four-byte characters are allowed too), while in
+    Windows-1252 text an accented letter is mostly followed by a plain
+    letter or a space. So: the bytes pair up that way, decode as GB18030,
+    and at least half of the non-ASCII characters are Chinese.
     """
-    i, n, pairs = 0, len(data), 0
-    while i < n:
-        b = data[i]
-        if b < 0x80:
-            i += 1
-            continue
-        if b == 0x80 or b == 0xFF or i + 1 >= n or data[i + 1] < 0x80:
-            return False
-        pairs += 1
-        i += 2
-    if not pairs:
+    sample = data[:1 << 20]  # the first megabyte decides (cut at a line end: no split character)
+    if len(sample) < len(data) and b"\n" in sample:
+        sample = sample[:sample.rindex(b"\n") + 1]
+    if _GB_BYTES.fullmatch(sample) is None:
         return False
     try:
-        text = data.decode("gb18030")
+        text = sample.decode("gb18030")
     except UnicodeDecodeError:
         return False
-    cjk = sum(1 for ch in text if "\u4e00" <= ch <= "\u9fff" or "\u3000" <= ch <= "\u303f"
-              or "\uff00" <= ch <= "\uffef")
-    return cjk >= max(1, pairs // 2)
+    wide = re.findall(r"[^\x00-\x7f]", text)
+    cjk = len(re.findall(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]", text))
+    return cjk >= 2 and 2 * cjk >= len(wide)
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
@@ -172,7 +169,10 @@ def decode_text(data: bytes) -> tuple[str, str]:
     except UnicodeDecodeError:
         pass
     if _looks_chinese(data):
-        return data.decode("gb18030"), "gb18030"
+        try:
+            return data.decode("gb18030"), "gb18030"
+        except UnicodeDecodeError:
+            pass
     try:
         return data.decode("cp1252"), "cp1252"
     except UnicodeDecodeError:
@@ -360,6 +360,22 @@ def _first_row(mask: pd.Series) -> int:
     return int(np.flatnonzero(mask.to_numpy())[0]) + 1
 
 
+def _no_rows(src: Path, tab: str) -> str:
+    return (f"{src}/{tab}.txt: the file has a header but no rows; export the table again from the source "
+            "system (a feed needs at least one row in it)")
+
+
+def require_rows(feed, src: str | Path) -> None:
+    """Raise :class:`FeedError` when ``stop_times.txt`` of a read feed has no rows.
+
+    (:func:`read_feed` checks stops, routes and trips itself; stop times are
+    checked here because the fast indicators reader passes them separately.)
+    """
+    st = getattr(feed, "stop_times", None)
+    if st is None or st.empty:
+        raise FeedError(_no_rows(Path(src), "stop_times"))
+
+
 def _require_columns(tables: dict[str, pd.DataFrame], src: Path) -> None:
     """Refuse tables the workbook cannot use: missing required columns,
     blank keys, unreadable stop sequences and dates (file, column and row named)."""
@@ -374,9 +390,8 @@ def _require_columns(tables: dict[str, pd.DataFrame], src: Path) -> None:
             if c not in df.columns:
                 raise FeedError(f"{where(f'{src}/{tab}.txt', c)}: required column is missing; "
                                 "add it (see the GTFS reference)")
-        if df.empty and tab in ("stops", "routes", "trips", "stop_times"):
-            raise FeedError(f"{src}/{tab}.txt: the file has a header but no rows; export the table "
-                            "again from the source system (a feed needs at least one row in it)")
+        if df.empty and tab in ("stops", "routes", "trips"):
+            raise FeedError(_no_rows(src, tab))
     for tab, key in (("stops", "stop_id"), ("routes", "route_id"), ("trips", "trip_id"),
                      ("stop_times", "trip_id"), ("stop_times", "stop_id"), ("trips", "route_id"),
                      ("trips", "service_id")):
@@ -654,7 +669,7 @@ def check_service_tables(tables: dict[str, pd.DataFrame], src: Path) -> list[str
         tables["trips"] = trips[~trips["trip_id"].isin(gone)].reset_index(drop=True)
         tables["stop_times"] = tables["stop_times"][~tables["stop_times"]["trip_id"].isin(gone)].reset_index(drop=True)
     keep = keep.sort_values(["trip_id", "_s", "_row"], kind="stable")
-    prev_end = keep.groupby("trip_id")["_e"].transform(lambda e: e.cummax().shift())
+    prev_end = keep.groupby("trip_id")["_e"].cummax().groupby(keep["trip_id"]).shift()
     over = prev_end.notna() & (keep["_s"] < prev_end)
     if over.any():
         rows = np.sort(keep.loc[over, "_row"].to_numpy())
@@ -691,7 +706,7 @@ def read_feed(path: str | Path, *, datum: str = "WGS84"):
     _require_columns(tables, path)
     notes += _coerce_numbers(tables, path)
     service_notes = check_service_tables(tables, path)
-    if tables["trips"].empty or tables["stop_times"].empty:
+    if tables["trips"].empty:
         raise FeedError(f"{path}: no usable trip is left: " + "; ".join(service_notes))
     if "frequencies" in tables and tables["frequencies"].empty:
         del tables["frequencies"]
@@ -1177,6 +1192,7 @@ def feed_day(city, date: str | None = None) -> FeedDay:
         day = load_day(city, date)
         if day is None:
             feed = read_feed(p, datum=city.profile.source_datum)
+            require_rows(feed, p)
             day = prepare_day(feed, date, crs=city.profile.crs, city_name=city.name)
             store_day(city, date, day)
         _DAY_CACHE[key] = day

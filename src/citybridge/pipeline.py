@@ -309,7 +309,7 @@ def remove_leftovers(book_dir: Path) -> list[Path]:
     cands = [p for f in folders if f.is_dir() for pat in (".*.ipynb", ".*.tmp") for p in f.glob(pat)]
     build_root = book_dir / "_build"
     if build_root.is_dir():
-        cands += [p for p in build_root.glob(".html-*")]
+        cands += [p for p in build_root.glob(".html-*") if p.is_dir() and p.name != ".html-old"]
     for p in cands:
         if not is_leftover(p):
             continue

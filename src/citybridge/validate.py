@@ -637,7 +637,7 @@ def validate(target: str | os.PathLike[str], *, date: str | None = None) -> list
 
 
 def _validate(target, *, date: str | None) -> list[Finding]:
-    from .feed import choose_date, date_choice_note, feed_date_range, prepare_day, read_feed
+    from .feed import choose_date, date_choice_note, feed_date_range, prepare_day, read_feed, require_rows
 
     city, gtfs, findings = _resolve(target)
     if gtfs is None:
@@ -656,6 +656,7 @@ def _validate(target, *, date: str | None) -> list[Finding]:
             return findings
     try:
         feed = read_feed(gtfs, datum=datum)
+        require_rows(feed, gtfs)
     except CitybridgeError as exc:
         return findings + _from_error("fatal", exc, gtfs)
     findings += _check_feed_tables(feed, str(gtfs))
