@@ -79,6 +79,13 @@ def test_sensitivity_ranks_inputs():
     # ±20 % of litres/100 km: 0.8 t to 1.2 t
     assert s.loc["diesel_bus_litres_per_100km", "swing_tco2"] == pytest.approx(0.4)
     assert s.index[0] in ("diesel_bus_litres_per_100km", "diesel_kgco2_per_litre", "electric_share")
+    # the electric share moves by ±20 % of its value, like every other input (0.5 -> 0.4 and 0.6)
+    half = pd.DataFrame({"mode": ["bus"], "vehicle_energy": ["unknown"], "vehicle_km_year": [1000.0]})
+    s2 = E.sensitivity(half, PARAMS, electric_share=0.5).set_index("input")
+    lo = E.emissions(E.apply_electric_share(half, 0.4, km_col="vehicle_km_year"), PARAMS, km_col="vehicle_km_year")
+    hi = E.emissions(E.apply_electric_share(half, 0.6, km_col="vehicle_km_year"), PARAMS, km_col="vehicle_km_year")
+    assert s2.loc["electric_share", "low_tco2"] == pytest.approx(lo["tco2"].sum())
+    assert s2.loc["electric_share", "high_tco2"] == pytest.approx(hi["tco2"].sum())
 
 
 def test_mode_shift_and_flags():

@@ -135,6 +135,20 @@ def fleet_electric_share(fleet) -> float | None:
     return sum(e.vehicles for e in bus if e.energy == "electric") / total
 
 
+def electric_share_of_bus_km(vkm: pd.DataFrame, *, km_col: str = "vehicle_km") -> float:
+    """Share (0–1) of bus vehicle-km run by electric buses; NaN when there are no bus vehicle-km.
+
+    This is the share *by bus-km*: it differs from the share of the fleet (buses
+    counted once whatever they run) and from the share of trips (a short trip
+    counts as much as a long one).
+    """
+    bus = vkm[vkm["mode"] == "bus"]
+    total = float(bus[km_col].sum())
+    if not total > 0:
+        return float("nan")
+    return float(bus.loc[bus["vehicle_energy"] == "electric", km_col].sum()) / total
+
+
 def fleet_share_basis(fleet, day) -> str:
     """How the electric share of bus vehicle-km was obtained, in words (with the fleet count's date)."""
     bus = day.trips[day.trips["mode"] == "bus"]
@@ -246,10 +260,12 @@ def electric_share_curve(vkm_year: pd.DataFrame, params: Parameters, grid_factor
 
 def sensitivity(vkm_year: pd.DataFrame, params: Parameters, *, electric_share: float, delta: float = 0.2
                 ) -> pd.DataFrame:
-    """How much annual bus CO2 moves when each input moves by ±``delta``.
+    """How much annual bus CO2 moves when each input moves by ±``delta`` of its value.
 
-    The electric share moves by ±``delta`` × 100 percentage points (clipped
-    to 0–1); each emission parameter by ±``delta`` × its value.
+    One definition for every input: the input is multiplied by ``1 − delta``
+    and ``1 + delta`` (±20 % by default). For the electric share that is ±20 %
+    *of the share* (0.62 → 0.496 and 0.744, clipped to 0–1), not ±20
+    percentage points.
 
     Returns
     -------
@@ -276,8 +292,8 @@ def sensitivity(vkm_year: pd.DataFrame, params: Parameters, *, electric_share: f
         lo = params.model_copy(update={name: p0.model_copy(update={"value": p0.value * (1 - delta)})})
         hi = params.model_copy(update={name: p0.model_copy(update={"value": p0.value * (1 + delta)})})
         rows.append((name, p0.value, run(lo, electric_share), run(hi, electric_share)))
-    rows.append(("electric_share", electric_share, run(params, max(0.0, electric_share - delta)),
-                 run(params, min(1.0, electric_share + delta))))
+    rows.append(("electric_share", electric_share, run(params, max(0.0, electric_share * (1 - delta))),
+                 run(params, min(1.0, electric_share * (1 + delta)))))
     df = pd.DataFrame(rows, columns=["input", "base", "low_tco2", "high_tco2"])
     df["swing_tco2"] = (df["high_tco2"] - df["low_tco2"]).abs()
     df["swing_pct"] = 100 * df["swing_tco2"] / base if base else np.nan
