@@ -80,7 +80,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not jobs:
         raise CitybridgeError(f"no notebook matches --notebooks {args.notebooks!r}; notebooks are "
                               "named like 01_network (give 01 or 01_network)")
-    results = execute(jobs, cache_dir=None if args.no_cache else root / CACHE_DIR_NAME, cwd=root / "notebooks")
+    from .book import quiet_kernels
+
+    with quiet_kernels(root / CACHE_DIR_NAME):
+        results = execute(jobs, cache_dir=None if args.no_cache else root / CACHE_DIR_NAME, cwd=root / "notebooks")
     bad = 0
     for r in results:
         state = "ok" if r.ok else "FAILED"
