@@ -46,7 +46,16 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class SourcedValue(_Strict):
+class _Dated(_Strict):
+    """A record with a ``year`` (an as-of date); a year written as a bare number is read as text."""
+
+    @field_validator("year", mode="before", check_fields=False)
+    @classmethod
+    def _year_to_str(cls, v: Any) -> Any:
+        return str(v) if isinstance(v, int) else v
+
+
+class SourcedValue(_Dated):
     """A parameter with its value, unit, year and source.
 
     ``solid`` is False where no solid (official or primary) source exists;
@@ -60,13 +69,8 @@ class SourcedValue(_Strict):
     solid: bool = True
     note: str = ""
 
-    @field_validator("year", mode="before")
-    @classmethod
-    def _year_to_str(cls, v: Any) -> Any:
-        return str(v) if isinstance(v, int) else v
 
-
-class FleetEntry(_Strict):
+class FleetEntry(_Dated):
     """Vehicles of one mode and energy type, with the source of the count."""
 
     mode: Literal["bus", "metro", "ferry", "tram", "rail", "other"]
@@ -75,11 +79,6 @@ class FleetEntry(_Strict):
     year: str
     source: str
     note: str = ""
-
-    @field_validator("year", mode="before")
-    @classmethod
-    def _year_to_str(cls, v: Any) -> Any:
-        return str(v) if isinstance(v, int) else v
 
 
 #: Euro classes a fleet class may name, per fuel (those with EMEP/EEA functions).
@@ -92,7 +91,7 @@ _FLEET_TECHS = {("diesel", "IV"): ("SCR", "EGR"), ("diesel", "V"): ("SCR", "EGR"
 FLEET_SHARE_TOLERANCE = 0.5
 
 
-class FleetClass(_Strict):
+class FleetClass(_Dated):
     """One class of the bus fleet for the air-pollutant estimates (chapter 05).
 
     ``share`` is the class's share of bus vehicle-km (%). Each class names
@@ -111,11 +110,6 @@ class FleetClass(_Strict):
     source: str = ""
     assumed: bool = False
     note: str = ""
-
-    @field_validator("year", mode="before")
-    @classmethod
-    def _year_to_str(cls, v: Any) -> Any:
-        return str(v) if isinstance(v, int) else v
 
     @field_validator("euro", mode="before")
     @classmethod
@@ -160,7 +154,7 @@ class FleetClass(_Strict):
         return f"{self.fuel} {euro}{tech}, {self.size}"
 
 
-class Fact(_Strict):
+class Fact(_Dated):
     """A key figure for the city's context page."""
 
     metric: str
@@ -169,13 +163,8 @@ class Fact(_Strict):
     year: str
     source: str
 
-    @field_validator("year", mode="before")
-    @classmethod
-    def _year_to_str(cls, v: Any) -> Any:
-        return str(v) if isinstance(v, int) else v
 
-
-class PublishedValue(_Strict):
+class PublishedValue(_Dated):
     """A value the city itself publishes for one of its KPIs (shown beside the computed one).
 
     ``kpi`` is the KPI's name as on the board (e.g. ``"bus-km per weekday"``).
@@ -187,11 +176,6 @@ class PublishedValue(_Strict):
     year: str
     source: str
     note: str = ""
-
-    @field_validator("year", mode="before")
-    @classmethod
-    def _year_to_str(cls, v: Any) -> Any:
-        return str(v) if isinstance(v, int) else v
 
 
 #: The three data statuses, with the sentence that explains each.
@@ -224,7 +208,7 @@ class BoundariesSpec(_Strict):
     _file_inside = field_validator("file")(classmethod(lambda cls, v: _inside_folder(v)))
 
 
-class PopulationSpec(_Strict):
+class PopulationSpec(_Dated):
     """Population per boundary polygon, joined on ``id_column``.
 
     ``class_column`` holds ``urban`` or ``rural`` for each polygon; ``layer``
@@ -242,11 +226,6 @@ class PopulationSpec(_Strict):
     layer: str | None = None
 
     _file_inside = field_validator("file", "layer")(classmethod(lambda cls, v: _inside_folder(v)))
-
-    @field_validator("year", mode="before")
-    @classmethod
-    def _year_to_str(cls, v: Any) -> Any:
-        return str(v) if isinstance(v, int) else v
 
 
 class AvlSpec(_Strict):

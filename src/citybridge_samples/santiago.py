@@ -44,19 +44,13 @@ ATTRIBUTION = ("DTPM (Directorio de Transporte Público Metropolitano), GTFS V16
 
 
 def _read(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]:
-    if not path.is_file():
-        raise DataError(f"{path}: source table not found; restore it from version control")
-    with path.open(encoding="utf-8", newline="") as f:
-        rows = list(csv.DictReader(f))
-    cols = set(rows[0]) if rows else set()
-    for c in required:
-        if c not in cols:
-            raise DataError(f"{where(path, c)}: column missing; restore the table from version control")
+    """The table's rows (:func:`citybridge_samples._read_csv`), refusing empty required values."""
+    from . import _read_csv
+
+    rows = _read_csv(path, required)
     for i, r in enumerate(rows, start=1):
-        if None in r:
-            raise DataError(f"{where(path, row=i)}: more fields than columns; quote values with commas")
         for c in required:
-            if (r.get(c) or "").strip() == "" and c not in ("headsign",):
+            if (r.get(c) or "").strip() == "":
                 raise DataError(f"{where(path, c, i)}: empty value; fill it in or drop the row")
     return rows
 
