@@ -520,7 +520,7 @@ def summarise(cov: pd.DataFrame) -> pd.DataFrame:
 
 
 def rural_gap_sentence(summary: pd.DataFrame, *, district_word: str = "districts",
-                       reach: str = "live within walking distance of transit") -> str:
+                       reach: str = "live within walking distance of transit", gaps: str = "") -> str:
     """One sentence on the urban–rural gap, computed from :func:`summarise`.
 
     Percentages are rounded to whole numbers and the gap is the difference
@@ -534,6 +534,10 @@ def rural_gap_sentence(summary: pd.DataFrame, *, district_word: str = "districts
         What the districts are called (``"comunas"``, ``"districts"``).
     reach
         What being covered means, as a verb phrase.
+    gaps
+        What the city's feed does not cover (``coverage_gaps`` in city.yml);
+        when given, the sentence says that the rural figure measures the
+        feed's network only, and why.
 
     Returns
     -------
@@ -552,10 +556,14 @@ def rural_gap_sentence(summary: pd.DataFrame, *, district_word: str = "districts
         head = f"In rural {district_word} {rural}% of people {reach}, against {urban}% in urban ones"
         gap = urban - rural
         if gap > 0:
-            return f"{head}: a gap of {gap} point{'s' if gap != 1 else ''}."
-        if gap < 0:
-            return f"{head}: rural ones are ahead by {-gap} point{'s' if gap != -1 else ''}."
-        return f"{head}: no gap."
+            text = f"{head}: a gap of {gap} point{'s' if gap != 1 else ''}."
+        elif gap < 0:
+            text = f"{head}: rural ones are ahead by {-gap} point{'s' if gap != -1 else ''}."
+        else:
+            text = f"{head}: no gap."
+        if gaps:
+            text += f" The rural figure measures only the network in the feed: {gaps.strip()}"
+        return text
     only = "urban" if urban is not None else "rural" if rural is not None else None
     if only is not None:
         return (f"All {district_word} are {only}: {pct(only)}% of people {reach}; "

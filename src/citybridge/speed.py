@@ -179,9 +179,14 @@ def route_speeds(day: FeedDay, *, by_hour: bool = False) -> pd.DataFrame:
         - ``distance_km``: their total straight-line distance (km)
         - ``hours``: their total duration (h)
         - ``speed_kmh``: ``distance_km / hours`` (km/h)
+
+        Trips without a duration or a distance (every stop at one position)
+        are left out; ``attrs["dropped_trips"]`` counts them.
     """
     t = trip_table(day)
-    ok = (t["duration_h"] > 0) & t["distance_km"].notna()
+    # a trip with no distance (all its stops at one position, e.g. DTPM's airport shuttle BA,
+    # which runs from a stop back to the same stop) has no measurable speed
+    ok = (t["duration_h"] > 0) & (t["distance_km"] > 0)
     dropped = int((~ok).sum())
     t = t[ok].assign(hour=(t.loc[ok, "start_s"] // 3600).astype(int))
     keys = ["route_id", "hour"] if by_hour else ["route_id"]
