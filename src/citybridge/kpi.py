@@ -205,9 +205,9 @@ def resilience_kpis(city: City, day: FeedDay) -> pd.DataFrame:
     total = float(d["population"].sum())
     cap, cap_src = C.capacities(city)
     rule = "within 500 m of a stop served every 10 min or better in the AM peak (ITDP), straight line"
-    rows = [(name, top["pop_lose_frequent"], "people",
+    rows = [(name, round(float(top["pop_lose_frequent"])), "people",
              f"{top['label']}: people who would lose frequent transit if this section alone closed ({rule})"),
-            ("population exposed to one metro-section closure", exposed, "people",
+            ("population exposed to one metro-section closure", round(float(exposed)), "people",
              "people who would lose frequent transit if any single metro section closed"),
             ("population exposed to one metro-section closure (share)",
              100 * exposed / total if total > 0 else np.nan, "% of population",

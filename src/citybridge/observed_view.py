@@ -328,8 +328,10 @@ def source_line(obs: ObservedDay) -> str:
     spec = obs.city.profile.realtime
     s = (f"vehicle positions: {spec.source or 'realtime inputs of city.yml'}; schedule: {obs.city.name} GTFS "
          f"({obs.city.gtfs_path.name}), service day {obs.date}")
-    if obs.city.profile.sample:
+    if obs.city.status == "illustrative":
         s += "; the network is illustrative sample data"
+    else:
+        s += f"; network data status: {obs.city.status}"
     return s
 
 
@@ -338,8 +340,8 @@ def status_sentence(city, obs: ObservedDay | None, problem: str = "") -> str:
     if obs is None:
         return problem or no_realtime(city)
     net = ("an illustrative sample network (not the operator's schedule), so matching, speeds and the schedule "
-           "comparison describe the method, not the real city" if city.profile.sample else
-           "the city's GTFS feed")
+           "comparison describe the method, not the real city" if city.status == "illustrative" else
+           f"the city's GTFS feed ({city.status} data)")
     return (f"{len(obs.positions):,} vehicle positions captured {obs.captured} are compared with {net}. "
             f"Service day compared: {obs.date} ({obs.date_note}).")
 
