@@ -55,8 +55,9 @@ def status_message(city: City) -> tuple[str, str, str]:
             text += " " + p.data_assumptions
     elif st == "reconstructed":
         title = "Reconstructed from official data"
-        text = (f"The network of {city.name} is rebuilt from the operator's official data: "
-                f"{p.data_source or 'see Data and sources'}. {p.data_assumptions}").strip()
+        src = (p.data_source or "see Data and sources").strip().rstrip(".")
+        text = f"The network of {city.name} is rebuilt from the operator's official data: {src}. {p.data_assumptions}"
+        text = text.strip()
     else:
         title = "Official data"
         text = (f"The network of {city.name} is the operator's feed as published"
