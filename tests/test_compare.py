@@ -101,3 +101,18 @@ def test_facts_table_has_the_same_rows_for_every_city(tmp_path, tiny_city):
     row = t.set_index("figure").loc["metro lines"]
     assert row["Tiny"] == "2 lines (2025)" and row["Other"] == "7 lines (2025)"
     assert row["Other source"] == "test source Other"
+
+
+def test_a_broken_optional_input_costs_its_theme_only(tmp_path):
+    import json
+
+    d = tmp_path / "bikes"
+    (d / "gbfs").mkdir(parents=True)
+    (d / "city.yml").write_text(PROFILE.format(name="Bikes", lines=2) + "gbfs: gbfs\n")
+    write_feed(d / "gtfs.zip", timetable_tables())
+    (d / "gbfs" / "station_information.json").write_text(json.dumps({"data": {"stations": [
+        {"station_id": "b1", "name": "Uno", "lat": -33.45, "lon": -70.70, "capacity": "many"}]}}))
+    t = kpi.kpi_table(load_city(d), date="20260107").set_index("kpi")
+    assert t.loc["routes", "value"] == 2 and t.loc["trips per day", "value"] == 5
+    assert np.isnan(t.loc["multimodal KPIs", "value"])
+    assert "not a number of docks" in t.loc["multimodal KPIs", "definition"]

@@ -117,7 +117,8 @@ def stations(day: FeedDay, *, period: str | None = None, periods: Periods | None
     n_stops = served.map(key).fillna(served).value_counts()
     dep["stops"] = dep["station_id"].map(n_stops).fillna(0).astype(int)
     high = "(?:^|,)(?:" + "|".join(sorted(HIGH_CAPACITY_MODES)) + ")(?:,|$)"
-    dep["capacity"] = np.where(dep["modes"].str.contains(high, regex=True).to_numpy(dtype=bool), "high", "low")
+    modes = dep["modes"].fillna("").astype(str)  # an empty day (every stop closed) has no text column
+    dep["capacity"] = np.where(modes.str.contains(high, regex=True).to_numpy(dtype=bool), "high", "low")
     dep["station_name"] = dep["station_id"].map(xy["stop_name"]).fillna("")
     dep["x"] = dep["station_id"].map(xy["x"])
     dep["y"] = dep["station_id"].map(xy["y"])

@@ -283,7 +283,21 @@ def kpi_table(city: City | str, *, date: str | None = None, themes: list[str] | 
     unknown = [t for t in names if t not in THEMES]
     if unknown:
         raise CitybridgeError(f"unknown KPI theme(s) {unknown}; choose from {list(THEMES)}")
-    return with_published(c, pd.concat([THEMES[t](c, day) for t in names], ignore_index=True))
+    return with_published(c, pd.concat([_theme_or_reason(c, day, t) for t in names], ignore_index=True))
+
+
+def _theme_or_reason(city: City, day: FeedDay, theme: str) -> pd.DataFrame:
+    """One theme's rows; a theme whose input is broken keeps one row with the reason.
+
+    A bad optional input (e.g. a GBFS file with text where a number belongs)
+    must not take the whole board down: the other themes, and the side-by-side
+    tables of every chapter that read this board, still show their figures.
+    """
+    try:
+        return THEMES[theme](city, day)
+    except CitybridgeError as exc:
+        return _rows(city, day, theme, [(f"{theme} KPIs", np.nan, "",
+                                         f"not computed: {str(exc).splitlines()[0]}")])
 
 
 def with_published(city: City, kpis: pd.DataFrame) -> pd.DataFrame:
