@@ -454,11 +454,20 @@ def execute(jobs: list[Job], *, workers: int = 1, scheduler: str | None = None,
     return results
 
 
+#: The chapter that computes a city's KPI board, which the comparison reads.
+BOARD_CHAPTER = "07_operations"
+
+
 def _without_failed_cities(jobs: list[Job], done: list[JobResult]) -> tuple[list[Job], list[JobResult]]:
-    """The cross-city jobs without the cities that had a failed chapter (a city
-    that breaks its own chapters would break the comparison too: it stays on
-    the build report instead). A job left with no city is reported, not run."""
-    bad = {r.job.city for r in done if not r.ok and r.job.city}
+    """The cross-city jobs without the cities whose KPI board could not be made.
+
+    The comparison reads each city's board (chapter :data:`BOARD_CHAPTER`); a
+    city whose board chapter failed would break it too, so it stays on the
+    build report instead. A failure in another chapter (one broken optional
+    input, one broken notebook) costs that chapter only. A job left with no
+    city is reported, not run."""
+    bad = {r.job.city for r in done
+           if not r.ok and r.job.city and Path(r.job.notebook).stem == BOARD_CHAPTER}
     keep: list[Job] = []
     skipped: list[JobResult] = []
     for j in jobs:
@@ -470,8 +479,9 @@ def _without_failed_cities(jobs: list[Job], done: list[JobResult]) -> tuple[list
         if left == slugs:
             keep.append(j)
         elif not left:
-            skipped.append(JobResult(j, False, 0.0, error="not run: every city had a failed chapter "
-                                     f"({', '.join(sorted(bad))}); see their failures above"))
+            skipped.append(JobResult(j, False, 0.0, error="not run: no city has a KPI board (their chapter "
+                                     f"{BOARD_CHAPTER} failed: "
+                                     f"{', '.join(sorted(bad))}); see their failures above"))
         else:
             params = {**j.parameters, "cities": ",".join(left)}
             key = hashlib.sha256(f"{j.key}|{params['cities']}".encode()).hexdigest()[:24] if j.key else ""
