@@ -59,7 +59,7 @@ def test_santiago_with_city_periods():
     from citybridge.city import load_city
 
     c = load_city("santiago", root=ROOT / "data" / "cities")
-    assert_same(c.gtfs_path, "20260106", c.periods)
+    assert_same(c.gtfs_path, "20260707", c.periods)  # a Tuesday of DTPM V166 (2026-07-04…12-31)
 
 
 @pytest.mark.parametrize("tables", [timetable_tables, frequency_tables, calendar_dates_only_tables],

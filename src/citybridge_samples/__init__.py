@@ -698,7 +698,7 @@ def _build_santiago(src: Path, out: Path, written: list[Path]) -> dict:
     _write_profile(out, "santiago", prof, written)
     from citybridge.avl import convert_avl_file
 
-    written.extend(convert_avl_file(src / "avl.yml", out / "realtime"))
+    written.extend(convert_avl_file(src / "avl_2026" / "avl.yml", out / "realtime"))
     stats.update(bike_stations=len(bikes), layer_features=len(layer["features"]),
                  rural_districts=sorted(p["name"] for p in pop_rows if p["area_class"] == "rural"))
     return stats
