@@ -87,6 +87,18 @@ def parse_snapshot(path: Path):
     return msg
 
 
+def _entities(path: str | os.PathLike[str] | list[Path], kind: str):
+    """Yield (file name, header timestamp, 1-based entity number, entity) for the
+    entities of every snapshot file that carry ``kind`` (``vehicle`` or ``trip_update``)."""
+    files = path if isinstance(path, list) else snapshot_files(path)
+    for f in files:
+        msg = parse_snapshot(Path(f))
+        head = int(msg.header.timestamp)
+        for i, e in enumerate(msg.entity, start=1):
+            if e.HasField(kind):
+                yield Path(f).name, head, i, e
+
+
 def read_vehicle_positions(path: str | os.PathLike[str] | list[Path]) -> pd.DataFrame:
     """Every VehiclePosition entity of one snapshot file, a folder of them, or a list.
 
@@ -108,28 +120,22 @@ def read_vehicle_positions(path: str | os.PathLike[str] | list[Path]) -> pd.Data
         - ``file``: the snapshot's file name; ``entity``: 1-based entity number
     """
     rt = rt_bindings()
-    files = path if isinstance(path, list) else snapshot_files(path)
     names = {v.number: v.name for v in rt.VehiclePosition.VehicleStopStatus.DESCRIPTOR.values}
     rows: list[tuple] = []
-    for f in files:
-        msg = parse_snapshot(Path(f))
-        head = int(msg.header.timestamp)
-        for i, e in enumerate(msg.entity, start=1):
-            if not e.HasField("vehicle"):
-                continue
-            v = e.vehicle
-            pos = v.position if v.HasField("position") else None
-            ts = int(v.timestamp) if v.HasField("timestamp") else head
-            rows.append((
-                head, ts, v.vehicle.id or e.id,
-                pos.latitude if pos is not None else np.nan, pos.longitude if pos is not None else np.nan,
-                pos.speed * 3.6 if pos is not None and pos.HasField("speed") else np.nan,
-                pos.bearing if pos is not None and pos.HasField("bearing") else np.nan,
-                v.trip.trip_id, v.trip.route_id,
-                int(v.trip.direction_id) if v.trip.HasField("direction_id") else -1,
-                names[v.current_status] if v.HasField("current_status") else "",
-                v.stop_id, int(v.current_stop_sequence) if v.HasField("current_stop_sequence") else -1,
-                Path(f).name, i))
+    for name, head, i, e in _entities(path, "vehicle"):
+        v = e.vehicle
+        pos = v.position if v.HasField("position") else None
+        ts = int(v.timestamp) if v.HasField("timestamp") else head
+        rows.append((
+            head, ts, v.vehicle.id or e.id,
+            pos.latitude if pos is not None else np.nan, pos.longitude if pos is not None else np.nan,
+            pos.speed * 3.6 if pos is not None and pos.HasField("speed") else np.nan,
+            pos.bearing if pos is not None and pos.HasField("bearing") else np.nan,
+            v.trip.trip_id, v.trip.route_id,
+            int(v.trip.direction_id) if v.trip.HasField("direction_id") else -1,
+            names[v.current_status] if v.HasField("current_status") else "",
+            v.stop_id, int(v.current_stop_sequence) if v.HasField("current_stop_sequence") else -1,
+            name, i))
     df = pd.DataFrame(rows, columns=POSITION_COLUMNS)
     return df.astype({"snapshot_ts": "int64", "fix_ts": "int64", "direction_id": "int64",
                       "current_stop_sequence": "int64", "lat": float, "lon": float, "speed_kmh": float,
@@ -149,25 +155,19 @@ def read_trip_updates(path: str | os.PathLike[str] | list[Path]) -> pd.DataFrame
         - ``arrival_delay_s``, ``departure_delay_s``: delays (s, NaN when absent)
         - ``file``, ``entity``
     """
-    files = path if isinstance(path, list) else snapshot_files(path)
     rows: list[tuple] = []
-    for f in files:
-        msg = parse_snapshot(Path(f))
-        head = int(msg.header.timestamp)
-        for i, e in enumerate(msg.entity, start=1):
-            if not e.HasField("trip_update"):
-                continue
-            tu = e.trip_update
-            for u in tu.stop_time_update:
-                a = u.arrival if u.HasField("arrival") else None
-                d = u.departure if u.HasField("departure") else None
-                rows.append((head, tu.trip.trip_id, tu.trip.route_id, tu.vehicle.id, tu.trip.start_date,
-                             u.stop_id, int(u.stop_sequence) if u.HasField("stop_sequence") else -1,
-                             a.time if a is not None and a.HasField("time") else np.nan,
-                             d.time if d is not None and d.HasField("time") else np.nan,
-                             a.delay if a is not None and a.HasField("delay") else np.nan,
-                             d.delay if d is not None and d.HasField("delay") else np.nan,
-                             Path(f).name, i))
+    for name, head, i, e in _entities(path, "trip_update"):
+        tu = e.trip_update
+        for u in tu.stop_time_update:
+            a = u.arrival if u.HasField("arrival") else None
+            d = u.departure if u.HasField("departure") else None
+            rows.append((head, tu.trip.trip_id, tu.trip.route_id, tu.vehicle.id, tu.trip.start_date,
+                         u.stop_id, int(u.stop_sequence) if u.HasField("stop_sequence") else -1,
+                         a.time if a is not None and a.HasField("time") else np.nan,
+                         d.time if d is not None and d.HasField("time") else np.nan,
+                         a.delay if a is not None and a.HasField("delay") else np.nan,
+                         d.delay if d is not None and d.HasField("delay") else np.nan,
+                         name, i))
     cols = ["snapshot_ts", "trip_id", "route_id", "vehicle_id", "start_date", "stop_id", "stop_sequence",
             "arrival_time", "departure_time", "arrival_delay_s", "departure_delay_s", "file", "entity"]
     return pd.DataFrame(rows, columns=cols).astype({"arrival_time": float, "departure_time": float,
