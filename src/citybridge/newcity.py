@@ -310,6 +310,8 @@ def _profile_text(slug: str, gtfs: Path, facts: dict, gtfs_sha: str, sections: l
     else:
         L.append("source_datum: WGS84  # GTFS coordinates are WGS-84 by definition")
     L.append("sample: false  # real data supplied by the trainer (true marks illustrative teaching data)")
+    L.append("# data_status: official  # or reconstructed (rebuilt from official data; say what was assumed in")
+    L.append("#                          data_assumptions) or illustrative; shown on every page and KPI")
     L.append(f"gtfs: gtfs.zip  # copied from {_c(gtfs.name)}, sha256 {gtfs_sha[:16]}…")
     modes = ", ".join(f"{m} ({n} route{'s' if n != 1 else ''})" for m, n in facts["modes"])
     L.append(f"# modes in the feed: {_c(modes) or 'none'}")
