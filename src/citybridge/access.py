@@ -42,7 +42,8 @@ from pyproj import CRS
 
 from .errors import DataError, where
 from .feed import HIGH_CAPACITY_MODES, FeedDay, decode_text
-from .service import Periods, _stop_departures, period_table
+from . import engine as E
+from .periods import Periods, period_table
 
 STRAIGHT_LINE = "straight line"
 AREAL_WEIGHTING = "areal weighting (even spread over each polygon)"
@@ -111,9 +112,9 @@ def stations(day: FeedDay, *, period: str | None = None, periods: Periods | None
     parent = xy["parent_station"].fillna("").astype(str)
     has_parent = (parent != "") & parent.isin(xy.index[ok_pos])
     key = pd.Series(np.where(has_parent, parent, xy.index), index=xy.index)
-    dep = _stop_departures(day, key, pt)
+    dep = E.stop_departures(day, periods=periods, key=key)
     dep = dep[dep["period"] == period].rename(columns={"key": "station_id"})
-    served = day.stop_times["stop_id"].drop_duplicates()
+    served = pd.Series(day.stop_ids, dtype=object)
     n_stops = served.map(key).fillna(served).value_counts()
     dep["stops"] = dep["station_id"].map(n_stops).fillna(0).astype(int)
     high = "(?:^|,)(?:" + "|".join(sorted(HIGH_CAPACITY_MODES)) + ")(?:,|$)"

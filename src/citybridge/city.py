@@ -23,20 +23,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ProfileError
+from .periods import DEFAULT_PERIODS, hhmm_to_seconds
 
 #: Environment variable that points at another ``data/cities`` folder.
 CITIES_ENV = "CITYBRIDGE_CITIES"
 
-#: Default analysis periods (local time, ``[start, end)``). A profile may
-#: override them because peaks differ by city.
-DEFAULT_PERIODS: dict[str, tuple[str, str]] = {
-    "early": ("04:00", "07:00"),
-    "am_peak": ("07:00", "09:00"),
-    "midday": ("09:00", "17:00"),
-    "pm_peak": ("17:00", "20:00"),
-    "evening": ("20:00", "23:00"),
-    "night": ("23:00", "28:00"),
-}
+#: ``DEFAULT_PERIODS`` (the default analysis periods) is defined in
+#: :mod:`citybridge.periods`, the one place for periods of the day.
 
 SLUG_RE = re.compile(r"\A[a-z][a-z0-9_-]{0,39}\Z")
 _TIME_RE = re.compile(r"\A\d{1,2}:\d{2}\Z")
@@ -331,7 +324,7 @@ class CityProfile(_Strict):
             for t in (start, end):
                 if not _TIME_RE.match(t):
                     raise ValueError(f"period '{name}': time '{t}' is not HH:MM")
-            if _minutes(start) >= _minutes(end):
+            if hhmm_to_seconds(start) >= hhmm_to_seconds(end):
                 raise ValueError(f"period '{name}' ends ({end}) before it starts ({start})")
         return v
 
@@ -399,11 +392,6 @@ class CityProfile(_Strict):
             raise ValueError("'download.sha256' must be the 64 hexadecimal digits of the feed's SHA-256 "
                              "(e.g. from 'sha256sum gtfs.zip')")
         return self
-
-
-def _minutes(hhmm: str) -> int:
-    h, m = hhmm.split(":")
-    return int(h) * 60 + int(m)
 
 
 class City:

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import replace
 
 import geopandas as gpd
 import numpy as np
@@ -38,7 +37,7 @@ from .errors import ScenarioError
 from .feed import FeedDay
 from .disruption import Closure, Disruption, disrupted_day, disruption, resolve, station_keys
 from .resilience import FREQUENT_HEADWAY_MIN, WALK_M, Baseline, baseline, lost_area, pick_period
-from .service import Periods, period_of, period_table
+from .periods import Periods, period_of, period_table
 
 # --------------------------------------------------------------------------
 
@@ -170,7 +169,7 @@ def scenarios(city, day: FeedDay, *, period: str | None = None) -> tuple[list[Di
 
 def _only_routes(day: FeedDay, route_ids) -> FeedDay:
     st = day.stop_times[day.stop_times["route_id"].isin(route_ids)]
-    return replace(day, stop_times=st, trips=day.trips[day.trips["route_id"].isin(route_ids)], _xy=day.stops_xy())
+    return day.with_stop_times(st, trips=day.trips[day.trips["route_id"].isin(route_ids)])
 
 
 def criticality(day: FeedDay, districts: gpd.GeoDataFrame, *, period: str | None = None,

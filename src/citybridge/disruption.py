@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -31,7 +31,7 @@ from shapely.geometry import shape
 
 from .errors import CitybridgeError, ScenarioError
 from .feed import FeedDay
-from .service import hhmm_to_seconds
+from .periods import hhmm_to_seconds
 
 ALL_ROUTES = "*"
 FIELDS = ("name", "stops", "routes", "segments", "polygon", "window", "note")
@@ -290,8 +290,8 @@ def disrupted_day(day: FeedDay, closure: Closure) -> FeedDay:
     trips["start_s"] = g_dep.reindex(ti).to_numpy()
     trips["end_s"] = g_arr.reindex(ti).to_numpy()
     trips["n_stops"] = n[ti]
-    return replace(day, stop_times=st, trips=trips.reset_index(drop=True),
-                   notes=[*day.notes, f"disruption: {closure.disruption.name}"], _xy=day.stops_xy())
+    return day.with_stop_times(st, trips=trips.reset_index(drop=True),
+                               notes=[*day.notes, f"disruption: {closure.disruption.name}"])
 
 
 def _pairs(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> pd.Series:

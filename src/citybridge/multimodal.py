@@ -255,7 +255,7 @@ def ferry_routes(day: FeedDay) -> pd.DataFrame:
         and ``last_departure`` (HH:MM), ``mean_headway_min`` (service span ÷
         trips per direction, minutes). Empty when the city has none.
     """
-    from .service import seconds_to_hhmm
+    from .periods import seconds_to_hhmm
 
     t = day.trips[day.trips["mode"] == "ferry"]
     cols = ["route_id", "route_short_name", "route_long_name", "piers", "trips", "first_departure",

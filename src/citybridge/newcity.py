@@ -163,11 +163,11 @@ def _copy_boundaries(src: Path, tmp: Path) -> str:
         raise DataError(f"{src}: boundaries must be one file: GeoJSON (.geojson), GeoPackage (.gpkg), "
                         "a shapefile (.shp with its .dbf/.shx/.prj next to it) or a zipped shapefile (.zip)")
     if suffix == ".zip":
-        from .feed import MAX_COMPRESSION_RATIO, _check_members
+        from .feed import MAX_COMPRESSION_RATIO, check_members
 
         try:
             with zipfile.ZipFile(src) as zf:
-                _check_members(zf, src, max_bytes=1024**3, max_ratio=MAX_COMPRESSION_RATIO)
+                check_members(zf, src, max_bytes=1024**3, max_ratio=MAX_COMPRESSION_RATIO)
         except zipfile.BadZipFile:
             raise DataError(f"{src}: not a valid zip archive; zip the shapefile's files again") from None
         except FeedError as exc:

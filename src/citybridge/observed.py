@@ -57,14 +57,19 @@ def classify_status(pos: pd.DataFrame) -> pd.Series:
 # --------------------------------------------------------------------------
 
 def _template_stops(day: FeedDay, templates: set) -> pd.DataFrame:
-    """Stops of template trips in order (``template_id``, ``stop_id``, ``stop_sequence``), read from
-    the feed's own stop_times (one row per template stop, not per expanded trip)."""
-    raw = day.feed.stop_times
-    tid = raw["trip_id"].astype(str)
-    st = pd.DataFrame({"template_id": tid, "stop_id": raw["stop_id"].astype(str),
-                       "stop_sequence": pd.to_numeric(raw["stop_sequence"], errors="coerce")})[tid.isin(templates)]
-    return st.dropna(subset=["stop_sequence"]).drop_duplicates(["template_id", "stop_sequence"]).sort_values(
-        ["template_id", "stop_sequence"], kind="stable")
+    """Stops of template trips in order (``template_id``, ``stop_id``, ``stop_sequence``): the stops
+    of each template's first concrete trip of the day (one row per template stop, from the codes)."""
+    t = day.trips
+    first = t[t["template_id"].isin(templates)].drop_duplicates("template_id")
+    starts = day.trip_starts()
+    ends = np.r_[starts[1:], len(day.trip)]
+    code = first.index.to_numpy()
+    n = ends[code] - starts[code]
+    rows = np.repeat(starts[code] - (np.cumsum(n) - n), n) + np.arange(int(n.sum()))
+    st = pd.DataFrame({"template_id": np.repeat(first["template_id"].to_numpy(dtype=object), n),
+                       "stop_id": day.stop_ids[day.stop[rows]], "stop_sequence": day.seq[rows]})
+    return st.drop_duplicates(["template_id", "stop_sequence"]).sort_values(
+        ["template_id", "stop_sequence"], kind="stable").reset_index(drop=True)
 
 
 def main_patterns(day: FeedDay) -> pd.DataFrame:

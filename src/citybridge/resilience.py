@@ -30,7 +30,7 @@ from .disruption import (ALL_ROUTES, Closure, Disruption, closed_calls, disrupte
                          disruption, removed_service, resolve, station_keys)
 from .errors import CitybridgeError
 from .feed import FeedDay
-from .service import Periods, period_table
+from .periods import Periods, period_table
 
 FREQUENT_HEADWAY_MIN = 10.0
 WALK_M = 500.0

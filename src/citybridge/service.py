@@ -27,177 +27,21 @@ Conventions used throughout
 """
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-
 import numpy as np
 import pandas as pd
 
-from .city import DEFAULT_PERIODS
-from .errors import ProfileError
-from .feed import FeedDay
-
-#: Name given to times outside every period.
-OTHER = "other"
+from . import engine as E
+from .engine import FeedDay
+from .periods import (DEFAULT_PERIODS, OTHER, Periods, hhmm_to_seconds, order_periods, period_of, period_table,  # noqa: F401
+                      seconds_to_hhmm)
 
 #: Labels of :func:`headway_class`, best first.
 HEADWAY_CLASSES = ["≤5", "≤10", "≤15", "≤30", ">30", "none"]
 
-_HHMM = re.compile(r"^\s*(\d{1,2}):(\d{2})(?::(\d{2}))?\s*$")
-
-Periods = Mapping[str, tuple[str, str]]
-
 
 # --------------------------------------------------------------------------
-# Periods
+# Trips (the engine's kernels; shared with speed and access)
 # --------------------------------------------------------------------------
-
-def hhmm_to_seconds(t: str) -> int:
-    """``HH:MM`` or ``HH:MM:SS`` (hours may exceed 24) to seconds after midnight.
-
-    Raises
-    ------
-    ProfileError
-        The text is not a time.
-    """
-    m = _HHMM.match(str(t))
-    if not m:
-        raise ProfileError(f"time '{t}' is not HH:MM (for example 07:30 or 25:00); "
-                           "check the 'periods' of city.yml or the argument you passed")
-    h, mi, s = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
-    return h * 3600 + mi * 60 + s
-
-
-def seconds_to_hhmm(sec: pd.Series) -> pd.Series:
-    """Seconds after midnight to ``HH:MM`` strings (hours may exceed 24);
-    NaN becomes an empty string. Vectorised."""
-    s = pd.to_numeric(sec, errors="coerce")
-    ok = s.notna()
-    r = s.where(ok, 0).round().astype(np.int64)
-    out = (r // 3600).astype(str).str.zfill(2) + ":" + (r % 3600 // 60).astype(str).str.zfill(2)
-    return out.where(ok, "")
-
-
-def period_table(periods: Periods | None = None) -> pd.DataFrame:
-    """The periods as a table, in the order given.
-
-    Parameters
-    ----------
-    periods
-        ``{name: ("HH:MM", "HH:MM")}``, ``[start, end)``; the end may pass
-        24:00. Default :data:`citybridge.city.DEFAULT_PERIODS`.
-
-    Returns
-    -------
-    DataFrame
-        - ``period``: name
-        - ``start``, ``end``: ``HH:MM`` as given
-        - ``start_s``, ``end_s``: seconds after midnight of the service day
-        - ``minutes``: length of the period (min)
-
-    Raises
-    ------
-    ProfileError
-        A time is not ``HH:MM``, a period ends before it starts, or the name
-        ``other`` (reserved for times outside every period) is used.
-    """
-    periods = dict(DEFAULT_PERIODS if periods is None else periods)
-    if not periods:
-        raise ProfileError("no periods given; pass e.g. {'am_peak': ('07:00', '09:00')}")
-    rows = []
-    for name, (start, end) in periods.items():
-        if name == OTHER:
-            raise ProfileError(f"period name '{OTHER}' is reserved for times outside every "
-                               "period; rename it in the 'periods' of city.yml")
-        a, b = hhmm_to_seconds(start), hhmm_to_seconds(end)
-        if b <= a:
-            raise ProfileError(f"period '{name}' ends ({end}) before it starts ({start}); "
-                               "write times past midnight as 24:00–28:00")
-        rows.append((name, start, end, a, b, (b - a) / 60))
-    return pd.DataFrame(rows, columns=["period", "start", "end", "start_s", "end_s", "minutes"])
-
-
-def period_of(seconds: pd.Series | np.ndarray, periods: Periods | None = None) -> pd.Series:
-    """Name of the period each time falls in (``[start, end)``), else ``"other"``.
-
-    Parameters
-    ----------
-    seconds
-        Seconds after midnight of the service day (may exceed 86,400).
-    periods
-        ``{name: ("HH:MM", "HH:MM")}``; default ``DEFAULT_PERIODS``. Where
-        periods overlap the first one listed wins.
-
-    Returns
-    -------
-    Series
-        Period names (str), indexed like ``seconds`` when it is a Series.
-        NaN times are ``"other"``.
-    """
-    pt = period_table(periods)
-    index = seconds.index if isinstance(seconds, pd.Series) else None
-    s = np.asarray(pd.to_numeric(pd.Series(np.asarray(seconds)), errors="coerce"), dtype=float)
-    conds = [(s >= a) & (s < b) for a, b in zip(pt["start_s"], pt["end_s"])]
-    out = np.select(conds, pt["period"].to_numpy(dtype=object), default=OTHER) if conds else \
-        np.full(len(s), OTHER, dtype=object)
-    return pd.Series(out, index=index, dtype=str, name="period")
-
-
-def _order_periods(df: pd.DataFrame, pt: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    order = {p: i for i, p in enumerate(list(pt["period"]) + [OTHER])}
-    df = df.assign(_o=df["period"].map(order))
-    return df.sort_values(keys + ["_o"], kind="stable").drop(columns="_o").reset_index(drop=True)
-
-
-# --------------------------------------------------------------------------
-# Links and trips (shared with speed and access)
-# --------------------------------------------------------------------------
-
-def _links(day: FeedDay) -> pd.DataFrame:
-    """Consecutive stop pairs of every trip (one row per stop-to-stop link).
-
-    Columns: trip_id, route_id, mode, direction_id, from_stop_id, to_stop_id,
-    from_sequence, departure_s (at from), arrival_s (at to), distance_m
-    (straight line; NaN when a stop has no position), run_s.
-    """
-    st = day.stop_times.sort_values(["trip_id", "stop_sequence"], kind="stable").reset_index(drop=True)
-    xy = day.stops_xy()
-    xy = xy[~xy.index.duplicated()]
-    pos = xy.index.get_indexer(st["stop_id"])
-    known = pos >= 0
-    x = np.where(known, xy["x"].to_numpy(dtype=float)[pos], np.nan)
-    y = np.where(known, xy["y"].to_numpy(dtype=float)[pos], np.nan)
-    code = pd.factorize(st["trip_id"])[0]
-    same = code[1:] == code[:-1]
-    i = np.flatnonzero(same)          # link from row i to row i + 1
-    j = i + 1
-    with np.errstate(invalid="ignore"):
-        dist = np.hypot(x[j] - x[i], y[j] - y[i])
-    dist[~np.isfinite(dist)] = np.nan
-    dep = st["departure_s"].to_numpy(dtype=float)
-    arr = st["arrival_s"].to_numpy(dtype=float)
-
-    def take(col: str, rows: np.ndarray) -> pd.Series:
-        return st[col].take(rows).reset_index(drop=True)
-
-    trips = day.trips.drop_duplicates("trip_id").set_index("trip_id")
-    tpos = trips.index.get_indexer(take("trip_id", i))
-    direction = np.where(tpos >= 0, trips["direction_id"].to_numpy()[tpos], 0).astype(int)
-    links = pd.DataFrame({
-        "trip_id": take("trip_id", i),
-        "route_id": take("route_id", i),
-        "mode": take("mode", i),
-        "direction_id": direction,
-        "from_stop_id": take("stop_id", i),
-        "to_stop_id": take("stop_id", j),
-        "from_sequence": st["stop_sequence"].to_numpy()[i],
-        "departure_s": dep[i],
-        "arrival_s": arr[j],
-        "distance_m": dist,
-    })
-    links["run_s"] = links["arrival_s"] - links["departure_s"]
-    return links
-
 
 def trip_table(day: FeedDay, *, periods: Periods | None = None) -> pd.DataFrame:
     """One row per concrete trip of the day with its distance, duration and period.
@@ -212,6 +56,8 @@ def trip_table(day: FeedDay, *, periods: Periods | None = None) -> pd.DataFrame:
     Returns
     -------
     DataFrame
+        Sorted by ``trip_id``:
+
         - ``trip_id``, ``template_id``, ``route_id``, ``mode``, ``direction_id``
         - ``start_s``: first departure (s after midnight of the service day)
         - ``end_s``: last arrival (s)
@@ -220,16 +66,7 @@ def trip_table(day: FeedDay, *, periods: Periods | None = None) -> pd.DataFrame:
           NaN when a stop of the trip has no position
         - ``period``: the period in which the trip starts (or ``"other"``)
     """
-    links = _links(day)
-    dist = links.groupby("trip_id", sort=False)["distance_m"].sum(min_count=1)
-    unknown = links.loc[links["distance_m"].isna(), "trip_id"].unique()
-    dist[dist.index.isin(unknown)] = np.nan
-    t = day.trips[["trip_id", "template_id", "route_id", "mode", "direction_id", "start_s", "end_s"]].copy()
-    t["duration_h"] = (t["end_s"] - t["start_s"]) / 3600
-    t["distance_km"] = t["trip_id"].map(dist / 1000).fillna(0.0)
-    t.loc[t["trip_id"].isin(unknown), "distance_km"] = np.nan
-    t["period"] = period_of(t["start_s"], periods).to_numpy()
-    return t.reset_index(drop=True)
+    return E.trip_stats(day, periods=periods)
 
 
 def _peak_active(trips: pd.DataFrame, keys: list[str], pt: pd.DataFrame | None) -> pd.DataFrame:
@@ -268,55 +105,6 @@ def _peak_active(trips: pd.DataFrame, keys: list[str], pt: pd.DataFrame | None) 
 # Stops
 # --------------------------------------------------------------------------
 
-def _join_modes(km: pd.DataFrame) -> pd.Series:
-    """``key``/``mode`` pairs to one sorted, comma-separated string per key
-    (vectorised over keys: one column per mode, of which there are few)."""
-    has = pd.crosstab(km["key"], km["mode"]) > 0
-    out = pd.Series("", index=has.index, dtype=object)
-    for m in sorted(has.columns):
-        out = out + np.where(has[m].to_numpy(), m + ",", "")
-    return out.str.rstrip(",").astype(str)
-
-
-def _stop_departures(day: FeedDay, key: pd.Series | None, pt: pd.DataFrame) -> pd.DataFrame:
-    """Departures per stop key × period (all directions and one-way).
-
-    ``key`` maps stop_id to the grouping key (e.g. the parent station); None
-    groups by stop_id. The last stop of each trip is not a departure.
-    """
-    st = day.stop_times
-    # every stop served (arrivals included) gets rows, with its modes
-    k_all = st["stop_id"] if key is None else st["stop_id"].map(key).fillna(st["stop_id"])
-    modes = _join_modes(pd.DataFrame({"key": k_all.to_numpy(), "mode": st["mode"].to_numpy()}))
-    last = st.groupby("trip_id", sort=False)["stop_sequence"].transform("max")
-    keep = (st["stop_sequence"] < last).to_numpy()
-    st, k = st[keep], k_all[keep]
-    direction = day.trips.set_index("trip_id")["direction_id"]
-    periods = dict(zip(pt["period"], zip(pt["start"], pt["end"])))
-    d = pd.DataFrame({
-        "key": k.to_numpy(),
-        "route_id": st["route_id"].to_numpy(),
-        "direction_id": st["trip_id"].map(direction).fillna(0).astype(int).to_numpy(),
-        "mode": st["mode"].to_numpy(),
-        "period": period_of(st["departure_s"], periods).to_numpy(),
-    })
-    d = d[d["period"] != OTHER]
-    per_dir = d.groupby(["key", "period", "route_id", "direction_id"]).size().rename("n").reset_index()
-    per_route = per_dir.groupby(["key", "period", "route_id"])["n"].agg(["sum", "max"]).reset_index()
-    agg = per_route.groupby(["key", "period"]).agg(
-        departures=("sum", "sum"), departures_one_way=("max", "sum"), routes=("route_id", "nunique"),
-    ).reset_index()
-    grid = pd.DataFrame({"key": modes.index}).merge(pt[["period", "minutes"]], how="cross")
-    out = grid.merge(agg, on=["key", "period"], how="left")
-    out[["departures", "departures_one_way", "routes"]] = \
-        out[["departures", "departures_one_way", "routes"]].fillna(0).astype(int)
-    hours = out["minutes"] / 60
-    out["trips_per_hour"] = out["departures_one_way"] / hours
-    out["mean_headway_min"] = (out["minutes"] / out["departures_one_way"].where(out["departures_one_way"] > 0))
-    out["modes"] = out["key"].map(modes)
-    return out.drop(columns="minutes")
-
-
 def stop_stats(day: FeedDay, *, periods: Periods | None = None) -> pd.DataFrame:
     """Departures, trips per hour and headway per stop and period.
 
@@ -351,13 +139,7 @@ def stop_stats(day: FeedDay, *, periods: Periods | None = None) -> pd.DataFrame:
           NaN when there is no departure
         - ``modes``: modes serving the stop on the day, comma-separated, sorted
     """
-    pt = period_table(periods)
-    out = _stop_departures(day, None, pt).rename(columns={"key": "stop_id"})
-    names = day.stops.drop_duplicates("stop_id").set_index("stop_id")["stop_name"]
-    out.insert(1, "stop_name", out["stop_id"].map(names).fillna(""))
-    out = out[["stop_id", "stop_name", "period", "departures", "departures_one_way", "routes",
-               "trips_per_hour", "mean_headway_min", "modes"]]
-    return _order_periods(out, pt, ["stop_id"])
+    return E.stop_stats(day, periods=periods)
 
 
 # --------------------------------------------------------------------------
@@ -411,11 +193,19 @@ def route_stats(day: FeedDay, *, periods: Periods | None = None,
           ``last_departure_s`` (s), ``span_hours`` (h, from first to last
           departure), ``peak_vehicles_day`` (count, over the whole day).
     """
-    return _route_stats(day, trip_table(day, periods=periods), periods, split_directions)
+    return route_table(trip_table(day, periods=periods), day.routes, periods=periods,
+                       split_directions=split_directions)
 
 
-def _route_stats(day: FeedDay, t: pd.DataFrame, periods: Periods | None,
-                 split_directions: bool) -> pd.DataFrame:
+def route_table(t: pd.DataFrame, routes: pd.DataFrame, *, periods: Periods | None = None,
+                split_directions: bool = False) -> pd.DataFrame:
+    """:func:`route_stats` from a :func:`trip_table` (same periods) and the day's routes.
+
+    Returns
+    -------
+    DataFrame
+        The columns of :func:`route_stats`, with their units.
+    """
     pt = period_table(periods)
     keys = ["route_id", "direction_id"] if split_directions else ["route_id"]
     # trips by period (and direction, for the one-way count)
@@ -452,7 +242,7 @@ def _route_stats(day: FeedDay, t: pd.DataFrame, periods: Periods | None,
     span = span.merge(_peak_active(t, keys, None).rename(columns={"peak_vehicles": "peak_vehicles_day"}),
                       on=keys, how="left")
     out = out.merge(span, on=keys, how="left")
-    r = day.routes.drop_duplicates("route_id")[["route_id", "route_short_name", "route_long_name", "mode"]]
+    r = routes.drop_duplicates("route_id")[["route_id", "route_short_name", "route_long_name", "mode"]]
     out = out.merge(r, on="route_id", how="left")
     out["mode"] = out["mode"].fillna("other")
     cols = (["route_id", "route_short_name", "route_long_name", "mode"]
@@ -460,7 +250,7 @@ def _route_stats(day: FeedDay, t: pd.DataFrame, periods: Periods | None,
             + ["period", "trips", "trips_one_way", "trips_per_hour", "mean_headway_min",
                "service_km", "service_hours", "peak_vehicles", "first_departure", "last_departure",
                "first_departure_s", "last_departure_s", "span_hours", "peak_vehicles_day"])
-    return _order_periods(out[cols], pt, keys)
+    return order_periods(out[cols], pt, keys)
 
 
 def route_totals(rs: pd.DataFrame) -> pd.DataFrame:
@@ -520,7 +310,7 @@ def mode_stats(day: FeedDay, *, periods: Periods | None = None) -> pd.DataFrame:
     """
     pt = period_table(periods)
     t = trip_table(day, periods=periods)
-    rs = _route_stats(day, t, periods, False)
+    rs = route_table(t, day.routes, periods=periods)
     run = rs[rs["trips"] > 0]
     agg = rs.groupby(["mode", "period"]).agg(
         trips=("trips", "sum"), service_km=("service_km", "sum"),
@@ -539,7 +329,7 @@ def mode_stats(day: FeedDay, *, periods: Periods | None = None) -> pd.DataFrame:
     agg = agg.merge(span[["mode", "first_departure", "last_departure"]], on="mode", how="left")
     order = {m: i for i, m in enumerate(day.modes())}
     agg = agg.assign(_m=agg["mode"].map(order).fillna(len(order)))
-    agg = _order_periods(agg.sort_values("_m", kind="stable"), pt, ["_m"]).drop(columns="_m")
+    agg = order_periods(agg.sort_values("_m", kind="stable"), pt, ["_m"]).drop(columns="_m")
     return agg[["mode", "period", "routes", "trips", "trips_per_hour", "median_headway_min",
                 "service_km", "service_hours", "peak_vehicles", "first_departure", "last_departure"]]
 
@@ -632,10 +422,12 @@ def route_window_stats(day: FeedDay, *, start: str = "07:00", end: str = "09:00"
           NaN with fewer than two starts in every direction
     """
     a, b = hhmm_to_seconds(start), hhmm_to_seconds(end)
-    st = day.stop_times.sort_values(["trip_id", "stop_sequence"], kind="stable")
-    g = st.groupby("trip_id", sort=False)["departure_s"]
-    tr = pd.DataFrame({"first": g.first(), "last": g.last()})
-    t = day.trips[["trip_id", "route_id", "direction_id"]].join(tr, on="trip_id")
+    starts = day.trip_starts()
+    ends = np.r_[starts[1:], len(day.trip)] - 1
+    has = ends >= starts
+    t = day.trips[["trip_id", "route_id", "direction_id"]].assign(
+        first=np.where(has, day.dep[np.minimum(starts, len(day.dep) - 1)], np.nan),
+        last=np.where(has, day.dep[np.maximum(ends, 0)], np.nan))
     t = t[(t["last"] - t["first"]) > 0]
     out = t.groupby("route_id").size().rename("num_trips").to_frame()
     w = t[(t["first"] >= a) & (t["first"] <= b)].sort_values(["route_id", "direction_id", "first"])

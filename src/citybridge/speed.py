@@ -26,8 +26,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from .feed import FeedDay
-from .service import OTHER, Periods, _links, period_of, period_table, trip_table
+from . import engine as E
+from .engine import FeedDay
+from .periods import Periods, period_table
+from .service import trip_table
 
 
 def segment_speeds(day: FeedDay) -> pd.DataFrame:
@@ -63,41 +65,31 @@ def segment_speeds(day: FeedDay) -> pd.DataFrame:
         run time merged into a kept segment, links dropped for lack of a
         positive run time, links dropped for lack of a stop position (counts).
     """
-    lk = _links(day)
-    pos = (lk["run_s"] > 0).to_numpy()
-    trip = lk["trip_id"].to_numpy()
-    n = len(lk)
-    # a new segment starts at each trip's first link and after each positive link
-    first_of_trip = np.ones(n, dtype=bool)
-    first_of_trip[1:] = trip[1:] != trip[:-1]
-    starts = first_of_trip.copy()
-    starts[1:] |= pos[:-1]
-    block = np.cumsum(starts) - 1
-    if n > starts.sum():
-        g = lk.groupby(block, sort=False)
-        seg = g.agg(trip_id=("trip_id", "first"), route_id=("route_id", "first"), mode=("mode", "first"),
-                    direction_id=("direction_id", "first"), from_stop_id=("from_stop_id", "first"),
-                    to_stop_id=("to_stop_id", "last"), departure_s=("departure_s", "first"),
-                    arrival_s=("arrival_s", "last"), distance_m=("distance_m", "sum"),
-                    n_links=("trip_id", "size"))
-        unknown = lk["distance_m"].isna().groupby(block, sort=False).any()
-        seg.loc[unknown.to_numpy(), "distance_m"] = np.nan
-        seg = seg.reset_index(drop=True)
-    else:
-        seg = lk.drop(columns=["from_sequence", "run_s"]).assign(n_links=1)
-    seg["run_s"] = seg["arrival_s"] - seg["departure_s"]
-    zero = ~(seg["run_s"] > 0)
-    unknown = seg["distance_m"].isna() & ~zero
-    dropped_zero = int(seg.loc[zero, "n_links"].sum())
-    dropped_unknown = int(seg.loc[unknown, "n_links"].sum())
-    seg = seg[~zero & ~unknown].reset_index(drop=True)
-    merged = int((seg["n_links"] - 1).sum())
-    seg["hour"] = (seg["departure_s"] // 3600).astype(int)
+    r = E.segment_runs(day)
+    run = r["arr"] - r["dep"]
+    zero = ~(run > 0)
+    unknown = np.isnan(r["dist"]) & ~zero
+    dropped_zero = int(r["n_links"][zero].sum())
+    dropped_unknown = int(r["n_links"][unknown].sum())
+    ok = ~zero & ~unknown
+    t = r["trip"][ok]
+    trips = day.trips
+    seg = pd.DataFrame({
+        "trip_id": trips["trip_id"].to_numpy(dtype=object)[t],
+        "route_id": trips["route_id"].to_numpy(dtype=object)[t],
+        "mode": trips["mode"].to_numpy(dtype=object)[t],
+        "direction_id": trips["direction_id"].to_numpy()[t].astype(int),
+        "from_stop_id": day.stop_ids[r["from_stop"][ok]],
+        "to_stop_id": day.stop_ids[r["to_stop"][ok]],
+        "departure_s": r["dep"][ok],
+        "arrival_s": r["arr"][ok],
+        "hour": (r["dep"][ok] // 3600).astype(int),
+        "distance_m": r["dist"][ok],
+        "run_s": run[ok],
+    })
     seg["speed_kmh"] = seg["distance_m"] / seg["run_s"] * 3.6
-    seg["n_links"] = seg["n_links"].astype(int)
-    seg = seg[["trip_id", "route_id", "mode", "direction_id", "from_stop_id", "to_stop_id", "departure_s",
-               "arrival_s", "hour", "distance_m", "run_s", "speed_kmh", "n_links"]]
-    seg.attrs.update(merged_links=merged, dropped_zero_run_links=dropped_zero,
+    seg["n_links"] = r["n_links"][ok].astype(int)
+    seg.attrs.update(merged_links=int((r["n_links"][ok] - 1).sum()), dropped_zero_run_links=dropped_zero,
                      dropped_unknown_position_links=dropped_unknown)
     return seg
 
@@ -132,26 +124,14 @@ def segment_stats(seg: pd.DataFrame, *, periods: Periods | None = None) -> pd.Da
         - ``speed_kmh``: total distance / total run time (km/h)
         - ``speed_kmh_min``, ``speed_kmh_max``: slowest and fastest trip (km/h)
     """
-    keys = ["from_stop_id", "to_stop_id", "mode"]
-    s = seg
-    if periods is not None:
-        s = seg.assign(period=period_of(seg["departure_s"], periods).to_numpy())
-        keys = keys + ["period"]
-    out = s.groupby(keys, sort=False).agg(
-        trips=("trip_id", "size"), routes=("route_id", "nunique"), dist_sum=("distance_m", "sum"),
-        run_sum=("run_s", "sum"), speed_kmh_min=("speed_kmh", "min"),
-        speed_kmh_max=("speed_kmh", "max")).reset_index()
-    out["distance_m"] = out["dist_sum"] / out["trips"]
-    out["run_s"] = out["run_sum"] / out["trips"]
-    out["speed_kmh"] = out["dist_sum"] / out["run_sum"] * 3.6
-    out = out.sort_values(["trips", "from_stop_id", "to_stop_id"], ascending=[False, True, True],
-                          kind="stable").reset_index(drop=True)
-    if periods is not None:
-        order = {p: i for i, p in enumerate(list(period_table(periods)["period"]) + [OTHER])}
-        out = out.assign(_o=out["period"].map(order)).sort_values(
-            ["_o", "trips"], ascending=[True, False], kind="stable").drop(columns="_o").reset_index(drop=True)
-    return out[keys + ["trips", "routes", "distance_m", "run_s", "speed_kmh", "speed_kmh_min",
-                       "speed_kmh_max"]]
+    stop_code, stop_names = E.codes_of(pd.concat([seg["from_stop_id"], seg["to_stop_id"]], ignore_index=True))
+    mode_code, mode_names = E.codes_of(seg["mode"])
+    route_code, _ = E.codes_of(seg["route_id"])
+    n = len(seg)
+    return E.aggregate_segments(stop_code[:n], stop_code[n:], mode_code, route_code,
+                                seg["departure_s"].to_numpy(dtype=float), seg["distance_m"].to_numpy(dtype=float),
+                                seg["run_s"].to_numpy(dtype=float), stop_names=stop_names, mode_names=mode_names,
+                                pt=None if periods is None else period_table(periods))
 
 
 def route_speeds(day: FeedDay, *, by_hour: bool = False) -> pd.DataFrame:

@@ -192,7 +192,7 @@ def _check_trips(feed, src: str) -> list[Finding]:
 
 
 def _check_times(feed, src: str) -> list[Finding]:
-    from .feed import times_to_seconds
+    from .periods import times_to_seconds
 
     out: list[Finding] = []
     st = feed.stop_times

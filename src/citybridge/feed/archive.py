@@ -1,0 +1,290 @@
+"""Archive safety and decoding: the first stage of reading a GTFS feed.
+
+Zip entry names, sizes, expansion ratios and the number of entries are
+checked before anything is extracted (macOS resource forks are skipped, a
+feed inside one sub-folder is found, a zip inside the zip is named); text is
+decoded as UTF-8 (with or without BOM), UTF-16 (with BOM), GBK/GB18030 when
+it looks Chinese, or else Windows-1252, and stray white space is stripped
+from headers and values.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from contextlib import contextmanager
+from pathlib import Path, PurePosixPath
+
+import pandas as pd
+
+from ..errors import FeedError, where
+
+#: Refuse archives whose files add up to more than this (bytes, uncompressed).
+MAX_UNCOMPRESSED_BYTES = 4 * 1024**3
+#: Refuse archive members that expand more than this many times.
+MAX_COMPRESSION_RATIO = 200
+#: Members smaller than this are not checked for ratio (tiny files compress well).
+_RATIO_MIN_BYTES = 1024 * 1024
+#: Refuse archives with more entries than this (a GTFS feed has about 20 files).
+MAX_MEMBERS = 2000
+
+REQUIRED_FILES = ("agency.txt", "stops.txt", "routes.txt", "trips.txt", "stop_times.txt")
+
+
+def _is_junk(name: str) -> bool:
+    """Archive entries that are not part of any feed: macOS resource forks and
+    Finder files, Windows thumbnails."""
+    parts = PurePosixPath(name.replace("\\", "/")).parts
+    base = parts[-1] if parts else ""
+    return "__MACOSX" in parts or base.startswith("._") or base in (".DS_Store", "Thumbs.db")
+
+
+def check_members(zf: zipfile.ZipFile, path: Path, *, max_bytes: int, max_ratio: float) -> list[zipfile.ZipInfo]:
+    infos = zf.infolist()
+    if len(infos) > MAX_MEMBERS:
+        raise FeedError(f"{path}: the archive holds {len(infos):,} entries (limit {MAX_MEMBERS:,}); "
+                        "a GTFS feed has about 20 files. Refusing to read it; zip only the feed's "
+                        ".txt files.")
+    total = 0
+    members = []
+    for info in infos:
+        name = info.filename
+        p = PurePosixPath(name.replace("\\", "/"))
+        if p.is_absolute() or ".." in p.parts or (len(name) > 1 and name[1] == ":"):
+            raise FeedError(f"{path}: archive entry '{name}' points outside the archive "
+                            "(absolute path or '..'); refusing to read this zip. "
+                            "Re-create the zip with plain file names.")
+        if info.is_dir():
+            continue
+        total += info.file_size
+        if total > max_bytes:
+            raise FeedError(f"{path}: the archive expands to more than {max_bytes:,} bytes; "
+                            "refusing to read it (possible zip bomb). If the feed is genuinely "
+                            "this large, unzip it yourself and point 'gtfs' at the folder.")
+        if info.file_size > _RATIO_MIN_BYTES and info.compress_size and \
+                info.file_size / info.compress_size > max_ratio:
+            raise FeedError(f"{path}: entry '{name}' expands {info.file_size / info.compress_size:,.0f} "
+                            f"times (limit {max_ratio}); refusing to read it (possible zip bomb).")
+        members.append(info)
+    return members
+
+
+_GB_BYTES = re.compile(rb"(?:[\x00-\x7f]|[\x81-\xfe][\x80-\xfe]|[\x81-\xfe][\x30-\x39][\x81-\xfe][\x30-\x39])*")
+
+
+def _looks_chinese(data: bytes) -> bool:
+    """Whether non-UTF-8 bytes read as GBK/GB18030 Chinese text.
+
+    In Chinese text every byte above 0x80 belongs to a two-byte character
+    whose second byte is also above 0x80 (GB 2312 uses 0xA1-0xFE for both;
+    GB18030's rare four-byte characters are allowed too), while in
+    Windows-1252 text an accented letter is mostly followed by a plain
+    letter or a space. So: the bytes pair up that way, decode as GB18030,
+    and at least half of the non-ASCII characters are Chinese.
+    """
+    sample = data[:1 << 20]  # the first megabyte decides (cut at a line end: no split character)
+    if len(sample) < len(data) and b"\n" in sample:
+        sample = sample[:sample.rindex(b"\n") + 1]
+    if _GB_BYTES.fullmatch(sample) is None:
+        return False
+    try:
+        text = sample.decode("gb18030")
+    except UnicodeDecodeError:
+        return False
+    wide = re.findall(r"[^\x00-\x7f]", text)
+    cjk = len(re.findall(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef]", text))
+    return cjk >= 2 and 2 * cjk >= len(wide)
+
+
+def decode_text(data: bytes) -> tuple[str, str]:
+    """Decode GTFS text: UTF-8 (BOM dropped), else GB18030 when the bytes look
+    like Chinese (GBK, as Chinese spreadsheet programs save), else
+    Windows-1252, else Latin-1.
+
+    Text starting with a UTF-16 byte-order mark (as some spreadsheet programs
+    save "Unicode text") is read as UTF-16. Returns the text and the encoding
+    used.
+    """
+    if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        try:
+            return data.decode("utf-16"), "utf-16"
+        except UnicodeDecodeError:
+            pass
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    if _looks_chinese(data):
+        try:
+            return data.decode("gb18030"), "gb18030"
+        except UnicodeDecodeError:
+            pass
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"
+
+
+def clean_csv(text: str, name: str) -> pd.DataFrame:
+    """Parse one GTFS table as text columns, stripping stray white space.
+
+    Raises :class:`FeedError` naming the file and row for unreadable CSV and
+    for a header that names a column twice.
+    """
+    text = text.replace("\x00", "")
+    try:
+        header = next(csv.reader(io.StringIO(text)), [])
+    except csv.Error:
+        header = []
+    seen: set[str] = set()
+    for col in (str(c).strip().lstrip("\ufeff") for c in header):
+        if col and col in seen:
+            raise FeedError(f"{where(name, col, 0)}: the header names column '{col}' twice; "
+                            "remove or rename one of them")
+        seen.add(col)
+    try:
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
+                         skipinitialspace=True)
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
+    except (pd.errors.ParserError, csv.Error, ValueError) as exc:
+        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
+        if m:
+            raise FeedError(f"{where(name, row=int(m.group(2)) - 1)}: this row has {m.group(3)} "
+                            f"values but the header has {m.group(1)} columns; check for an "
+                            "unquoted comma in a name, or a missing/extra comma") from None
+        raise FeedError(f"{name}: not a readable CSV table ({str(exc).strip()}); check quoting and "
+                        "the number of commas on each row") from None
+    df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
+    for c in df.columns:
+        df[c] = df[c].str.strip()
+    return df
+
+
+def folder_tables(path: Path, *, max_bytes: int, notes: list[str]) -> tuple[dict[str, Path], list[str]]:
+    """The ``.txt`` files of a feed folder (links and special files skipped
+    with a note), checked against ``max_bytes``; and any zips it holds."""
+    files: dict[str, Path] = {}
+    total = 0
+    for p in sorted(q for q in path.iterdir() if q.suffix.lower() == ".txt"):
+        if p.is_symlink() or not p.is_file():
+            notes.append(f"{path.name}/{p.name}: a link or special file, not read; copy the real file in")
+            continue
+        total += p.stat().st_size
+        if total > max_bytes:
+            raise FeedError(f"{path}: the feed's files add up to more than {max_bytes:,} bytes; "
+                            "refusing to read them all at once")
+        name = p.name.lower()
+        if name in files:
+            raise FeedError(f"{path}: two files are named {name} ('{files[name].name}' and '{p.name}', "
+                            "differing only in capitals); keep one")
+        files[name] = p
+    return files, [q.name for q in path.iterdir() if q.suffix.lower() == ".zip"]
+
+
+def zip_tables(zf: zipfile.ZipFile, path: Path, *, max_bytes: int, max_ratio: float
+               ) -> tuple[dict[str, zipfile.ZipInfo], list[str]]:
+    """The ``.txt`` members of a feed archive by base name, after the safety
+    checks (paths, sizes, ratios); junk skipped, one feed only; and any zips
+    nested in it."""
+    members: dict[str, zipfile.ZipInfo] = {}
+    inner_zips: list[str] = []
+    for info in check_members(zf, path, max_bytes=max_bytes, max_ratio=max_ratio):
+        if _is_junk(info.filename):
+            continue
+        name = PurePosixPath(info.filename.replace("\\", "/")).name.lower()  # STOPS.TXT is stops.txt
+        if name.endswith(".zip"):
+            inner_zips.append(info.filename)
+        if not name.endswith(".txt"):
+            continue
+        if name in members:
+            raise FeedError(f"{path}: two entries are named {name} ('{members[name].filename}' and "
+                            f"'{info.filename}'); the archive seems to hold more than one "
+                            "feed. Zip one feed only, with its files at the top level.")
+        members[name] = info
+    return members, inner_zips
+
+
+def read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> bytes:
+    """One archive member's bytes, refusing more than its header declares."""
+    with zf.open(info) as fh:
+        data = fh.read(info.file_size + 1)
+    if len(data) > info.file_size:
+        raise FeedError(f"{path}: entry '{info.filename}' is larger than its "
+                        "header says; refusing to read it.")
+    return data
+
+
+@contextmanager
+def zip_errors(path: Path):
+    """Turn the zipfile module's errors into one clear FeedError each."""
+    try:
+        yield
+    except zipfile.BadZipFile as exc:
+        raise FeedError(f"{path}: not a valid zip archive ({exc}); re-download the feed or zip "
+                        "the .txt files again") from None
+    except (zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, OSError) as exc:
+        raise FeedError(f"{path}: the zip archive cannot be read ({type(exc).__name__}: {exc}); "
+                        "re-create it with a standard zip tool (no encryption)") from None
+
+
+def require_files(path: Path, present: set[str], inner_zips: list[str]) -> None:
+    """Raise when a required GTFS file is absent (hinting at a nested zip)."""
+    missing = [f for f in REQUIRED_FILES if f not in present]
+    if "calendar.txt" not in present and "calendar_dates.txt" not in present:
+        missing.append("calendar.txt or calendar_dates.txt")
+    if missing:
+        hint = ""
+        if inner_zips:
+            hint = (f" The archive holds another archive ({inner_zips[0]}): unzip the outer one and give "
+                    "the inner zip instead.")
+        raise FeedError(f"{path}: required GTFS file(s) missing: {', '.join(missing)}; "
+                        "a feed needs agency, stops, routes, trips, stop_times and a calendar." + hint)
+
+
+def read_tables(path: str | Path, *, max_bytes: int = MAX_UNCOMPRESSED_BYTES,
+                max_ratio: float = MAX_COMPRESSION_RATIO) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """Read every ``*.txt`` table of a GTFS zip or folder as text columns.
+
+    Parameters
+    ----------
+    path
+        A ``.zip`` file or a folder of ``.txt`` files. The feed may sit in
+        one sub-folder of the zip; macOS resource forks (``__MACOSX/``,
+        ``._*``) are ignored.
+    max_bytes, max_ratio
+        Zip-bomb limits: total uncompressed size and per-member expansion ratio.
+
+    Returns
+    -------
+    tables, notes
+        ``{"stops": DataFrame, ...}`` with every value a stripped string, and a
+        list of notes (e.g. encodings other than UTF-8).
+
+    Raises
+    ------
+    FeedError
+        Missing file, unsafe archive, unreadable table, missing required file.
+    """
+    path = Path(path)
+    notes: list[str] = []
+    if not path.exists():
+        raise FeedError(f"{path}: GTFS feed not found; check the path (or the 'gtfs' entry of city.yml)")
+    if path.is_dir():
+        files, inner_zips = folder_tables(path, max_bytes=max_bytes, notes=notes)
+        raw = {name: p.read_bytes() for name, p in files.items()}
+    else:
+        with zip_errors(path), zipfile.ZipFile(path) as zf:
+            members, inner_zips = zip_tables(zf, path, max_bytes=max_bytes, max_ratio=max_ratio)
+            raw = {name: read_member(zf, info, path) for name, info in members.items()}
+    require_files(path, set(raw), inner_zips)
+    tables: dict[str, pd.DataFrame] = {}
+    for name, data in raw.items():
+        text, enc = decode_text(data)
+        if enc != "utf-8":
+            notes.append(f"{path.name}/{name}: read as {enc} (not UTF-8); check that accented names "
+                         "look right, or save the file as UTF-8")
+        tables[name[:-4]] = clean_csv(text, f"{path}/{name}")
+    return tables, notes
+

@@ -1,0 +1,327 @@
+"""Streaming ``stop_times.txt`` out of a feed into integer-coded columns.
+
+The one file of a metropolitan feed that holds millions of rows is never
+turned into pandas text columns: it is streamed out of the zip (same
+archive limits as :mod:`citybridge.feed.archive`) into ``pyarrow``
+dictionary-encoded columns, so each distinct trip id, stop id, time and
+sequence number is cleaned once. A file that pyarrow cannot take as it is
+(not UTF-8, ragged rows, odd quoting) goes through the archive stage's own
+CSV cleaning instead. Every other table is read by
+:func:`citybridge.feed.tables.read_feed`.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import CitybridgeError, FeedError
+from . import archive as A
+from .columns import STOP_TIME_COLUMNS, STOP_TIMES, Column
+from .tables import read_feed
+
+class _Fallback(Exception):
+    """The fast CSV reader cannot take this file as it is."""
+
+
+# --------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------
+
+def dict_columns(table, names: list[str]) -> dict[str, Column]:
+    """Decode the needed columns of a dictionary-encoded Arrow table, strip
+    white space and merge values that become equal."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    out = {}
+    table = table.unify_dictionaries()
+    for name in names:
+        if name not in table.column_names:
+            continue
+        arr = table.column(name).combine_chunks()
+        if not pa.types.is_dictionary(arr.type):
+            arr = arr.dictionary_encode()
+        idx = arr.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+        raw = arr.dictionary
+        if len(raw) and (pc.any(pc.match_substring(raw, "\x00")).as_py()
+                         or pc.any(pc.match_substring_regex(raw, r'^\s+"')).as_py()):
+            raise _Fallback  # NUL bytes or quotes after a space: let pandas clean them
+        enc = pc.dictionary_encode(pc.utf8_trim_whitespace(raw))
+        codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+        values = enc.dictionary.to_numpy(zero_copy_only=False).astype(object, copy=False)
+        out[name] = Column(codes[idx] if len(idx) else idx, values)
+    return out
+
+
+class _Inflater:
+    """Read-only stream of one deflated zip member, never more than its
+    declared size (a lying header cannot exhaust memory), CRC checked.
+
+    Inflates with ISA-L (``isal``, about four times faster than zlib) when it
+    is installed, else with zlib; reads the compressed bytes straight from
+    the archive.
+    """
+
+    def __init__(self, path: Path, info: zipfile.ZipInfo, label: str):
+        import struct
+
+        try:
+            from isal import isal_zlib as zmod
+        except ImportError:  # pragma: no cover - isal is a dependency
+            import zlib as zmod
+        self._z = zmod
+        self._label = label
+        self._fp = open(path, "rb")
+        self._fp.seek(info.header_offset)
+        head = self._fp.read(30)
+        if len(head) < 30 or head[:4] != b"PK\x03\x04":
+            self._fp.close()
+            raise zipfile.BadZipFile(f"bad local header for {info.filename}")
+        n, m = struct.unpack("<HH", head[26:30])
+        self._fp.seek(info.header_offset + 30 + n + m)
+        self._left_in = info.compress_size
+        self._size = info.file_size
+        self._crc_want = info.CRC
+        self._d = zmod.decompressobj(-15)
+        self._out = 0
+        self._crc = 0
+        self._pending = b""
+        self.closed = False
+
+    def _more(self, n: int) -> bytes:
+        """Up to ``n`` more inflated bytes (b"" at the end)."""
+        while True:
+            if self._d.unconsumed_tail:
+                data = self._d.decompress(self._d.unconsumed_tail, n)
+            elif self._left_in > 0:
+                raw = self._fp.read(min(self._left_in, max(n, 1 << 16)))
+                if not raw:
+                    raise zipfile.BadZipFile(f"{self._label}: truncated")
+                self._left_in -= len(raw)
+                data = self._d.decompress(raw, n)
+            else:
+                data = b""
+            if data or (self._left_in <= 0 and not self._d.unconsumed_tail):
+                break
+        self._out += len(data)
+        if self._out > self._size:
+            raise FeedError(f"{self._label}: larger than its header says; refusing to read it.")
+        self._crc = self._z.crc32(data, self._crc)
+        if not data and self._crc != self._crc_want:
+            raise zipfile.BadZipFile(f"Bad CRC-32 for file {self._label}")
+        return data
+
+    def readline(self, limit: int = 1 << 20) -> bytes:
+        while b"\n" not in self._pending and len(self._pending) < limit:
+            chunk = self._more(1 << 16)
+            if not chunk:
+                break
+            self._pending += chunk
+        i = self._pending.find(b"\n")
+        cut = len(self._pending) if i < 0 else i + 1
+        line, self._pending = self._pending[:cut], self._pending[cut:]
+        return line
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            parts = [self._pending] if self._pending else []
+            self._pending = b""
+            while chunk := self._more(1 << 22):
+                parts.append(chunk)
+            return b"".join(parts)
+        if self._pending:
+            out, self._pending = self._pending[:n], self._pending[n:]
+            return out
+        return self._more(n)
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._fp.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class _Bounded:
+    """A read-only stream that refuses to yield more than ``limit`` bytes."""
+
+    def __init__(self, fh, limit: int, label: str):
+        self._fh = fh
+        self._limit = limit
+        self._label = label
+        self.count = 0
+        self.closed = False
+
+    def _add(self, data: bytes) -> bytes:
+        self.count += len(data)
+        if self.count > self._limit:
+            raise FeedError(f"{self._label}: larger than its header says; refusing to read it.")
+        return data
+
+    def read(self, n: int = -1) -> bytes:
+        return self._add(self._fh.read(n))
+
+    def readline(self, n: int = 1 << 20) -> bytes:
+        return self._add(self._fh.readline(n))
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self.closed = True
+        self._fh.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _arrow_stop_times(fh):
+    """Parse stop_times with pyarrow, every column dictionary-encoded text."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    header = fh.readline(1 << 20)
+    if header[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise _Fallback  # UTF-16
+    try:
+        line = header.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise _Fallback from None
+    names = [c.strip().lstrip("\ufeff") for c in next(csv.reader([line]), [])]
+    if not names or len(set(names)) != len(names):
+        raise _Fallback
+    dtype = pa.dictionary(pa.int32(), pa.string())
+    try:
+        return pacsv.read_csv(
+            fh,
+            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 22),
+            convert_options=pacsv.ConvertOptions(column_types={n: dtype for n in names},
+                                                 strings_can_be_null=False,
+                                                 quoted_strings_can_be_null=False))
+    except pa.ArrowInvalid as exc:
+        if isinstance(exc.__context__, FeedError):
+            raise exc.__context__ from None
+        raise _Fallback from None
+
+
+def _read_stop_times(opener, size: int, label: str, feed_name: str) -> tuple[dict[str, Column], list[str], int, list[str]]:
+    """Columns, column names, row count and notes of stop_times.txt.
+
+    Fast path: pyarrow; fallback: :func:`citybridge.feed.clean_csv` (the
+    notebook path's own cleaning), for files pyarrow cannot take as they are
+    (not UTF-8, ragged rows, odd quoting).
+    """
+    import pyarrow as pa
+
+    try:
+        with opener() as fh:
+            table = _arrow_stop_times(fh)
+        names = table.column_names
+        return dict_columns(table, [c for c in STOP_TIME_COLUMNS if c in names]), names, table.num_rows, []
+    except (_Fallback, pa.ArrowInvalid, UnicodeDecodeError, csv.Error):
+        pass
+    with opener() as fh:
+        data = fh.read(size + 1)
+    if len(data) > size:
+        raise FeedError(f"{label}: larger than its header says; refusing to read it.")
+    text, enc = A.decode_text(data)
+    del data
+    notes = []
+    if enc != "utf-8":
+        notes.append(f"{feed_name}/{STOP_TIMES}: read as {enc} (not UTF-8); check that accented names "
+                     "look right, or save the file as UTF-8")
+    df = A.clean_csv(text, label)
+    del text
+    names = [str(c) for c in df.columns]
+    table = pa.table({c: pa.array(df[c].fillna("").astype(str).to_numpy(dtype=object), type=pa.string())
+                      for c in names if c in STOP_TIME_COLUMNS})
+    return dict_columns(table, list(table.column_names)), names, len(df), notes
+
+
+def read_coded(path: Path, *, datum: str, max_bytes: int, max_ratio: float):
+    """Read a feed safely: every table but stop_times through
+    :func:`citybridge.feed.read_feed`, stop_times as code columns.
+
+    Returns ``(feed, columns, names, notes)``.
+    """
+    if not path.exists():
+        raise FeedError(f"{path}: GTFS feed not found; check the path (or the 'gtfs' entry of city.yml)")
+    small: dict[str, bytes] = {}
+    notes: list[str] = []
+    inner_zips: list[str] = []
+
+    def finish(opener, size: int, label: str):
+        A.require_files(path, set(small) | ({STOP_TIMES} if opener is not None else set()), inner_zips)
+        cols, names, _n, nt = _read_stop_times(opener, size, label, path.name)
+        return _read_small_feed(path, small, names, datum), cols, names, notes + nt
+
+    if path.is_dir():
+        files, inner_zips = A.folder_tables(path, max_bytes=max_bytes, notes=notes)
+        st_path = files.pop(STOP_TIMES, None)
+        small.update({name: p.read_bytes() for name, p in files.items()})
+        try:
+            if st_path is None:
+                return finish(None, 0, "")
+            size = st_path.stat().st_size
+            return finish(lambda: _Bounded(open(st_path, "rb"), size, str(st_path)), size, str(st_path))
+        except OSError as exc:
+            raise FeedError(f"{path}/{STOP_TIMES}: cannot be read ({exc.strerror or exc})") from None
+    with A.zip_errors(path), zipfile.ZipFile(path) as zf:
+        members, inner_zips = A.zip_tables(zf, path, max_bytes=max_bytes, max_ratio=max_ratio)
+        st_info = members.pop(STOP_TIMES, None)
+        small.update({name: A.read_member(zf, info, path) for name, info in members.items()})
+        if st_info is None:
+            return finish(None, 0, "")
+        label = f"{path}/{st_info.filename}"
+        if st_info.compress_type == zipfile.ZIP_DEFLATED and not st_info.flag_bits & 0x1:
+            def opener():
+                return _Inflater(path, st_info, label)
+        else:
+            def opener():
+                return _Bounded(zf.open(st_info), st_info.file_size, label)
+        return finish(opener, st_info.file_size, label)
+
+
+def _read_small_feed(path: Path, small: dict[str, bytes], st_names: list[str], datum: str):
+    """Every table but stop_times through :func:`citybridge.feed.read_feed`
+    (stop_times as its header only), with messages naming the real feed."""
+    with tempfile.TemporaryDirectory(prefix="citybridge-indicators-") as tmp:
+        tdir = Path(tmp) / path.name
+        tdir.mkdir()
+        for name, data in small.items():
+            (tdir / name).write_bytes(data)
+        hdr = io.StringIO()
+        csv.writer(hdr, lineterminator="\n").writerow(st_names)
+        (tdir / STOP_TIMES).write_text(hdr.getvalue(), encoding="utf-8")
+        try:
+            fd = read_feed(tdir, datum=datum)
+        except CitybridgeError as exc:
+            raise type(exc)(str(exc).replace(str(tdir), str(path))) from None
+    fd.notes = [n.replace(str(tdir), str(path)) for n in fd.notes]
+    fd.source_path = path
+    # gtfs-kit leaves a header-only table out; keep an empty one with the real columns
+    fd.stop_times = pd.DataFrame({c: pd.Series(dtype=object) for c in st_names})
+    return fd
+
