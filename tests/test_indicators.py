@@ -1,5 +1,7 @@
-"""Headless indicators (citybridge indicators): the same tables as the
-notebook functions for the same feed and date, clear errors, files written.
+"""One service day, one engine: ``read_day(path)`` (streamed stop times) and
+``prepare_day(read_feed(path))`` (the feed read first) give the same day, the
+notebook functions and ``citybridge indicators`` the same tables; clear
+errors; files written.
 
 Speed is measured by ``make bench``, never here.
 """
@@ -10,6 +12,7 @@ import struct
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -25,9 +28,8 @@ from gtfs_fixtures import (AGENCY, CALENDAR, ROUTES, STOPS, calendar_dates_only_
 PERIODS = {"am": ("07:00", "08:00"), "day": ("08:00", "20:00"), "late": ("24:00", "26:00")}
 
 
-def notebook_tables(path: Path, date: str, periods=None) -> dict[str, pd.DataFrame]:
-    """What the notebooks compute for the feed and date (feed.read_feed + prepare_day)."""
-    day = feed.prepare_day(feed.read_feed(path), date)
+def notebook_tables(day, periods=None) -> dict[str, pd.DataFrame]:
+    """What the notebooks compute for a day (service and speed functions)."""
     return {
         "trip_stats": service.trip_table(day, periods=periods).sort_values("trip_id", kind="stable"),
         "stop_stats": service.stop_stats(day, periods=periods),
@@ -37,9 +39,21 @@ def notebook_tables(path: Path, date: str, periods=None) -> dict[str, pd.DataFra
     }
 
 
+def assert_same_day(a, b) -> None:
+    """Two prepared days hold the same trips, stops and stop times."""
+    assert (a.date, a.crs) == (b.date, b.crs)
+    pd.testing.assert_frame_equal(a.trips, b.trips, obj="trips")
+    pd.testing.assert_frame_equal(a.stops.reset_index(drop=True), b.stops.reset_index(drop=True), obj="stops")
+    assert list(a.stop_ids) == list(b.stop_ids)
+    for name in ("trip", "stop", "seq", "arr", "dep"):
+        np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+
+
 def assert_same(path: Path, date: str, periods=None) -> dict[str, pd.DataFrame]:
-    want = notebook_tables(path, date, periods)
-    got = I.indicator_tables(I.read_day(path, date), periods=periods)
+    streamed = I.read_day(path, date)
+    assert_same_day(streamed, feed.prepare_day(feed.read_feed(path), date))
+    want = notebook_tables(streamed, periods)
+    got = I.indicator_tables(streamed, periods=periods)
     assert list(got) == list(I.TABLES)
     for name in I.TABLES:
         pd.testing.assert_frame_equal(got[name].reset_index(drop=True), want[name].reset_index(drop=True),
@@ -47,7 +61,7 @@ def assert_same(path: Path, date: str, periods=None) -> dict[str, pd.DataFrame]:
     return got
 
 
-@pytest.mark.parametrize("city", ["hangzhou", "santiago"])
+@pytest.mark.parametrize("city", ["hangzhou"])  # Santiago: test_santiago_with_city_periods
 def test_sample_cities_equal_notebook_functions(city):
     path = ROOT / "data" / "cities" / city / "gtfs.zip"
     date = I.read_day(path).date  # the workbook's default date

@@ -40,6 +40,17 @@ def test_one_km_in_six_minutes_is_ten_kmh(tmp_path):
     assert seg.attrs["merged_links"] == 0 and seg.attrs["dropped_zero_run_links"] == 0
 
 
+def test_mode_speeds_sum_the_segments_of_each_mode(tmp_path):
+    day = _day(tmp_path, timetable_tables())
+    ms = V.mode_speeds(day).set_index("mode")
+    # every metro segment is 1 km in 2 min
+    assert ms.loc["metro", "speed_kmh"] == pytest.approx(30.0, rel=2e-3)
+    seg = V.segment_speeds(day)
+    bus = seg[seg["mode"] == "bus"]
+    assert ms.loc["bus", "segments"] == len(bus)
+    assert ms.loc["bus", "speed_kmh"] == pytest.approx(bus["distance_m"].sum() / bus["run_s"].sum() * 3.6)
+
+
 def test_zero_run_times_are_merged_with_the_next_link(tmp_path):
     t = timetable_tables()
     # T1: S2 and S3 both at 07:06 (same-minute timetable); T2: S3 and S4 both at 07:22 (trip end)

@@ -224,9 +224,9 @@ def links(day: FeedDay) -> dict[str, np.ndarray]:
     Returns
     -------
     dict
-        ``i``, ``j``: row of the stop time leaving and reaching each link
-        (``j = i + 1``); ``dist``: straight-line length in ``day.crs`` (m;
-        NaN when a stop has no position).
+        ``i``: row of the stop time leaving each link (int32; the link
+        reaches row ``i + 1``); ``dist``: straight-line length in
+        ``day.crs`` (m; NaN when a stop has no position).
     """
     if "links" in day._cache:
         return day._cache["links"]
@@ -236,12 +236,12 @@ def links(day: FeedDay) -> dict[str, np.ndarray]:
     known = pos >= 0
     sx = np.where(known, xy["x"].to_numpy(dtype=float)[pos], np.nan)
     sy = np.where(known, xy["y"].to_numpy(dtype=float)[pos], np.nan)
-    i = np.flatnonzero(day.trip[1:] == day.trip[:-1])
-    j = i + 1
+    i = np.flatnonzero(day.trip[1:] == day.trip[:-1]).astype(np.int32)
+    a, b = day.stop[i], day.stop[i + 1]
     with np.errstate(invalid="ignore"):
-        dist = np.hypot(sx[day.stop[j]] - sx[day.stop[i]], sy[day.stop[j]] - sy[day.stop[i]])
+        dist = np.hypot(sx[b] - sx[a], sy[b] - sy[a])
     dist[~np.isfinite(dist)] = np.nan
-    day._cache["links"] = {"i": i, "j": j, "dist": dist}
+    day._cache["links"] = {"i": i, "dist": dist}
     return day._cache["links"]
 
 
@@ -405,7 +405,8 @@ def segment_runs(day: FeedDay) -> dict[str, np.ndarray]:
         ``n_links`` (count).
     """
     lk = links(day)
-    i, j, dist = lk["i"], lk["j"], lk["dist"]
+    i, dist = lk["i"], lk["dist"]
+    j = i + 1
     n = len(i)
     ltrip = day.trip[i]
     pos = day.arr[j] - day.dep[i] > 0
@@ -421,9 +422,8 @@ def segment_runs(day: FeedDay) -> dict[str, np.ndarray]:
         dsum[np.add.reduceat(unknown.astype(np.int64), bs) > 0] = np.nan
     else:
         dsum = np.zeros(0)
-    return {"trip": ltrip[bs], "from_stop": day.stop[i[bs]].astype(np.int64),
-            "to_stop": day.stop[j[be]].astype(np.int64), "dep": day.dep[i[bs]], "arr": day.arr[j[be]],
-            "dist": dsum, "n_links": (be - bs + 1).astype(np.int64)}
+    return {"trip": ltrip[bs], "from_stop": day.stop[i[bs]], "to_stop": day.stop[j[be]],
+            "dep": day.dep[i[bs]], "arr": day.arr[j[be]], "dist": dsum, "n_links": (be - bs + 1).astype(np.int32)}
 
 
 def aggregate_segments(from_stop: np.ndarray, to_stop: np.ndarray, mode: np.ndarray, route: np.ndarray,
@@ -451,7 +451,7 @@ def aggregate_segments(from_stop: np.ndarray, to_stop: np.ndarray, mode: np.ndar
     P1 = 1 if pt is None else len(pt) + 1
     S, M = max(len(stop_names), 1), max(len(mode_names), 1)
     per = np.zeros(len(dep), np.int64) if pt is None else period_codes(dep, pt).astype(np.int64)
-    key = ((from_stop * S + to_stop) * M + mode) * P1 + per
+    key = ((from_stop.astype(np.int64) * S + to_stop) * M + mode) * P1 + per
     order = np.argsort(key, kind="stable")
     ks = key[order]
     new = np.r_[True, ks[1:] != ks[:-1]] if len(ks) else np.zeros(0, bool)

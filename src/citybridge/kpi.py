@@ -110,14 +110,13 @@ def access_kpis(city: City, day: FeedDay) -> pd.DataFrame:
 
 def speed_kpis(city: City, day: FeedDay) -> pd.DataFrame:
     """Average scheduled speed by mode (distance ÷ running time)."""
-    from .speed import segment_speeds
+    from .speed import mode_speeds
 
-    seg = segment_speeds(day)
+    ms = mode_speeds(day).set_index("mode")
     rows = []
     for mode in ("bus", "metro", "ferry"):
-        s = seg[seg["mode"] == mode]
-        if len(s) and s["run_s"].sum() > 0:
-            rows.append((f"average scheduled speed ({mode})", s["distance_m"].sum() / s["run_s"].sum() * 3.6,
+        if mode in ms.index and ms.loc[mode, "run_h"] > 0:
+            rows.append((f"average scheduled speed ({mode})", float(ms.loc[mode, "speed_kmh"]),
                          "km/h", "total straight-line distance ÷ total scheduled running time"))
     return _rows(city, day, "speed", rows)
 

@@ -94,6 +94,35 @@ def segment_speeds(day: FeedDay) -> pd.DataFrame:
     return seg
 
 
+def mode_speeds(day: FeedDay) -> pd.DataFrame:
+    """Scheduled speed by mode over every segment run of the day.
+
+    The segments of :func:`segment_speeds` (zero run times merged, segments
+    without a position or a positive run time dropped), summed without
+    building their table.
+
+    Returns
+    -------
+    DataFrame
+        One row per mode with segments, in :meth:`FeedDay.modes` order:
+        ``mode``, ``segments`` (count), ``distance_km`` (km), ``run_h`` (h),
+        ``speed_kmh``: total distance / total run time (km/h).
+    """
+    r = E.segment_runs(day)
+    run = r["arr"] - r["dep"]
+    ok = (run > 0) & ~np.isnan(r["dist"])
+    mcode, mnames = E.codes_of(day.trips["mode"])
+    m = mcode[r["trip"][ok]]
+    out = pd.DataFrame({"mode": mnames.astype(str) if len(mnames) else np.zeros(0, dtype=str),
+                        "segments": np.bincount(m, minlength=len(mnames)),
+                        "distance_km": np.bincount(m, weights=r["dist"][ok], minlength=len(mnames)) / 1000,
+                        "run_h": np.bincount(m, weights=run[ok], minlength=len(mnames)) / 3600})
+    out = out[out["segments"] > 0]
+    out["speed_kmh"] = out["distance_km"] / out["run_h"]
+    order = {mode: k for k, mode in enumerate(day.modes())}
+    return out.sort_values("mode", key=lambda c: c.map(order), kind="stable").reset_index(drop=True)
+
+
 def segment_stats(seg: pd.DataFrame, *, periods: Periods | None = None) -> pd.DataFrame:
     """Speed per segment and mode (and period), over all trips running it.
 

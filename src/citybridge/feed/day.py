@@ -392,7 +392,10 @@ def prepare_day(feed, date: str | None = None, *, crs: str | None = None, city_n
     """
     st = feed.stop_times
     src = getattr(feed, "source_path", None)
-    if (st is None or st.empty) and src is not None and Path(src).exists():
+    if (st is None or st.empty) and src is not None:
+        if not Path(src).exists():
+            raise FeedError(f"{src}: the feed's stop times are read from this file, which is no longer "
+                            "there; read the feed again (citybridge.feed.read_day or read_feed)")
         from .stream import read_coded
 
         _fd, cols, names, _n = read_coded(Path(src), datum=getattr(feed, "datum", "WGS84"),
@@ -436,7 +439,9 @@ def feed_day(city, date: str | None = None) -> FeedDay:
         from ..artifacts import load_day, store_day
 
         day = load_day(city, date)
-        if day is None:
+        if day is not None:
+            day.feed.source_path = p  # type: ignore[attr-defined]  # the key is the content: it may have moved
+        else:
             day = read_day(p, date, datum=city.profile.source_datum, crs=city.profile.crs, city_name=city.name)
             store_day(city, date, day)
         _DAY_CACHE[key] = day
