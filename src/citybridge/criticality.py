@@ -168,8 +168,8 @@ def scenarios(city, day: FeedDay, *, period: str | None = None) -> tuple[list[Di
 # --------------------------------------------------------------------------
 
 def _only_routes(day: FeedDay, route_ids) -> FeedDay:
-    st = day.stop_times[day.stop_times["route_id"].isin(route_ids)]
-    return day.with_stop_times(st, trips=day.trips[day.trips["route_id"].isin(route_ids)])
+    on = day.trips["route_id"].isin(route_ids).to_numpy()
+    return day.select(on[day.trip], day.trips[on])
 
 
 def criticality(day: FeedDay, districts: gpd.GeoDataFrame, *, period: str | None = None,

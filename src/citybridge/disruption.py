@@ -242,18 +242,21 @@ def resolve(day: FeedDay, d: Disruption | Mapping) -> Closure:
 
 
 def _calls(day: FeedDay) -> dict:
-    """Integer codes of the day's stop times (trip, route, mode, station), for fast masks."""
-    st = day.stop_times
-    trip, trips = pd.factorize(st["trip_id"])
-    stop, stops = pd.factorize(st["stop_id"])
+    """Integer codes of the day's stop times (trip, route, mode, station), for fast masks.
+
+    The engine's own codes (rows in the order of ``day.stop_times``); no text column is built.
+    """
+    from .engine import codes_of
+
     key = station_keys(day)
+    stops = pd.Index(day.stop_ids)
     stn_of_stop = np.asarray(key.reindex(stops).fillna(pd.Series(np.asarray(stops), index=stops)), dtype=object)
     stn_code, stations = pd.factorize(stn_of_stop)
-    route, routes = pd.factorize(st["route_id"])
-    mode, modes = pd.factorize(st["mode"])
-    return {"trip": trip, "trips": pd.Index(trips), "station": stn_code[stop], "stations": pd.Index(stations),
-            "stop": stop, "stops": pd.Index(stops), "route": route, "routes": pd.Index(routes), "mode": mode,
-            "modes": pd.Index(modes)}
+    rcode, routes = codes_of(day.trips["route_id"])
+    mcode, modes = codes_of(day.trips["mode"])
+    return {"trip": day.trip, "trips": pd.Index(day.trips["trip_id"]), "station": stn_code[day.stop],
+            "stations": pd.Index(stations), "stop": day.stop, "stops": stops, "route": rcode[day.trip],
+            "routes": pd.Index(routes), "mode": mcode[day.trip], "modes": pd.Index(modes)}
 
 
 def closed_calls(day: FeedDay, closure: Closure, *, calls: dict | None = None) -> np.ndarray:
@@ -267,8 +270,7 @@ def closed_calls(day: FeedDay, closure: Closure, *, calls: dict | None = None) -
         want = c["routes"].get_indexer(rp["route_id"]) * ns + c["stations"].get_indexer(rp["station_id"])
         m |= np.isin(c["route"].astype(np.int64) * ns + c["station"], want)
     if closure.window_s is not None:
-        st = day.stop_times
-        t = st["departure_s"].fillna(st["arrival_s"]).to_numpy(dtype=float)
+        t = np.where(np.isnan(day.dep), day.arr, day.dep)
         m &= (t >= closure.window_s[0]) & (t < closure.window_s[1])
     return m
 
@@ -279,10 +281,9 @@ def disrupted_day(day: FeedDay, closure: Closure) -> FeedDay:
     m = closed_calls(day, closure, calls=c)
     n = np.bincount(c["trip"][~m], minlength=len(c["trips"]))
     rows = ~m & (n >= 2)[c["trip"]]
-    st = day.stop_times[rows].reset_index(drop=True)
     code = c["trip"][rows]
-    g_dep = pd.Series(st["departure_s"].to_numpy()).groupby(code).min()
-    g_arr = pd.Series(st["arrival_s"].to_numpy()).groupby(code).max()
+    g_dep = pd.Series(day.dep[rows]).groupby(code).min()
+    g_arr = pd.Series(day.arr[rows]).groupby(code).max()
     idx = c["trips"].get_indexer(day.trips["trip_id"])
     ok = (idx >= 0) & (n >= 2)[np.where(idx >= 0, idx, 0)]
     trips = day.trips[ok].copy()
@@ -290,8 +291,7 @@ def disrupted_day(day: FeedDay, closure: Closure) -> FeedDay:
     trips["start_s"] = g_dep.reindex(ti).to_numpy()
     trips["end_s"] = g_arr.reindex(ti).to_numpy()
     trips["n_stops"] = n[ti]
-    return day.with_stop_times(st, trips=trips.reset_index(drop=True),
-                               notes=[*day.notes, f"disruption: {closure.disruption.name}"])
+    return day.select(rows, trips, notes=[*day.notes, f"disruption: {closure.disruption.name}"])
 
 
 def _pairs(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> pd.Series:
@@ -321,7 +321,7 @@ def removed_service(day: FeedDay, closure: Closure) -> pd.DataFrame:
     """
     c = _calls(day)
     m = closed_calls(day, closure, calls=c)
-    order = np.lexsort((day.stop_times["stop_sequence"].to_numpy(), c["trip"]))
+    order = np.lexsort((day.seq, c["trip"]))
     tc, closed = c["trip"][order], m[order]
     xy = day.stops_xy()
     xy = xy[~xy.index.duplicated()]

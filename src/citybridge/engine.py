@@ -177,37 +177,28 @@ class FeedDay:
         present = set(self.trips["mode"])
         return [m for m in MODE_ORDER if m in present]
 
-    def with_stop_times(self, stop_times: pd.DataFrame, *, trips: pd.DataFrame | None = None,
-                        notes: list[str] | None = None) -> FeedDay:
-        """The same day with other stop times (e.g. a disruption's), coded anew.
+    def select(self, rows: np.ndarray, trips: pd.DataFrame, *, notes: list[str] | None = None) -> FeedDay:
+        """The same day keeping only some stop times (e.g. after a closure), without copying text.
 
         Parameters
         ----------
-        stop_times
-            Rows of :attr:`stop_times` (any subset): ``trip_id``,
-            ``stop_id``, ``stop_sequence``, ``arrival_s``, ``departure_s``.
+        rows
+            Boolean mask over the day's stop times (the rows of :attr:`stop_times`).
         trips
-            The trips table to keep (default: the day's trips that still
-            have a stop time); stop times of other trips are dropped.
+            The trips to keep (rows of :attr:`trips`, ``start_s``/``end_s``/
+            ``n_stops`` may be updated); kept rows of other trips are dropped.
         notes
             Notes of the new day (default: this day's).
         """
-        st = stop_times
-        t = self.trips if trips is None else trips
-        if trips is None:
-            t = t[t["trip_id"].isin(set(st["trip_id"]))]
-        t = t.sort_values("trip_id", kind="stable").reset_index(drop=True)
-        tcode = pd.Index(t["trip_id"]).get_indexer(st["trip_id"])
-        keep = tcode >= 0
-        scode, stop_ids = codes_of(st["stop_id"].to_numpy(dtype=object)[keep])
-        seq = st["stop_sequence"].to_numpy()[keep].astype(np.int64)
-        tcode = tcode[keep]
-        order = np.lexsort((seq, tcode))
+        t = trips.sort_values("trip_id", kind="stable").reset_index(drop=True)
+        new_code = np.full(len(self.trips), -1, dtype=np.int64)
+        old = pd.Index(self.trips["trip_id"]).get_indexer(t["trip_id"])
+        new_code[old[old >= 0]] = np.flatnonzero(old >= 0)
+        keep = np.asarray(rows, dtype=bool) & (new_code[self.trip] >= 0)
+        used, stop = np.unique(self.stop[keep], return_inverse=True)
         out = FeedDay(feed=self.feed, date=self.date, crs=self.crs, stops=self.stops, routes=self.routes,
-                      trips=t, stop_ids=stop_ids, trip=tcode[order].astype(np.int32),
-                      stop=scode[order].astype(np.int32), seq=seq[order],
-                      arr=st["arrival_s"].to_numpy(dtype=float)[keep][order],
-                      dep=st["departure_s"].to_numpy(dtype=float)[keep][order],
+                      trips=t, stop_ids=self.stop_ids[used], trip=new_code[self.trip[keep]].astype(np.int32),
+                      stop=stop.astype(np.int32), seq=self.seq[keep], arr=self.arr[keep], dep=self.dep[keep],
                       notes=list(self.notes if notes is None else notes), city_name=self.city_name)
         if "xy" in self._cache:
             out._cache["xy"] = self._cache["xy"]
