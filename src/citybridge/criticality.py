@@ -37,6 +37,7 @@ from .errors import ScenarioError
 from .feed import FeedDay
 from .disruption import Closure, Disruption, disrupted_day, disruption, resolve, station_keys
 from .resilience import FREQUENT_HEADWAY_MIN, WALK_M, Baseline, baseline, lost_area, pick_period
+from .engine import codes_of
 from .periods import Periods, period_of, period_table
 
 # --------------------------------------------------------------------------
@@ -335,9 +336,12 @@ def bus_bridge(day: FeedDay, d: Disruption | Closure | Mapping, *, capacity: Map
                                          or closure.window_s[0] >= pt.at[pname, "end_s"]):
         sec = sec.iloc[0:0]          # the closure does not reach into the period
     after = disrupted_day(day, closure)
-    bus = after.stop_times[after.stop_times["mode"] == "bus"]
     key = station_keys(day)
-    sr = pd.DataFrame({"station_id": bus["stop_id"].map(key).to_numpy(), "route_id": bus["route_id"].to_numpy()})
+    bus = (after.trips["mode"] == "bus").to_numpy()[after.trip]
+    rcode, rnames = codes_of(after.trips["route_id"])
+    pair = np.unique(after.stop[bus].astype(np.int64) * max(len(rnames), 1) + rcode[after.trip[bus]])
+    sr = pd.DataFrame({"station_id": pd.Series(after.stop_ids[pair // max(len(rnames), 1)]).map(key).to_numpy(),
+                       "route_id": rnames[pair % max(len(rnames), 1)]})
     sr = sr.drop_duplicates()
     xy = day.stops_xy()
     xy = xy[~xy.index.duplicated()]
