@@ -60,15 +60,30 @@ def segment_groups(day: FeedDay) -> pd.DataFrame:
         - ``run_h``: total scheduled run time (h)
         - ``speed_kmh``: ``vehicle_km / run_h`` (km/h, time-weighted)
     """
-    from .speed import segment_speeds
+    from .engine import codes_of, segment_runs
 
-    seg = segment_speeds(day)
-    seg = seg[seg["mode"] == "bus"]
-    energy = day.trips.drop_duplicates("trip_id").set_index("trip_id")["vehicle_energy"]
-    seg = seg.assign(vehicle_energy=seg["trip_id"].map(energy).fillna("unknown").to_numpy())
+    r = segment_runs(day)
+    run = r["arr"] - r["dep"]
+    bus = (day.trips["mode"] == "bus").to_numpy()
+    ok = (run > 0) & ~np.isnan(r["dist"]) & bus[r["trip"]]
+    t = r["trip"][ok]
+    rcode, rnames = codes_of(day.trips["route_id"])
+    ecode, enames = codes_of(day.trips["vehicle_energy"].fillna("unknown"))
+    hour = (r["dep"][ok] // 3600).astype(np.int64)
+    H, R, E, S = int(hour.max(initial=0)) + 1, max(len(rnames), 1), max(len(enames), 1), max(len(day.stop_ids), 1)
+    key = (((r["from_stop"][ok].astype(np.int64) * S + r["to_stop"][ok]) * R + rcode[t]) * H + hour) * E + ecode[t]
+    uk, gid = np.unique(key, return_inverse=True)
     keys = ["from_stop_id", "to_stop_id", "route_id", "hour", "vehicle_energy"]
-    g = seg.groupby(keys, sort=True, observed=True).agg(
-        trips=("trip_id", "size"), dist=("distance_m", "sum"), run=("run_s", "sum")).reset_index()
+    g = pd.DataFrame({
+        "from_stop_id": day.stop_ids[uk // E // H // R // S].astype(str),
+        "to_stop_id": day.stop_ids[uk // E // H // R % S].astype(str),
+        "route_id": rnames[uk // E // H % R].astype(str) if len(uk) else np.zeros(0, dtype=str),
+        "hour": (uk // E % H).astype(int),
+        "vehicle_energy": enames[uk % E].astype(str) if len(uk) else np.zeros(0, dtype=str),
+        "trips": np.bincount(gid, minlength=len(uk)),
+        "dist": np.bincount(gid, weights=r["dist"][ok], minlength=len(uk)),
+        "run": np.bincount(gid, weights=run[ok], minlength=len(uk)),
+    })
     g["distance_m"] = g["dist"] / g["trips"]
     g["vehicle_km"] = g["dist"] / 1000
     g["run_h"] = g["run"] / 3600
