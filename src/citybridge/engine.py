@@ -239,6 +239,13 @@ def links(day: FeedDay) -> dict[str, np.ndarray]:
 def trip_stats(day: FeedDay, *, periods: Periods | None = None) -> pd.DataFrame:
     """One row per concrete trip of the day with its distance, duration and period.
 
+    Parameters
+    ----------
+    day
+        The prepared service day.
+    periods
+        Periods used for the ``period`` column; default ``DEFAULT_PERIODS``.
+
     Returns
     -------
     DataFrame

@@ -43,30 +43,9 @@ HEADWAY_CLASSES = ["≤5", "≤10", "≤15", "≤30", ">30", "none"]
 # Trips (the engine's kernels; shared with speed and access)
 # --------------------------------------------------------------------------
 
-def trip_table(day: FeedDay, *, periods: Periods | None = None) -> pd.DataFrame:
-    """One row per concrete trip of the day with its distance, duration and period.
-
-    Parameters
-    ----------
-    day
-        The prepared service day.
-    periods
-        Periods used for the ``period`` column; default ``DEFAULT_PERIODS``.
-
-    Returns
-    -------
-    DataFrame
-        Sorted by ``trip_id``:
-
-        - ``trip_id``, ``template_id``, ``route_id``, ``mode``, ``direction_id``
-        - ``start_s``: first departure (s after midnight of the service day)
-        - ``end_s``: last arrival (s)
-        - ``duration_h``: ``end_s - start_s`` (h)
-        - ``distance_km``: sum of straight-line stop-to-stop distances (km);
-          NaN when a stop of the trip has no position
-        - ``period``: the period in which the trip starts (or ``"other"``)
-    """
-    return E.trip_stats(day, periods=periods)
+#: One row per concrete trip of the day with its distance, duration and period
+#: (the engine's :func:`citybridge.engine.trip_stats`; its docstring lists the columns).
+trip_table = E.trip_stats
 
 
 def _peak_active(trips: pd.DataFrame, keys: list[str], pt: pd.DataFrame | None) -> pd.DataFrame:
