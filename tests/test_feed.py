@@ -174,3 +174,37 @@ def test_mode_of_basic_and_extended_types():
     s = pd.Series([0, 1, 2, 3, 4, 700, 1200, 401, 109, 99])
     assert list(F.mode_of(s)) == ["tram", "metro", "rail", "bus", "ferry", "bus", "ferry",
                                   "metro", "rail", "other"]
+
+
+def test_city_day_is_stored_as_codes_and_loaded_again(tmp_path, monkeypatch):
+    """feed_day stores the columnar day (no text stop-times table) and a new
+    process gets the same day back from disk, pointing at the city's feed."""
+    import pickle
+    import shutil
+
+    import numpy as np
+
+    from citybridge import artifacts
+    from citybridge.city import load_city
+    from citybridge.feed import day as D
+    from conftest import ROOT
+
+    monkeypatch.setenv("CITYBRIDGE_CACHE", str(tmp_path / "cache"))
+    shutil.copytree(ROOT / "data" / "cities" / "hangzhou", tmp_path / "cities" / "hangzhou")
+    city = load_city("hangzhou", root=tmp_path / "cities")
+    monkeypatch.setattr(D, "_DAY_CACHE", {})
+    first = F.feed_day(city)
+    first.stop_times  # built on use, never stored
+    stored = list((tmp_path / "cache" / "artifacts").glob("day-hangzhou-*"))
+    assert len(stored) == 1
+    with stored[0].open("rb") as f:
+        raw = pickle.load(f)
+    assert "stop_times" not in raw._cache and raw.feed.stop_times.empty
+    monkeypatch.setattr(D, "_DAY_CACHE", {})
+    again = F.feed_day(city)
+    assert again is not first and artifacts.load_day(city, None) is not None
+    for name in ("trip", "stop", "seq", "arr", "dep", "stop_ids"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(first, name))
+    pd.testing.assert_frame_equal(again.trips, first.trips)
+    pd.testing.assert_frame_equal(again.stop_times, first.stop_times)
+    assert again.feed.source_path == city.gtfs_path
