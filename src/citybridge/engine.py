@@ -58,7 +58,7 @@ def codes_of(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return codes.astype(np.int64), np.asarray(uniq, dtype=object)
 
 
-@dataclass
+@dataclass(eq=False)
 class FeedDay:
     """One service day of a feed, held as integer codes.
 

@@ -676,7 +676,7 @@ def _validate(target, *, date: str | None) -> list[Finding]:
         lo, hi = feed_date_range(feed)
         findings.append(_f("info", gtfs, f"service from {lo:%Y%m%d} to {hi:%Y%m%d}; analysis date {day.date}: "
                            f"{len(day.trips):,} trips on {day.trips['route_id'].nunique():,} routes, "
-                           f"{day.stop_times['stop_id'].nunique():,} stops served"))
+                           f"{len(day.stop_ids):,} stops served"))
     except CitybridgeError as exc:
         findings += _from_error("fatal", exc, gtfs)
     return findings
