@@ -32,7 +32,6 @@ and its totals are scaled to the district's census population.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -41,14 +40,13 @@ import shapely
 from pyproj import CRS
 
 from .errors import DataError, where
-from .feed import HIGH_CAPACITY_MODES, FeedDay, decode_text
+from .feed import HIGH_CAPACITY_MODES, FeedDay
+# districts() and population_layer() read the city's files; public here too, where notebooks call them
+from .inputs import AREA_CLASSES, DISTRICT_COLUMNS, UNCLASSIFIED, districts, population_layer  # noqa: F401
 from .service import Periods, _stop_departures, period_table
 
 STRAIGHT_LINE = "straight line"
 AREAL_WEIGHTING = "areal weighting (even spread over each polygon)"
-DISTRICT_COLUMNS = ["district_id", "name", "population", "area_class"]
-AREA_CLASSES = ("urban", "rural")
-UNCLASSIFIED = "unclassified"
 
 
 # --------------------------------------------------------------------------
@@ -592,182 +590,3 @@ def least_served(cov: pd.DataFrame, n: int = 10) -> pd.DataFrame:
     c = c.sort_values(["share_covered", "pop_uncovered"], ascending=[True, False], kind="stable")
     return c.head(n)[["district_id", "name", "area_class", "population", "share_covered",
                       "pop_uncovered"]].reset_index(drop=True)
-
-
-# --------------------------------------------------------------------------
-# Loading districts and population from a city
-# --------------------------------------------------------------------------
-
-def _read_table(path: Path) -> pd.DataFrame:
-    """A CSV (UTF-8 with or without BOM, else Windows-1252) or any OGR file, as text."""
-    if path.suffix.lower() in (".csv", ".txt", ".tsv"):
-        text, _ = decode_text(path.read_bytes())
-        import io
-
-        sep = "\t" if path.suffix.lower() == ".tsv" else ","
-        try:
-            df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=sep)
-        except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise DataError(f"{path}: not a readable CSV table ({exc}); check quoting and commas") from None
-    else:
-        try:
-            df = pd.DataFrame(gpd.read_file(path).drop(columns="geometry", errors="ignore"))
-        except Exception as exc:  # pyogrio raises several types
-            raise DataError(f"{path}: could not read the table ({type(exc).__name__}: {exc})") from None
-        df = df.astype(str).replace({"nan": "", "None": ""})
-    df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
-    return df.apply(lambda s: s.str.strip())
-
-
-def _need(df: pd.DataFrame, col: str | None, path: Path, key: str) -> None:
-    if col is not None and col not in df.columns:
-        raise DataError(f"{where(path, col)}: column is missing (city.yml '{key}' names it); "
-                        f"columns present: {', '.join(map(str, df.columns))}. Rename the column "
-                        f"or correct '{key}'")
-
-
-def districts(city) -> gpd.GeoDataFrame:
-    """Districts with their population and urban/rural class, from a city's files.
-
-    Reads ``city.optional_path("boundaries")`` (GeoJSON or any OGR file,
-    columns named by ``boundaries.id_column`` and ``name_column``) and
-    ``city.optional_path("population")`` (CSV or OGR, joined on
-    ``population.id_column``; ``population_column``; ``class_column`` with
-    ``urban``/``rural``, looked up in the population file and then in the
-    boundaries). Ids are compared as text. Districts are reprojected to
-    ``city.profile.crs``, the CRS of :func:`citybridge.feed.feed_day`.
-
-    Returns
-    -------
-    GeoDataFrame
-        One row per boundary polygon, in ``city.profile.crs``:
-
-        - ``district_id`` (str), ``name`` (str)
-        - ``population``: people (float)
-        - ``area_class``: ``urban`` or ``rural`` (``unclassified`` when the
-          profile names no ``class_column``)
-        - ``geometry``: the polygon
-
-    Raises
-    ------
-    DataError
-        The city has no boundaries or population entry (the message says
-        which file to add and what it unlocks), a named column is missing, a
-        district has no population row or an unreadable value, an area class
-        is neither urban nor rural, or the boundaries have no CRS.
-    """
-    prof = city.profile
-    yml = city.folder / "city.yml"
-    bpath, ppath = city.optional_path("boundaries"), city.optional_path("population")
-    if bpath is None:
-        raise DataError(f"{yml}: no 'boundaries' entry. Add a district boundaries file (GeoJSON "
-                        "with an id and a name per polygon, e.g. boundaries.geojson) and a "
-                        "'boundaries: {file: ..., id_column: ..., name_column: ...}' entry to "
-                        "unlock the access chapter (SDG 11.2.1 and frequent-transit coverage "
-                        "by district, urban and rural)")
-    if ppath is None:
-        raise DataError(f"{yml}: no 'population' entry. Add a population table (CSV with one row "
-                        "per district: id, population, area_class urban/rural) and a "
-                        "'population: {file: ..., id_column: ..., population_column: ...}' entry "
-                        "to unlock the access chapter (people within reach of transit)")
-    for p in (bpath, ppath):
-        if not p.exists():
-            raise DataError(f"{p}: file not found; add it or correct city.yml")
-    bs, ps = prof.boundaries, prof.population
-    try:
-        b = gpd.read_file(bpath)
-    except Exception as exc:  # pyogrio raises several types
-        raise DataError(f"{bpath}: could not read the boundaries ({type(exc).__name__}: {exc}); "
-                        "use GeoJSON or another OGR format") from None
-    if b.crs is None:
-        raise DataError(f"{bpath}: the boundaries have no CRS; declare it in the file "
-                        "(GeoJSON is WGS-84 by definition) or save it again with one")
-    _need(b, bs.id_column, bpath, "boundaries.id_column")
-    _need(b, bs.name_column, bpath, "boundaries.name_column")
-    ids = b[bs.id_column].astype(str).str.strip()
-    dup = ids.duplicated()
-    if dup.any():
-        i = int(np.flatnonzero(dup.to_numpy())[0])
-        raise DataError(f"{where(bpath, bs.id_column, i + 1)}: district id '{ids.iloc[i]}' appears "
-                        "twice; merge the polygons or give them distinct ids")
-    pop = _read_table(ppath)
-    _need(pop, ps.id_column, ppath, "population.id_column")
-    _need(pop, ps.population_column, ppath, "population.population_column")
-    pop = pop.drop_duplicates(ps.id_column, keep="first").set_index(ps.id_column)
-    val = ids.map(pop[ps.population_column])
-    missing = val.isna() | (val == "")
-    if missing.any():
-        i = int(np.flatnonzero(missing.to_numpy())[0])
-        raise DataError(f"{where(ppath, ps.population_column)}: district '{ids.iloc[i]}' "
-                        f"({b[bs.name_column].iloc[i]}, row {i + 1} of {bpath.name}) has no "
-                        f"population; add a row with {ps.id_column} = {ids.iloc[i]}")
-    num = pd.to_numeric(val, errors="coerce")
-    bad = num.isna() | (num < 0)
-    if bad.any():
-        i = int(np.flatnonzero(bad.to_numpy())[0])
-        row = int(np.flatnonzero((pop.index == ids.iloc[i]))[0]) + 1
-        raise DataError(f"{where(ppath, ps.population_column, row)}: population '{val.iloc[i]}' of "
-                        f"district '{ids.iloc[i]}' is not a number of people; write digits only")
-    if ps.class_column is None:
-        cls = pd.Series(UNCLASSIFIED, index=b.index)
-    else:
-        if ps.class_column in pop.columns:
-            cls, src = ids.map(pop[ps.class_column]), ppath
-        elif ps.class_column in b.columns:
-            cls, src = b[ps.class_column].astype(str), bpath
-        else:
-            _need(pop, ps.class_column, ppath, "population.class_column")
-        cls = cls.fillna("").astype(str).str.strip().str.lower()
-        bad = ~cls.isin(AREA_CLASSES)
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataError(f"{where(src, ps.class_column)}: district '{ids.iloc[i]}' has area class "
-                            f"'{cls.iloc[i]}'; write urban or rural")
-    geom = b.geometry
-    invalid = ~geom.is_valid
-    if invalid.any():
-        geom = geom.where(~invalid, shapely.make_valid(geom.values))
-    out = gpd.GeoDataFrame({"district_id": ids.to_numpy(), "name": b[bs.name_column].astype(str).to_numpy(),
-                            "population": num.astype(float).to_numpy(), "area_class": cls.to_numpy()},
-                           geometry=geom.to_numpy(), crs=b.crs)
-    return out.to_crs(prof.crs)
-
-
-def population_layer(city) -> gpd.GeoDataFrame | None:
-    """The finer population layer named by ``population.layer``, or None.
-
-    Returns
-    -------
-    GeoDataFrame or None
-        ``population`` (people) and polygons or points, in
-        ``city.profile.crs``; ``attrs["name"]`` is the file name.
-
-    Raises
-    ------
-    DataError
-        The file is missing, unreadable, has no CRS or no ``population`` column.
-    """
-    ps = city.profile.population
-    if ps is None or not ps.layer:
-        return None
-    path = city.folder / ps.layer
-    if not path.exists():
-        raise DataError(f"{path}: population layer named by 'population.layer' not found; add it "
-                        "or remove 'layer' from city.yml")
-    try:
-        lay = gpd.read_file(path)
-    except Exception as exc:  # pyogrio raises several types
-        raise DataError(f"{path}: could not read the population layer ({type(exc).__name__}: {exc})") from None
-    if lay.crs is None:
-        raise DataError(f"{path}: the population layer has no CRS; save it again with one")
-    if "population" not in lay.columns:
-        raise DataError(f"{where(path, 'population')}: required column is missing; the layer "
-                        "needs people per polygon or point in a 'population' column")
-    num = pd.to_numeric(lay["population"], errors="coerce")
-    if num.isna().any():
-        i = int(np.flatnonzero(num.isna().to_numpy())[0])
-        raise DataError(f"{where(path, 'population', i + 1)}: '{lay['population'].iloc[i]}' is not a "
-                        "number of people")
-    lay = lay.assign(population=num.astype(float)).to_crs(city.profile.crs)
-    lay.attrs["name"] = path.name
-    return lay

@@ -189,14 +189,14 @@ def _copy_boundaries(src: Path, tmp: Path) -> str:
 
 
 def _read_boundaries(path: Path):
-    import geopandas as gpd
+    """The copied boundaries, read with the CRS policy of :mod:`citybridge.inputs`."""
+    from .inputs import read_geo
 
     try:
-        b = gpd.read_file(path)
-    except Exception as exc:  # noqa: BLE001 - pyogrio raises several types
-        raise DataError(f"{path.name}: the boundaries could not be read ({type(exc).__name__}: "
-                        f"{_clean(exc)}); give a GeoJSON or GeoPackage of polygons, or leave out "
-                        "--boundaries") from None
+        b = read_geo(path, what="boundaries", hint="give a GeoJSON or GeoPackage of polygons, or leave out "
+                     "--boundaries")
+    except DataError as exc:  # name the file as the trainer gave it, not the temporary copy
+        raise DataError(_CONTROL.sub(" ", str(exc)).replace(str(path), path.name)) from None
     if b.empty:
         raise DataError(f"{path.name}: the boundaries file holds no polygons")
     geom_types = set(b.geometry.geom_type.dropna())
@@ -373,8 +373,6 @@ def _boundaries_section(file: str, b, pop_df: pd.DataFrame | None) -> tuple[list
     else:
         L.append("  name_column: name  # CHECK: no name column found; name the column with the district names")
     L.append("  attribution: ''  # CHECK: who published the boundaries, and the licence")
-    if b.crs is None:
-        L.append("  # CHECK: the file declares no CRS; the access chapter refuses it until it is saved with one")
     L.append(f"  # {len(b):,} polygons")
     return L, id_col
 
@@ -504,14 +502,14 @@ def new_city(slug: str, gtfs: Path, *, boundaries: Path | None = None, populatio
         b_id = None
         pop_df = None
         if population is not None:
-            from .access import _read_table
+            from .inputs import read_table
 
             population = Path(population)
             if population.is_dir() or population.suffix.lower() not in (".csv", ".tsv", ".txt"):
                 raise DataError(f"{population}: give the population table as a CSV file (one row per district)")
             pop_name = "population" + population.suffix.lower()
             shutil.copyfile(population, tmp / pop_name)
-            pop_df = _read_table(tmp / pop_name)
+            pop_df = read_table(tmp / pop_name)
             if pop_df.empty or len(pop_df.columns) < 2:
                 raise DataError(f"{population}: the table has no rows or a single column; give a CSV with a "
                                 "district id and a population per row (comma-separated)")

@@ -365,14 +365,14 @@ def _check_optional(city) -> list[Finding]:
         else:
             present[kind] = p
     if "boundaries" in present:
-        try:
-            import geopandas as gpd
+        from .inputs import read_geo
 
-            b = gpd.read_file(present["boundaries"])
-        except Exception as exc:  # noqa: BLE001 - pyogrio raises several types
-            return out + [_f("fatal", present["boundaries"], f"cannot read the boundaries ({type(exc).__name__}: "
-                             f"{exc}); chapters 01 and 03 would fail. Give a GeoJSON or GeoPackage of polygons, "
-                             "or remove 'boundaries' from city.yml")]
+        try:
+            b = read_geo(present["boundaries"], what="boundaries", hint="give a GeoJSON or GeoPackage of polygons")
+        except CitybridgeError as exc:
+            return out + [Finding("fatal", x.file, x.column, x.row, x.message + " (chapters 01 and 03 would fail: "
+                                  "fix the file, or remove 'boundaries' from city.yml)")
+                          for x in _from_error("fatal", exc, present["boundaries"])]
         out += check_boundary_geometry(city, b)
         spec = city.profile.boundaries
         for key, col in (("id_column", spec.id_column), ("name_column", spec.name_column)):
@@ -394,7 +394,7 @@ def _check_optional(city) -> list[Finding]:
         out.append(_f("warning", present["population"], "a population table without boundaries cannot be used: "
                       "population is joined to district polygons. Add 'boundaries' to city.yml"))
     if "gbfs" in present:
-        from .multimodal import read_gbfs
+        from .inputs import read_gbfs
 
         try:
             bikes = read_gbfs(present["gbfs"])
@@ -447,38 +447,35 @@ def check_boundary_geometry(city, b=None) -> list[Finding]:
     path = city.optional_path("boundaries")
     if path is None or not path.exists():
         return []
+    from .inputs import geometry_problems, read_geo
+
     if b is None:
         try:
-            import geopandas as gpd
-
-            b = gpd.read_file(path)
-        except Exception:  # noqa: BLE001 - reported by _check_optional
+            b = read_geo(path, what="boundaries")
+        except CitybridgeError:  # reported by _check_optional
             return []
     out: list[Finding] = []
     geom = b.geometry
-    empty = (geom.isna() | geom.is_empty).to_numpy()
+    problems = geometry_problems(geom)
+    empty, other, bad = problems["empty"], problems["other"], problems["invalid"]
     if empty.any():
         i = _row(empty)
         out.append(_f("fatal", path, f"{int(empty.sum()):,} feature(s) have no geometry (first row {i}); each "
                       "district needs its polygon: add it or delete the feature", "geometry", i))
     kinds = geom.geom_type.fillna("")
-    other = (~empty) & ~kinds.isin(["Polygon", "MultiPolygon"]).to_numpy()
     if other.any():
         i = _row(other)
         out.append(_f("fatal", path, f"{int(other.sum()):,} feature(s) are not polygons (first row {i}: "
                       f"{kinds.iloc[i - 1]}); boundaries must be district polygons (a point or line has no area, "
                       "so its population would count as not served)", "geometry", i))
-    poly = (~empty) & ~other
-    if poly.any():
-        bad = poly & ~geom.is_valid.fillna(False).to_numpy()
-        if bad.any():
-            i = _row(bad)
-            from shapely.validation import explain_validity
+    if bad.any():
+        i = _row(bad)
+        from shapely.validation import explain_validity
 
-            why = explain_validity(geom.iloc[i - 1])
-            out.append(_f("warning", path, f"{int(bad.sum()):,} polygon(s) are not valid (first row {i}: {why}); "
-                          "areas, densities and coverage may be wrong. Repair them (QGIS: Fix geometries; "
-                          "shapely: make_valid)", "geometry", i))
+        why = explain_validity(geom.iloc[i - 1])
+        out.append(_f("warning", path, f"{int(bad.sum()):,} polygon(s) are not valid (first row {i}: {why}); "
+                      "areas, densities and coverage may be wrong (the chapters repair them with make_valid). "
+                      "Repair them in the file (QGIS: Fix geometries; shapely: make_valid)", "geometry", i))
     return out
 
 
@@ -527,7 +524,8 @@ def _gbfs_swapped(city, feed) -> list[Finding]:
     path = city.optional_path("gbfs")
     if path is None or not path.exists():
         return []
-    from .multimodal import read_gbfs, swapped_against
+    from .inputs import read_gbfs
+    from .multimodal import swapped_against
 
     try:
         bikes = read_gbfs(path)
@@ -545,14 +543,11 @@ def _outside_boundaries(city, feed) -> list[Finding]:
     path = city.optional_path("boundaries")
     if path is None or not path.exists():
         return []
-    try:
-        import geopandas as gpd
+    from .inputs import WGS84, read_geo
 
-        b = gpd.read_file(path)
-        if b.crs is None:
-            return []
-        b = b.to_crs("EPSG:4326")
-    except Exception:  # noqa: BLE001 - reported by _check_optional
+    try:
+        b = read_geo(path, what="boundaries").to_crs(WGS84)
+    except CitybridgeError:  # reported by _check_optional
         return []
     minx, miny, maxx, maxy = b.total_bounds
     if not all(math.isfinite(v) for v in (minx, miny, maxx, maxy)):
