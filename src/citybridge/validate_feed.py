@@ -220,10 +220,10 @@ def _check_agency(feed, src: str) -> list[Finding]:
             out.append(finding("warning", f, f"no {col}; add it (new-city uses it for the city's "
                           f"{'name' if col == 'agency_name' else 'time zone'})", col))
     if "agency_timezone" in ag.columns:
-        from .newcity import _valid_timezone
+        from .city_profile import valid_timezone
 
         for i, tz in enumerate(_text(ag["agency_timezone"]), start=1):
-            if tz and not _valid_timezone(tz):
+            if tz and not valid_timezone(tz):
                 out.append(finding("warning", f, f"'{tz}' is not a known time zone; write an IANA name such as "
                               "America/Santiago or Asia/Shanghai", "agency_timezone", i))
                 break

@@ -170,11 +170,11 @@ def check_profile(city) -> list[Finding]:
     """The profile itself: ``crs``, ``gtfs`` and the timezone."""
     out: list[Finding] = []
     yml = city.folder / "city.yml"
-    from .newcity import _valid_timezone
+    from .city_profile import valid_timezone
 
     out += check_crs(city) + check_gtfs_path(city)
 
-    if not _valid_timezone(city.profile.timezone):
+    if not valid_timezone(city.profile.timezone):
         out.append(finding("warning", yml, f"timezone '{city.profile.timezone}' is not a known time zone; write an IANA "
                       "name such as America/Santiago", "timezone"))
     needed = ("grid_kgco2_per_kwh", "diesel_kgco2_per_litre", "diesel_bus_litres_per_100km", "ebus_kwh_per_km")
