@@ -37,18 +37,19 @@ Example
 """
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
 import random
-import zipfile
+
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from citybridge.city import CityProfile, project_root
+
+from .files import (ZIP_DATE_TIME, csv_text, f6, hhmmss, json_text, read_csv, read_yaml,  # noqa: F401
+                    seconds_of, write_text, write_zip)
 from citybridge.errors import DataError, where
 
 __all__ = ["SAMPLE_SLUGS", "build_samples", "build_city"]
@@ -56,8 +57,6 @@ __all__ = ["SAMPLE_SLUGS", "build_samples", "build_city"]
 #: The sample cities, in build order.
 SAMPLE_SLUGS = ("santiago", "hangzhou")
 
-#: Fixed timestamp of every zip entry (keeps the bytes identical run to run).
-ZIP_DATE_TIME = (2026, 1, 1, 0, 0, 0)
 #: Calendar of the sample feeds.
 CALENDAR_START, CALENDAR_END = "20260101", "20261231"
 #: ``last_updated`` of the GBFS files (2026-01-01T00:00:00Z).
@@ -69,65 +68,6 @@ _PEAK_BANDS = ("am_peak", "pm_peak")
 
 
 # --------------------------------------------------------------------------- helpers
-
-def _read_csv(path: Path, required: tuple[str, ...] = ()) -> list[dict[str, str]]:
-    if not path.is_file():
-        raise DataError(f"{path}: sample table not found; restore it from version control")
-    with path.open(encoding="utf-8", newline="") as f:
-        rows = list(csv.DictReader(f))
-    cols = set(rows[0]) if rows else set()
-    for c in required:
-        if c not in cols:
-            raise DataError(f"{where(path, c)}: column missing; add it (see data/README.md)")
-    for i, r in enumerate(rows, start=1):
-        if None in r:
-            raise DataError(f"{where(path, row=i)}: more fields than columns; quote values with commas")
-    return rows
-
-
-def _read_yaml(path: Path) -> dict:
-    if not path.is_file():
-        raise DataError(f"{path}: sample file not found; restore it from version control")
-    with path.open(encoding="utf-8") as f:
-        data = yaml.safe_load(f)
-    if not isinstance(data, dict):
-        raise DataError(f"{path}: expected a mapping of settings")
-    return data
-
-
-def _secs(hms: str) -> int:
-    """``"05:30"`` or ``"25:30:00"`` to seconds after midnight."""
-    parts = [int(p) for p in hms.strip().split(":")]
-    while len(parts) < 3:
-        parts.append(0)
-    return parts[0] * 3600 + parts[1] * 60 + parts[2]
-
-
-def _hms(s: int) -> str:
-    return f"{s // 3600:02d}:{s % 3600 // 60:02d}:{s % 60:02d}"
-
-
-def _f6(x: float) -> str:
-    return f"{x:.6f}"
-
-
-def _csv_text(header: list[str], rows: list[list]) -> str:
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(header)
-    w.writerows(rows)
-    return buf.getvalue()
-
-
-def _write_text(path: Path, text: str, written: list[Path]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="\n") as f:
-        f.write(text)
-    written.append(path)
-
-
-def _json_text(obj) -> str:
-    return json.dumps(obj, ensure_ascii=False, indent=1, sort_keys=False) + "\n"
 
 
 class _Local:
@@ -240,7 +180,7 @@ class _Feed:
                  energy: str, pattern: _Pattern, start_s: int, factor: float = 1.0) -> None:
         self.trips.append([route_id, service, trip_id, headsign, direction, energy])
         for i, (sid, d, t) in enumerate(zip(pattern.stops, pattern.dist_m, pattern.time_s), start=1):
-            hms = _hms(start_s + int(round(t * factor)))
+            hms = hhmmss(start_s + int(round(t * factor)))
             self.stop_times.append([trip_id, hms, hms, sid, i, f"{d / 1000.0:.3f}"])
 
     # ------------------------------------------------------------------ writing
@@ -250,27 +190,27 @@ class _Feed:
         # write frequencies.txt, which the Santiago sample needs. Entries are
         # sorted, with a fixed timestamp and permissions, so the bytes are stable.
         tables: dict[str, str] = {}
-        tables["agency.txt"] = _csv_text(
+        tables["agency.txt"] = csv_text(
             ["agency_id", "agency_name", "agency_url", "agency_timezone", "agency_lang"], sorted(agencies))
         stops = sorted(self.stops.values(), key=lambda s: s.stop_id)
-        tables["stops.txt"] = _csv_text(
+        tables["stops.txt"] = csv_text(
             ["stop_id", "stop_code", "stop_name", "stop_desc", "stop_lat", "stop_lon", "location_type",
              "position_approximate"],
-            [[s.stop_id, s.code, s.name, s.desc, _f6(s.lat), _f6(s.lon), 0, s.approximate] for s in stops])
-        tables["routes.txt"] = _csv_text(
+            [[s.stop_id, s.code, s.name, s.desc, f6(s.lat), f6(s.lon), 0, s.approximate] for s in stops])
+        tables["routes.txt"] = csv_text(
             ["route_id", "agency_id", "route_short_name", "route_long_name", "route_desc", "route_type",
              "route_color", "route_text_color", "service_kind"], sorted(self.routes))
         trips = sorted(self.trips, key=lambda r: r[2])
-        tables["trips.txt"] = _csv_text(
+        tables["trips.txt"] = csv_text(
             ["route_id", "service_id", "trip_id", "trip_headsign", "direction_id", "vehicle_energy"], trips)
         st = sorted(self.stop_times, key=lambda r: (r[0], r[4]))
-        tables["stop_times.txt"] = _csv_text(
+        tables["stop_times.txt"] = csv_text(
             ["trip_id", "arrival_time", "departure_time", "stop_id", "stop_sequence", "shape_dist_traveled"], st)
         if self.frequencies:
-            tables["frequencies.txt"] = _csv_text(
+            tables["frequencies.txt"] = csv_text(
                 ["trip_id", "start_time", "end_time", "headway_secs", "exact_times"],
                 sorted(self.frequencies, key=lambda r: (r[0], r[1])))
-        tables["calendar.txt"] = _csv_text(
+        tables["calendar.txt"] = csv_text(
             ["service_id", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday",
              "start_date", "end_date"],
             [["saturday", 0, 0, 0, 0, 0, 1, 0, CALENDAR_START, CALENDAR_END],
@@ -281,11 +221,11 @@ class _Feed:
             day = h["date"].replace("-", "")
             cd.append([h["remove_service"], day, 2])
             cd.append([h["add_service"], day, 1])
-        tables["calendar_dates.txt"] = _csv_text(["service_id", "date", "exception_type"], sorted(cd))
-        tables["feed_info.txt"] = _csv_text(
+        tables["calendar_dates.txt"] = csv_text(["service_id", "date", "exception_type"], sorted(cd))
+        tables["feed_info.txt"] = csv_text(
             ["feed_publisher_name", "feed_publisher_url", "feed_lang", "feed_start_date", "feed_end_date",
              "feed_version"], [feed_info])
-        _write_zip(path, tables, written)
+        write_zip(path, tables, written)
         return {"stop_times": len(st), "trips": len(trips), "stops": len(stops), "routes": len(self.routes),
                 "frequencies": len(self.frequencies)}
 
@@ -296,7 +236,7 @@ def _bands(rows: list[dict[str, str]]) -> dict[str, list[tuple[str, str, int, in
     """service_bands.csv as {day_type: [(band, day_type, start_s, end_s), ...]}."""
     out: dict[str, list[tuple[str, str, int, int]]] = {d: [] for d in SERVICES}
     for r in rows:
-        out[r["day_type"]].append((r["band"], r["day_type"], _secs(r["start"]), _secs(r["end"])))
+        out[r["day_type"]].append((r["band"], r["day_type"], seconds_of(r["start"]), seconds_of(r["end"])))
     for d in out:
         out[d].sort(key=lambda b: b[2])
     return out
@@ -489,7 +429,7 @@ def _write_boundaries(folder: Path, districts: list[dict], written: list[Path]) 
                         "properties": {"district_id": d["district_id"], "name": d["name"],
                                        "name_local": d["name_local"]},
                         "geometry": d["geometry"]} for d in districts]}
-    _write_text(folder / "boundaries.geojson", json.dumps(fc, ensure_ascii=False, separators=(",", ":")) + "\n",
+    write_text(folder / "boundaries.geojson", json.dumps(fc, ensure_ascii=False, separators=(",", ":")) + "\n",
                 written)
 
 
@@ -505,8 +445,8 @@ def _population(folder: Path, districts: list[dict], pops: dict[str, int], rule:
         rows.append([d["district_id"], d["name"], pop, f"{area:.1f}", f"{pop / area:.1f}", cls])
         out.append({"district_id": d["district_id"], "name": d["name"], "population": pop, "area_km2": area,
                     "area_class": cls})
-    _write_text(folder / "population.csv",
-                _csv_text(["district_id", "name", "population", "area_km2", "density_per_km2", "area_class"], rows),
+    write_text(folder / "population.csv",
+                csv_text(["district_id", "name", "population", "area_km2", "density_per_km2", "area_class"], rows),
                 written)
     return out
 
@@ -579,20 +519,20 @@ def _num(v: str) -> float | int:
 
 
 def _profile(src: Path, *, rule: dict, extra_note: str) -> dict:
-    prof = _read_yaml(src / "profile.yml")
+    prof = read_yaml(src / "profile.yml")
     prof["population"]["class_rule"] = _class_rule_text(rule)
     prof["fleet"] = [{"mode": r["mode"], "energy": r["energy"], "vehicles": int(r["vehicles"]), "year": r["year"],
                       "source": r["source"], "note": r["note"]}
-                     for r in _read_csv(src / "fleet.csv", ("mode", "energy", "vehicles", "year", "source"))]
+                     for r in read_csv(src / "fleet.csv", ("mode", "energy", "vehicles", "year", "source"))]
     params = {}
-    for r in _read_csv(src / "parameters.csv", ("parameter", "value", "unit", "year", "source", "solid", "note")):
+    for r in read_csv(src / "parameters.csv", ("parameter", "value", "unit", "year", "source", "solid", "note")):
         params[r["parameter"]] = {"value": float(r["value"]), "unit": r["unit"], "year": r["year"],
                                   "source": r["source"], "solid": r["solid"].strip().lower() == "true",
                                   "note": r["note"]}
     prof["parameters"] = params
     prof["facts"] = [{"metric": r["metric"], "value": _num(r["value"]), "unit": r["unit"], "year": r["year"],
                       "source": r["source"]}
-                     for r in _read_csv(src / "facts.csv", ("metric", "value", "unit", "year", "source"))]
+                     for r in read_csv(src / "facts.csv", ("metric", "value", "unit", "year", "source"))]
     prof["notes"] = (prof.get("notes", "").strip() + " " + extra_note).strip()
     return prof
 
@@ -605,7 +545,7 @@ def _write_profile(folder: Path, slug: str, prof: dict, written: list[Path]) -> 
     head = (f"# Generated by citybridge.samples from data/samples/{slug}/ -- edit those files and run\n"
             f"# 'citybridge samples'; do not edit this file by hand.\n")
     body = yaml.safe_dump(prof, sort_keys=False, allow_unicode=True, width=100, default_flow_style=False)
-    _write_text(folder / "city.yml", head + body, written)
+    write_text(folder / "city.yml", head + body, written)
 
 
 def _bus_network(feed: _Feed, routes: list[dict[str, str]], points: dict[str, tuple[float, float, str]],
@@ -643,18 +583,6 @@ _KIND_DESC = {
 
 # --------------------------------------------------------------------------- Santiago
 
-def _write_zip(path: Path, tables: dict[str, str], written: list[Path]) -> None:
-    """A zip of CSV tables with sorted entries, fixed timestamps and permissions."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w") as zf:
-        for name in sorted(tables):
-            info = zipfile.ZipInfo(name, date_time=ZIP_DATE_TIME)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.create_system = 3
-            info.external_attr = 0o644 << 16
-            zf.writestr(info, tables[name].encode("utf-8"), compresslevel=6)
-    written.append(path)
-
 
 def _gbfs_files(folder: Path, *, system: dict, stations: list[dict], status: list[dict] | None,
                 written: list[Path]) -> None:
@@ -663,22 +591,22 @@ def _gbfs_files(folder: Path, *, system: dict, stations: list[dict], status: lis
     lang = system["language"]
     feeds = ["system_information", "station_information"] + (["station_status"] if status is not None else [])
     head = {"last_updated": GBFS_LAST_UPDATED, "ttl": 86400, "version": "2.3"}
-    _write_text(gb / "gbfs.json", _json_text({
+    write_text(gb / "gbfs.json", json_text({
         **head, "data": {lang: {"feeds": [{"name": n, "url": f"{n}.json"} for n in feeds]}}}), written)
-    _write_text(gb / "system_information.json", _json_text({**head, "data": system}), written)
-    _write_text(gb / "station_information.json", _json_text({**head, "data": {"stations": stations}}), written)
+    write_text(gb / "system_information.json", json_text({**head, "data": system}), written)
+    write_text(gb / "station_information.json", json_text({**head, "data": {"stations": stations}}), written)
     if status is not None:
-        _write_text(gb / "station_status.json", _json_text({**head, "data": {"stations": status}}), written)
+        write_text(gb / "station_status.json", json_text({**head, "data": {"stations": status}}), written)
 
 
 def _build_santiago(src: Path, out: Path, written: list[Path]) -> dict:
     from . import santiago as scl
 
-    assume = _read_yaml(src / "assumptions.yml")
+    assume = read_yaml(src / "assumptions.yml")
     # Everything is computed before anything is written, so a defect in a
     # source table leaves data/cities/santiago untouched.
     tables, stats = scl.build_feed(src, assume)
-    census = _read_csv(src / "censo2024_comunal.csv", ("codigo_comuna", "nombre_comuna", "poblacion_censada"))
+    census = read_csv(src / "censo2024_comunal.csv", ("codigo_comuna", "nombre_comuna", "poblacion_censada"))
     names = {r["codigo_comuna"]: (r["nombre_comuna"], r["nombre_comuna"]) for r in census}
     pops = {r["codigo_comuna"]: int(r["poblacion_censada"]) for r in census}
     districts = _districts(src / "comunas_dpa2023_simplified.geojson", "CUT_COM", names)
@@ -686,10 +614,10 @@ def _build_santiago(src: Path, out: Path, written: list[Path]) -> dict:
     bikes = scl.bike_stations(src)
     prof = _profile(src, rule=assume["urban_rule"], extra_note="")
 
-    _write_zip(out / "gtfs.zip", tables, written)
+    write_zip(out / "gtfs.zip", tables, written)
     _write_boundaries(out, districts, written)
     pop_rows = _population(out, districts, pops, assume["urban_rule"], written)
-    _write_text(out / "population_zones.geojson",
+    write_text(out / "population_zones.geojson",
                 json.dumps(layer, ensure_ascii=False, separators=(",", ":")) + "\n", written)
     bs = assume["bike_share"]
     _gbfs_files(out, system={"system_id": bs["system_id"], "language": "es", "name": bs["name"],
@@ -712,13 +640,13 @@ def _energy_note(target: dict[str, float], achieved: dict[str, float]) -> str:
 # --------------------------------------------------------------------------- Hangzhou
 
 def _build_hangzhou(src: Path, out: Path, written: list[Path]) -> dict:
-    assume = _read_yaml(src / "assumptions.yml")
+    assume = read_yaml(src / "assumptions.yml")
     c = assume["centre"]
     proj = _Local(float(c["lat"]), float(c["lon"]))
     feed = _Feed(proj)
 
-    stations = _read_csv(src / "metro_stations.csv", ("line", "path", "seq", "name_zh", "name_en", "lat", "lon"))
-    lines = _read_csv(src / "metro_lines.csv", ("line", "short_name", "color", "text_color", "service_class"))
+    stations = read_csv(src / "metro_stations.csv", ("line", "path", "seq", "name_zh", "name_en", "lat", "lon"))
+    lines = read_csv(src / "metro_lines.csv", ("line", "short_name", "color", "text_color", "service_class"))
     stations.sort(key=lambda r: (int(r["line"]), r["path"].endswith("branch"), int(r["seq"])))
     stop_of: dict[str, str] = {}
     points: dict[str, tuple[float, float, str]] = {}
@@ -730,12 +658,12 @@ def _build_hangzhou(src: Path, out: Path, written: list[Path]) -> dict:
             feed.add_stop(_Stop(sid, label, float(r["lat"]), float(r["lon"]),
                                 desc="Metro station (Amap coordinates converted from GCJ-02 to WGS-84)"))
             points[f"M:{r['name_zh']}"] = (float(r["lat"]), float(r["lon"]), label)
-    heads = _read_csv(src / "metro_headways_assumed.csv",
+    heads = read_csv(src / "metro_headways_assumed.csv",
                       ("service_class", "day_type", "start_time", "end_time", "headway_s"))
     metro_seg = _metro_seg(assume)
 
     def metro_bands(cls: str, svc: str) -> list[tuple[int, int, int, str]]:
-        return sorted((_secs(h["start_time"]), _secs(h["end_time"]), int(h["headway_s"]), "metro")
+        return sorted((seconds_of(h["start_time"]), seconds_of(h["end_time"]), int(h["headway_s"]), "metro")
                       for h in heads if h["service_class"] == cls and h["day_type"] == svc)
 
     for ln in lines:
@@ -770,11 +698,11 @@ def _build_hangzhou(src: Path, out: Path, written: list[Path]) -> dict:
                 headsign = feed.stops[pid[-1]].name
                 for svc in SERVICES:
                     for t, _b in _departures(metro_bands(cls, svc)):
-                        feed.add_trip(f"M{line}", svc, f"{code}_{svc}_{direction}_{_hms(t).replace(':', '')}",
+                        feed.add_trip(f"M{line}", svc, f"{code}_{svc}_{direction}_{hhmmss(t).replace(':', '')}",
                                       headsign, direction, "electric", pat, t)
 
     # Buses.
-    census = _read_csv(src / "census2020_districts.csv", ("name_zh", "name_en", "adcode", "population",
+    census = read_csv(src / "census2020_districts.csv", ("name_zh", "name_en", "adcode", "population",
                                                           "fold_into_adcode"))
     districts_src = src / "districts_fastgeocn_cgcs2000.geojson"
     names = {r["adcode"]: (r["name_en"], r["name_zh"]) for r in census if r["adcode"]}
@@ -784,14 +712,14 @@ def _build_hangzhou(src: Path, out: Path, written: list[Path]) -> dict:
         p = shape(d["geometry"]).representative_point()
         points[f"D:{d['district_id']}"] = (round(p.y, 6), round(p.x, 6),
                                            f"{d['name_local']} {d['name']} (representative point)")
-    routes = _read_csv(src / "bus_routes.csv", ("route_id", "short_name", "long_name", "kind", "waypoints"))
-    bands = _bands(_read_csv(src / "service_bands.csv", ("day_type", "band", "start", "end")))
+    routes = read_csv(src / "bus_routes.csv", ("route_id", "short_name", "long_name", "kind", "waypoints"))
+    bands = _bands(read_csv(src / "service_bands.csv", ("day_type", "band", "start", "end")))
     net = _bus_network(feed, routes, points, assume, src)
     plans = {rid: _route_bands(r, bands) for rid, (r, _p0, _p1) in net.items()}
     deps = {rid: {svc: _departures(lst) for svc, lst in plans[rid].items()} for rid in net}
     weights = {rid: 2 * len(deps[rid].get("weekday", [])) for rid in net}
     kinds = {rid: net[rid][0]["kind"] for rid in net}
-    energy, target, achieved = _assign_energy(weights, kinds, _read_csv(src / "fleet.csv"))
+    energy, target, achieved = _assign_energy(weights, kinds, read_csv(src / "fleet.csv"))
     factor = float(assume.get("peak_time_factor", 1.0))
     for rid, (r, p0, p1) in net.items():
         desc, color = _KIND_DESC[r["kind"]]
@@ -801,14 +729,14 @@ def _build_hangzhou(src: Path, out: Path, written: list[Path]) -> dict:
             for svc, lst in deps[rid].items():
                 for t, band in lst:
                     f = factor if (svc == "weekday" and band in _PEAK_BANDS) else 1.0
-                    feed.add_trip(rid, svc, f"{rid}_{svc}_{direction}_{_hms(t).replace(':', '')}", headsign,
+                    feed.add_trip(rid, svc, f"{rid}_{svc}_{direction}_{hhmmss(t).replace(':', '')}", headsign,
                                   direction, energy[rid], pat, t, f)
 
     # Water buses.
-    wlines = _read_csv(src / "water_bus_lines.csv", ("line", "short_name", "long_name", "color", "text_color",
+    wlines = read_csv(src / "water_bus_lines.csv", ("line", "short_name", "long_name", "color", "text_color",
                                                      "speed_kmh", "end_to_end_min"))
-    piers = _read_csv(src / "water_bus_piers.csv", ("line", "seq", "kind", "name_zh", "name_en", "lat", "lon"))
-    service = _read_csv(src / "water_bus_service.csv", ("line", "day_types", "direction_id", "from_seq", "to_seq",
+    piers = read_csv(src / "water_bus_piers.csv", ("line", "seq", "kind", "name_zh", "name_en", "lat", "lon"))
+    service = read_csv(src / "water_bus_service.csv", ("line", "day_types", "direction_id", "from_seq", "to_seq",
                                                          "first", "last", "headway_min"))
     pier_id: dict[str, str] = {}
     dwell = float(assume["water"]["dwell_s"])
@@ -855,11 +783,11 @@ def _build_hangzhou(src: Path, out: Path, written: list[Path]) -> dict:
             pat = _Pattern(ids, dists, times)
             direction = int(s["direction_id"])
             headsign = feed.stops[ids[-1]].name
-            t, last, h = _secs(s["first"]), _secs(s["last"]), int(s["headway_min"]) * 60
+            t, last, h = seconds_of(s["first"]), seconds_of(s["last"]), int(s["headway_min"]) * 60
             for svc in s["day_types"].split(";"):
                 tt = t
                 while tt <= last:
-                    feed.add_trip(rid, svc, f"{rid}_{svc}_{direction}_{_hms(tt).replace(':', '')}", headsign,
+                    feed.add_trip(rid, svc, f"{rid}_{svc}_{direction}_{hhmmss(tt).replace(':', '')}", headsign,
                                   direction, "other", pat, tt)
                     tt += h
 
@@ -869,7 +797,7 @@ def _build_hangzhou(src: Path, out: Path, written: list[Path]) -> dict:
                  "Asia/Shanghai", "zh"],
                 ["HZWATER", "杭州水上巴士 Hangzhou water bus (illustrative sample)", "http://en.grandcanal.com.cn",
                  "Asia/Shanghai", "zh"]]
-    holidays = _read_csv(src / "holidays.csv", ("date", "remove_service", "add_service"))
+    holidays = read_csv(src / "holidays.csv", ("date", "remove_service", "add_service"))
     stats = feed.write_zip(out / "gtfs.zip", agencies=agencies, holidays=holidays, written=written,
                            feed_info=["citybridge illustrative sample (built from public facts; not the operators' "
                                       "timetables)", "https://example.org/citybridge/samples", "zh",
