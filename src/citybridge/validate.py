@@ -57,12 +57,12 @@ def _resolve(target: str | os.PathLike[str]):
         return None, t, []
     if t.is_dir():
         return None, None, [finding("fatal", t, "neither a city folder (no city.yml) nor a GTFS folder (no .txt "
-                               "tables); give a city slug, a city folder, or a GTFS .zip/folder")]
+                                    "tables); give a city slug, a city folder, or a GTFS .zip/folder")]
     if not t.exists():
         return None, None, [finding("fatal", t, "no such file, folder or city; give a city slug (see data/cities), a "
-                               "city folder, or a GTFS .zip/folder")]
+                                    "city folder, or a GTFS .zip/folder")]
     return None, None, [finding("fatal", t, "not a GTFS feed: give the feed as a .zip file or a folder of .txt "
-                           "files, or a city slug/folder")]
+                                "files, or a city slug/folder")]
 
 
 def validate(target: str | os.PathLike[str], *, date: str | None = None) -> list[Finding]:
@@ -83,7 +83,7 @@ def validate(target: str | os.PathLike[str], *, date: str | None = None) -> list
         raise
     except Exception as exc:  # noqa: BLE001 - a check must never end in a traceback
         return [finding("fatal", target, f"internal error while checking ({type(exc).__name__}: {exc}); this is a "
-                   "bug in citybridge: please report it together with the file")]
+                        "bug in citybridge: please report it together with the file")]
 
 
 def _validate(target, *, date: str | None) -> list[Finding]:
@@ -102,7 +102,7 @@ def _validate(target, *, date: str | None) -> list[Finding]:
         if not gtfs.exists():
             hint = (" or run 'citybridge fetch " + city.slug + "' to download it") if city.profile.download else ""
             findings.append(finding("fatal", gtfs, f"the GTFS feed named by 'gtfs' in city.yml is missing; put the "
-                               f"feed's zip there{hint}", "gtfs"))
+                                    f"feed's zip there{hint}", "gtfs"))
             return findings
     try:
         feed = read_feed(gtfs, datum=datum)
@@ -116,7 +116,7 @@ def _validate(target, *, date: str | None) -> list[Finding]:
         findings += check_realtime_inputs(city, feed)
     else:
         findings.append(finding("info", gtfs, "a bare feed: to build its chapters, make it a city with "
-                           "'citybridge new-city SLUG --gtfs " + str(gtfs) + "'"))
+                                "'citybridge new-city SLUG --gtfs " + str(gtfs) + "'"))
     try:
         chosen = not date
         date = date or choose_date(feed)
@@ -125,8 +125,8 @@ def _validate(target, *, date: str | None) -> list[Finding]:
             findings += [finding("info", gtfs, note) for note in date_choice_note(day.date)]
         lo, hi = feed_date_range(feed)
         findings.append(finding("info", gtfs, f"service from {lo:%Y%m%d} to {hi:%Y%m%d}; analysis date {day.date}: "
-                           f"{len(day.trips):,} trips on {day.trips['route_id'].nunique():,} routes, "
-                           f"{day.stop_times['stop_id'].nunique():,} stops served"))
+                                f"{len(day.trips):,} trips on {day.trips['route_id'].nunique():,} routes, "
+                                f"{day.stop_times['stop_id'].nunique():,} stops served"))
     except CitybridgeError as exc:
         findings += findings_from_error("fatal", exc, gtfs)
     return findings

@@ -430,7 +430,7 @@ def _write_boundaries(folder: Path, districts: list[dict], written: list[Path]) 
                                        "name_local": d["name_local"]},
                         "geometry": d["geometry"]} for d in districts]}
     write_text(folder / "boundaries.geojson", json.dumps(fc, ensure_ascii=False, separators=(",", ":")) + "\n",
-                written)
+               written)
 
 
 def _population(folder: Path, districts: list[dict], pops: dict[str, int], rule: dict,
@@ -446,8 +446,8 @@ def _population(folder: Path, districts: list[dict], pops: dict[str, int], rule:
         out.append({"district_id": d["district_id"], "name": d["name"], "population": pop, "area_km2": area,
                     "area_class": cls})
     write_text(folder / "population.csv",
-                csv_text(["district_id", "name", "population", "area_km2", "density_per_km2", "area_class"], rows),
-                written)
+               csv_text(["district_id", "name", "population", "area_km2", "density_per_km2", "area_class"], rows),
+               written)
     return out
 
 
@@ -618,7 +618,7 @@ def _build_santiago(src: Path, out: Path, written: list[Path]) -> dict:
     _write_boundaries(out, districts, written)
     pop_rows = _population(out, districts, pops, assume["urban_rule"], written)
     write_text(out / "population_zones.geojson",
-                json.dumps(layer, ensure_ascii=False, separators=(",", ":")) + "\n", written)
+               json.dumps(layer, ensure_ascii=False, separators=(",", ":")) + "\n", written)
     bs = assume["bike_share"]
     _gbfs_files(out, system={"system_id": bs["system_id"], "language": "es", "name": bs["name"],
                              "operator": bs["operator"], "timezone": "America/Santiago"},
@@ -659,7 +659,7 @@ def _build_hangzhou(src: Path, out: Path, written: list[Path]) -> dict:
                                 desc="Metro station (Amap coordinates converted from GCJ-02 to WGS-84)"))
             points[f"M:{r['name_zh']}"] = (float(r["lat"]), float(r["lon"]), label)
     heads = read_csv(src / "metro_headways_assumed.csv",
-                      ("service_class", "day_type", "start_time", "end_time", "headway_s"))
+                     ("service_class", "day_type", "start_time", "end_time", "headway_s"))
     metro_seg = _metro_seg(assume)
 
     def metro_bands(cls: str, svc: str) -> list[tuple[int, int, int, str]]:
