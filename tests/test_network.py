@@ -39,7 +39,7 @@ def test_boundaries_missing_column_is_named(tmp_path):
                                  '"properties": {"NOMBRE": "x"}, "geometry": {"type": "Point", "coordinates": [0, 0]}}]}')
     (d / "city.yml").write_text("name: C\ncrs: EPSG:32719\nboundaries:\n  file: b.geojson\n  name_column: comuna\n")
     write_feed(d / "gtfs.zip", timetable_tables())
-    with pytest.raises(DataError, match=r"b.geojson, column 'comuna': not found \(columns: NOMBRE"):
+    with pytest.raises(DataError, match=r"b.geojson, column 'comuna': column is missing .*columns present: NOMBRE"):
         network.boundaries(load_city(d))
     (d / "city.yml").write_text("name: C\ncrs: EPSG:32719\n")
     assert network.boundaries(load_city(d)) is None

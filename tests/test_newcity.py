@@ -175,7 +175,7 @@ def test_unreadable_boundaries_are_refused(tmp_path, feed):
     b = tmp_path / "b.geojson"
     b.write_text("<html>not geojson</html>")
     root = tmp_path / "cities"
-    with pytest.raises(DataError, match="the boundaries could not be read"):
+    with pytest.raises(DataError, match="cannot read the boundaries"):
         new_city("nob", feed, boundaries=b, root=root)
     assert list(root.iterdir()) == []
 

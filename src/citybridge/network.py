@@ -156,6 +156,10 @@ def network_summary(day: FeedDay) -> pd.DataFrame:
 def boundaries(city) -> gpd.GeoDataFrame | None:
     """The city's administrative polygons for drawing, or None when it has none.
 
+    Read by :func:`citybridge.inputs.boundary_outlines` with the package's
+    CRS policy (a GeoJSON without CRS is WGS-84; another file without CRS
+    is refused).
+
     Returns
     -------
     GeoDataFrame (EPSG:4326) or None
@@ -165,22 +169,9 @@ def boundaries(city) -> gpd.GeoDataFrame | None:
     Raises
     ------
     DataError
-        The file cannot be read or lacks the name column.
+        The file cannot be read, breaks the CRS policy, lacks the name
+        column or has a feature without a polygon.
     """
-    from .errors import DataError
+    from .inputs import boundary_outlines
 
-    path = city.optional_path("boundaries")
-    if path is None:
-        return None
-    spec = city.profile.boundaries
-    try:
-        g = gpd.read_file(path)
-    except Exception as exc:  # noqa: BLE001 - any reader failure becomes one message
-        raise DataError(f"{path}: cannot read the boundaries ({type(exc).__name__}: {exc}); "
-                        "give a GeoJSON or GeoPackage of polygons") from None
-    if spec.name_column not in g.columns:
-        raise DataError(f"{path}, column '{spec.name_column}': not found (columns: {', '.join(map(str, g.columns))}); "
-                        "correct boundaries.name_column in city.yml")
-    if g.crs is None:
-        g = g.set_crs("EPSG:4326")
-    return g.rename(columns={spec.name_column: "name"})[["name", "geometry"]].to_crs("EPSG:4326")
+    return boundary_outlines(city)

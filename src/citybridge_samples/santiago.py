@@ -33,6 +33,8 @@ from pathlib import Path
 
 from citybridge.errors import DataError, where
 
+from .files import read_csv
+
 #: Validity of DTPM GTFS V166.
 FEED_START, FEED_END = "20260704", "20261231"
 FEED_VERSION = "V166.20260704"
@@ -44,10 +46,8 @@ ATTRIBUTION = ("DTPM (Directorio de Transporte Público Metropolitano), GTFS V16
 
 
 def _read(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]:
-    """The table's rows (:func:`citybridge_samples._read_csv`), refusing empty required values."""
-    from . import _read_csv
-
-    rows = _read_csv(path, required)
+    """The table's rows (:func:`citybridge_samples.files.read_csv`), refusing empty required values."""
+    rows = read_csv(path, required)
     for i, r in enumerate(rows, start=1):
         for c in required:
             if (r.get(c) or "").strip() == "":
