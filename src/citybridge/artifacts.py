@@ -24,9 +24,10 @@ from .city import City, project_root
 CACHE_ENV = "CITYBRIDGE_CACHE"
 
 
-def cache_dir() -> Path:
-    """The folder holding stored artefacts."""
-    base = os.environ.get(CACHE_ENV) or str(project_root() / ".citybridge-cache")
+def cache_dir(start: Path | None = None) -> Path:
+    """The folder holding stored artefacts, for the project found from ``start``
+    (default: the working directory, as a kernel finds it)."""
+    base = os.environ.get(CACHE_ENV) or str(project_root(start) / ".citybridge-cache")
     return Path(base) / "artifacts"
 
 
@@ -41,7 +42,13 @@ def city_key(city: City, *, date: str | None = None) -> str:
     return h.hexdigest()[:24]
 
 
-def kpi_board(city: City, *, date: str | None = None) -> pd.DataFrame:
+def board_path(city: City, *, date: str | None = None, folder: Path | None = None) -> Path:
+    """Where the city's KPI board for its current files is stored (in ``folder``,
+    default :func:`cache_dir`); the file exists only once it was computed."""
+    return (folder or cache_dir()) / f"kpi-{city.slug}-{(date or 'default')}-{city_key(city, date=date)}.parquet"
+
+
+def kpi_board(city: City, *, date: str | None = None, folder: Path | None = None) -> pd.DataFrame:
     """The city's KPI board (:func:`citybridge.kpi.kpi_table`), computed once and stored.
 
     Returns
@@ -51,7 +58,7 @@ def kpi_board(city: City, *, date: str | None = None) -> pd.DataFrame:
     """
     from .kpi import kpi_table
 
-    path = cache_dir() / f"kpi-{city.slug}-{(date or 'default')}-{city_key(city, date=date)}.parquet"
+    path = board_path(city, date=date, folder=folder)
     if path.is_file():
         try:
             return pd.read_parquet(path)
