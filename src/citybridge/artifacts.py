@@ -1,7 +1,8 @@
 """Build artefacts computed once per city and kept on disk: the prepared service day and the KPI board.
 
-A city's KPI board is computed once (by whichever chapter or command first
-needs it) and stored as Parquet under ``.citybridge-cache/artifacts/``, keyed
+A city's KPI board is computed once (by the build, in a worker process
+before the chapters; or by the chapter that first needs it when a chapter is
+run on its own) and stored as Parquet under ``.citybridge-cache/artifacts/``, keyed
 by a hash of the city's files and of the package source. Side-by-side
 sections and the comparison read the stored board instead of re-reading
 another city's feed; a change to a city's files or to the package gives a

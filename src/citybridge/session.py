@@ -99,9 +99,12 @@ def read_boards(cities_root: Path, *, folder: Path, skip: tuple[str, ...] = ()) 
         if slug in skip:
             continue
         try:
-            c = load_city(slug, root=cities_root)
+            c = load_city(slug, root=cities_root, check_files=False)
         except Exception:  # noqa: BLE001 - one broken city never breaks another's page
             out.append(StoredBoard(slug, None, None, "its city.yml cannot be read (see the build report)"))
+            continue
+        if not c.gtfs_path.is_file():
+            out.append(StoredBoard(slug, c, None, "its GTFS feed is missing (see the build report)"))
             continue
         out.append(stored_board(c, folder=folder))
     return out
@@ -268,14 +271,17 @@ class Session:
         return sample_note_html(self._shown(), city=self.city.slug)
 
     def _shown(self) -> list[StoredBoard]:
-        """This city's default-day board (computed when missing), then the others'."""
+        """This city's default-day board (computed when missing, unless the build
+        already failed to compute it), then the others'."""
         from .artifacts import kpi_board
 
-        try:
-            own = StoredBoard(self.city.slug, self.city, kpi_board(self.city, folder=self.cache))
-        except CitybridgeError as exc:
-            own = StoredBoard(self.city.slug, self.city, None,
-                              f"its KPI board could not be computed ({str(exc).splitlines()[0][:300]})")
+        own = stored_board(self.city, folder=self.cache)
+        if own.table is None and not own.reason.startswith("its KPI board could not be computed"):
+            try:
+                own = StoredBoard(self.city.slug, self.city, kpi_board(self.city, folder=self.cache))
+            except CitybridgeError as exc:
+                own = StoredBoard(self.city.slug, self.city, None,
+                                  f"its KPI board could not be computed ({str(exc).splitlines()[0][:300]})")
         return [own, *self.other_boards()]
 
 
