@@ -125,7 +125,6 @@ def test_refresh_redraws_side_by_side_outputs_from_the_current_boards(cities, tm
     with open(croot / "alpha" / "city.yml", "a", encoding="utf-8") as f:
         f.write("notes: changed\n")
     _store(croot, "alpha", _board(7, 2), cache)
-    _store(croot, "gamma", _board(30, 9, status="illustrative"), cache)
     (croot / "gamma" / "city.yml").write_text(PROFILE.format(name="Gamma") + "data_status: illustrative\n",
                                               encoding="utf-8")
     _store(croot, "gamma", _board(30, 9, status="illustrative"), cache)
