@@ -61,13 +61,16 @@ def test_missing_gtfs_fails_that_city_only(built_book, tmp_path):
     html = work / "book" / "_build" / "html"
     assert (html / "cities" / "santiago" / "01_network.html").is_file()
     assert not (html / "cities" / "hangzhou").exists()
-    # cached: santiago's notebooks that read only santiago were reused, not re-executed;
-    # those that quote every city (side-by-side tables) re-ran and still succeeded
-    from citybridge.pipeline import reads_all_cities
+    # cached: santiago's chapters depend on santiago's files only, so they were reused, not
+    # re-executed (their side-by-side tables were redrawn without hangzhou); only chapter 05,
+    # whose scenario chart quotes the other cities' grid factors (its "profiles"), re-ran
+    from citybridge.pipeline import notebook_meta
     santiago = [r for r in report.results if r.job.city == "santiago"]
-    own = [r for r in santiago if not reads_all_cities(Path(r.job.notebook))]
+    own = [r for r in santiago if not notebook_meta(Path(r.job.notebook)).get("profiles")]
     assert own and all(r.cached for r in own)
     assert all(r.ok for r in santiago), [r.error for r in santiago if not r.ok]
+    sbs = (html / "cities" / "santiago" / "02_service.html").read_text(encoding="utf-8")
+    assert "Not shown side by side: Hangzhou: its GTFS feed is missing (see the build report)." in sbs
     page = (html / "build-report.html").read_text(encoding="utf-8")
     assert "Cities that could not be built" in page and "hangzhou" in page
 

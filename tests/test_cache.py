@@ -1,14 +1,16 @@
 """Rebuild reuse: an unchanged notebook is not executed again, a cached
-rebuild gives the same book, and a changed data file re-runs exactly the
-notebooks that read it.
+rebuild gives the same book, and a changed data file re-runs exactly that
+city's chapters and the comparison, while every page shows the new figures.
 
-Most tests use a small temporary project: two fixture cities and three short
-notebooks (a real one, one that shows every city side by side, and a
-comparison notebook), executed with ``pipeline.execute`` (no HTML). One test
-rebuilds the session's sample book from its cache and compares the pages.
+Most tests use a small temporary project: Hangzhou and a fixture city with
+the real chapters 02 (a side-by-side table), 07 (the KPI board) and the
+comparison, executed with ``runner.execute`` (no HTML). One test rebuilds
+the session's sample book from its cache and compares the pages.
 """
 from __future__ import annotations
 
+import html
+import re
 import shutil
 import zipfile
 from pathlib import Path
@@ -16,38 +18,16 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from citybridge.pipeline import CACHE_DIR_NAME, execute, job_key, plan, reads_all_cities
+from citybridge.pipeline import CACHE_DIR_NAME, job_key, plan
+from citybridge.runner import execute
 from conftest import copy_project
-from gtfs_fixtures import frequency_tables, timetable_tables, write_feed
+from gtfs_fixtures import timetable_tables, write_feed
 
-ALL_CITIES_NB = """
-from citybridge import notebook as nb
-from citybridge.city import list_cities, load_city
-
-place = nb.open_city(city, cities_root)
-# shows every city side by side, as the chapters' KPI tables do
-print(place.name, {s: load_city(s).gtfs_path.stat().st_size for s in list_cities()})
-"""
-
-COMPARE_NB = """
-import os
-from citybridge.city import CITIES_ENV, load_city
-
-if cities_root:
-    os.environ[CITIES_ENV] = cities_root
-print([load_city(s).name for s in cities.split(",")])
-"""
-
-
-def _notebook(path: Path, params: str, code: str, meta: dict | None = None) -> None:
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    if meta:
-        nb.metadata["citybridge"] = meta
-    p = nbformat.v4.new_code_cell(params)
-    p.metadata["tags"] = ["parameters"]
-    nb.cells = [p, nbformat.v4.new_code_cell(code)]
-    nbformat.write(nb, path)
+KEEP = ("02_service.ipynb", "07_operations.ipynb", "compare.ipynb")
+LABELS = {"alpha: 02_service", "hangzhou: 02_service", "alpha: 07_operations", "hangzhou: 07_operations",
+          "all cities: compare"}
+#: a weekday trip of Hangzhou's sample feed (every weekday runs the same service)
+TRIP = b"F01_weekday_0_053000"
 
 
 @pytest.fixture(scope="module")
@@ -56,26 +36,21 @@ def project(tmp_path_factory):
 
     base = tmp_path_factory.mktemp("cache")
     root = copy_project(base / "project")
-    for slug in ("santiago", "hangzhou"):
-        shutil.rmtree(root / "data" / "cities" / slug)
+    shutil.rmtree(root / "data" / "cities" / "santiago")  # slow; Hangzhou and a fixture city suffice
     for nb in (root / "notebooks").glob("*.ipynb"):
-        if nb.name != "00_data_check.ipynb":
+        if nb.name not in KEEP:
             nb.unlink()
-    _notebook(root / "notebooks" / "05_all_cities.ipynb", 'city = "alpha"\ncities_root = ""', ALL_CITIES_NB)
-    _notebook(root / "notebooks" / "compare.ipynb", 'cities = ""\ncities_root = ""', COMPARE_NB)
-    cities = root / "data" / "cities"
-    new_city("alpha", write_feed(base / "alpha.zip", timetable_tables()), root=cities)
-    new_city("beta", write_feed(base / "beta.zip", frequency_tables()), root=cities)
+    new_city("alpha", write_feed(base / "alpha.zip", timetable_tables()), root=root / "data" / "cities")
     return root
 
 
-def _run(root: Path, reuse: bool = True) -> dict[str, bool]:
+def _run(root: Path, reuse: bool = True):
     jobs, errors = plan(root)
     assert not errors, errors
     results = execute(jobs, cache_dir=root / CACHE_DIR_NAME, cwd=root / "notebooks", reuse=reuse)
     failed = {r.job.label: r.error for r in results if not r.ok}
     assert not failed, failed
-    return {r.job.label: r.cached for r in results}
+    return {r.job.label: r.cached for r in results}, {b.city: b.cached for b in results.boards}
 
 
 def _outputs(root: Path) -> dict[str, tuple[bytes, int]]:
@@ -88,75 +63,87 @@ def _keys(root: Path) -> dict[str, str]:
     return {j.label: j.key for j in plan(root)[0]}
 
 
-def _change_stop_name(zip_path: Path) -> None:
+def _drop_trip(zip_path: Path, trip: bytes) -> None:
+    """Remove one trip (its trips.txt row and its stop times) from a feed."""
     with zipfile.ZipFile(zip_path) as zf:
         files = {i.filename: zf.read(i) for i in zf.infolist()}
-    files["stops.txt"] = files["stops.txt"].replace(b"Tres", b"Tres Norte")
+    for name in ("trips.txt", "stop_times.txt"):
+        files[name] = b"".join(ln for ln in files[name].splitlines(keepends=True) if trip + b"," not in ln)
     zip_path.unlink()
-    with zipfile.ZipFile(zip_path, "w") as zf:
+    with zipfile.ZipFile(zip_path, "w", zipfile.ZIP_DEFLATED) as zf:
         for name, data in files.items():
             zf.writestr(name, data)
 
 
-LABELS = {"alpha: 00_data_check", "beta: 00_data_check", "alpha: 05_all_cities", "beta: 05_all_cities",
-          "all cities: compare"}
-
-
-def test_which_notebooks_read_every_city(project):
-    nbs = project / "notebooks"
-    assert reads_all_cities(nbs / "05_all_cities.ipynb")
-    assert not reads_all_cities(nbs / "00_data_check.ipynb")
-    # the notebook's own metadata has the last word
-    tmp = nbs.parent / "own.ipynb"
-    _notebook(tmp, 'city = ""', ALL_CITIES_NB, meta={"cities": "own"})
-    assert not reads_all_cities(tmp)
-    tmp.unlink()
+def _shown(page: Path, kpi: str, column: str) -> str:
+    """The figure a page shows for ``kpi`` in the table column whose header starts with
+    ``column`` (in the last HTML table of the page that has the KPI's row)."""
+    found = ""
+    for cell in nbformat.read(page, as_version=4).cells:
+        for out in cell.get("outputs", []):
+            text = (out.get("data") or {}).get("text/html", "")
+            rows = [[html.unescape(c).strip() for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.S)]
+                    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", text, re.S)]
+            if not rows or not any(kpi in r for r in rows[1:]):
+                continue
+            col = next(i for i, h in enumerate(rows[0]) if h.startswith(column))
+            found = next(r[col] for r in rows[1:] if kpi in r)
+    assert found, (page, kpi)
+    return found
 
 
 def test_unchanged_rebuild_reuses_every_notebook_untouched(project):
-    first = _run(project)
+    first, boards = _run(project)
     assert set(first) == LABELS and not any(first.values()), first
+    assert set(boards) == {"alpha", "hangzhou"}
     before = _outputs(project)
-    second = _run(project)
+    second, boards = _run(project)
     assert all(second.values()), second
+    assert all(boards.values()), boards  # each board computed once, then read
     # same executed notebooks, not even rewritten (so Sphinx sees them unchanged)
     assert _outputs(project) == before
 
 
-def test_changed_city_data_reruns_that_city_and_every_city_notebooks_only(project):
+def test_changed_city_data_reruns_that_city_and_the_comparison_and_every_page_shows_it(project):
+    book = project / "book"
+    alpha_page = book / "cities" / "alpha" / "02_service.ipynb"
+    compare_page = book / "compare" / "compare.ipynb"
+    old = int(_shown(alpha_page, "trips per day", "Hangzhou").replace(",", ""))
+    assert int(_shown(compare_page, "trips per day", "Hangzhou").replace(",", "")) == old
     before = _keys(project)
-    _change_stop_name(project / "data" / "cities" / "beta" / "gtfs.zip")
+    _drop_trip(project / "data" / "cities" / "hangzhou" / "gtfs.zip", TRIP)
     after = _keys(project)
     changed = {label for label in before if before[label] != after[label]}
-    # beta's own notebooks, the chapter that shows every city (for alpha too,
-    # since its page shows beta's figures) and the comparison; nothing else
-    assert changed == {"beta: 00_data_check", "beta: 05_all_cities", "alpha: 05_all_cities",
-                       "all cities: compare"}
-    ran = {label for label, cached in _run(project).items() if not cached}
-    assert ran == changed
-    page = nbformat.read(project / "book" / "cities" / "beta" / "00_data_check.ipynb", as_version=4)
-    assert page.cells  # executed again, in place
+    assert changed == {"hangzhou: 02_service", "hangzhou: 07_operations", "all cities: compare"}
+    results, boards = _run(project)
+    assert {label for label, cached in results.items() if not cached} == changed
+    assert boards == {"alpha": True, "hangzhou": False}  # only Hangzhou's board is computed again
+    # one weekday trip fewer, on every page that shows Hangzhou: its own chapter, the other city's
+    # side-by-side table (redrawn by the build, not re-executed) and the comparison
+    new = f"{old - 1:,}"
+    assert _shown(book / "cities" / "hangzhou" / "02_service.ipynb", "trips per day", "Hangzhou") == new
+    assert _shown(alpha_page, "trips per day", "Hangzhou") == new
+    assert _shown(compare_page, "trips per day", "Hangzhou") == new
+    # and a rebuild after that reuses everything, pages untouched
+    pages = _outputs(project)
+    again, boards = _run(project)
+    assert all(again.values()) and all(boards.values())
+    assert _outputs(project) == pages
 
 
 def test_changed_notebook_reruns_that_notebook_only(project):
-    path = project / "notebooks" / "00_data_check.ipynb"
+    path = project / "notebooks" / "02_service.ipynb"
     nb = nbformat.read(path, as_version=4)
     nb.cells.append(nbformat.v4.new_markdown_cell("One more note for the workshop."))
     before = _keys(project)
     nbformat.write(nb, path)
     after = _keys(project)
-    assert {label for label in before if before[label] != after[label]} == {"alpha: 00_data_check",
-                                                                             "beta: 00_data_check"}
-
-
-def test_no_cache_executes_everything_and_refreshes_the_cache(project):
-    forced = _run(project, reuse=False)
-    assert set(forced) == LABELS and not any(forced.values())
-    assert all(_run(project).values())
+    assert {label for label in before if before[label] != after[label]} == {"alpha: 02_service",
+                                                                             "hangzhou: 02_service"}
 
 
 def test_key_covers_package_and_environment(project):
-    nb = project / "notebooks" / "00_data_check.ipynb"
+    nb = project / "notebooks" / "02_service.ipynb"
     folders = {"alpha": project / "data" / "cities" / "alpha"}
     k = job_key(nb, {"city": "alpha"}, folders, "pkg-1", "env-1")
     assert k == job_key(nb, {"city": "alpha"}, folders, "pkg-1", "env-1")

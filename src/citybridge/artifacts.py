@@ -1,7 +1,8 @@
 """Build artefacts computed once per city and kept on disk: the prepared service day and the KPI board.
 
-A city's KPI board is computed once (by whichever chapter or command first
-needs it) and stored as Parquet under ``.citybridge-cache/artifacts/``, keyed
+A city's KPI board is computed once (by the build, in a worker process
+before the chapters; or by the chapter that first needs it when a chapter is
+run on its own) and stored as Parquet under ``.citybridge-cache/artifacts/``, keyed
 by a hash of the city's files and of the package source. Side-by-side
 sections and the comparison read the stored board instead of re-reading
 another city's feed; a change to a city's files or to the package gives a
@@ -24,9 +25,10 @@ from .city import City, project_root
 CACHE_ENV = "CITYBRIDGE_CACHE"
 
 
-def cache_dir() -> Path:
-    """The folder holding stored artefacts."""
-    base = os.environ.get(CACHE_ENV) or str(project_root() / ".citybridge-cache")
+def cache_dir(start: Path | None = None) -> Path:
+    """The folder holding stored artefacts, for the project found from ``start``
+    (default: the working directory, as a kernel finds it)."""
+    base = os.environ.get(CACHE_ENV) or str(project_root(start) / ".citybridge-cache")
     return Path(base) / "artifacts"
 
 
@@ -41,7 +43,13 @@ def city_key(city: City, *, date: str | None = None) -> str:
     return h.hexdigest()[:24]
 
 
-def kpi_board(city: City, *, date: str | None = None) -> pd.DataFrame:
+def board_path(city: City, *, date: str | None = None, folder: Path | None = None) -> Path:
+    """Where the city's KPI board for its current files is stored (in ``folder``,
+    default :func:`cache_dir`); the file exists only once it was computed."""
+    return (folder or cache_dir()) / f"kpi-{city.slug}-{(date or 'default')}-{city_key(city, date=date)}.parquet"
+
+
+def kpi_board(city: City, *, date: str | None = None, folder: Path | None = None) -> pd.DataFrame:
     """The city's KPI board (:func:`citybridge.kpi.kpi_table`), computed once and stored.
 
     Returns
@@ -51,7 +59,7 @@ def kpi_board(city: City, *, date: str | None = None) -> pd.DataFrame:
     """
     from .kpi import kpi_table
 
-    path = cache_dir() / f"kpi-{city.slug}-{(date or 'default')}-{city_key(city, date=date)}.parquet"
+    path = board_path(city, date=date, folder=folder)
     if path.is_file():
         try:
             return pd.read_parquet(path)

@@ -15,7 +15,6 @@ shared file in ``_static`` instead of carrying its own copy
 """
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import html
 import os
@@ -29,7 +28,8 @@ import yaml
 
 from .city import City, load_city
 from .errors import CitybridgeError
-from .pipeline import BuildReport, CACHE_DIR_NAME, compare_notebooks, execute, plan
+from .pipeline import BuildReport, CACHE_DIR_NAME, compare_notebooks, current_umask, is_leftover, plan
+from .runner import execute, quiet_kernels
 
 #: Hand-written reference pages, in the order they appear (those present).
 REFERENCE_PAGES = ["methods", "data", "glossary", "workshop", "trainers"]
@@ -163,13 +163,27 @@ def report_md(report: BuildReport) -> str:
         lines += ["## Notebooks that failed", ""]
         for r in fails:
             lines += [f"### {_md_cell(r.job.label)}", "", "```text", r.error, "```", ""]
-    if not report.city_errors and not fails:
+    bad_boards = [b for b in report.boards if not b.ok]
+    if bad_boards:
+        lines += ["## KPI boards that could not be computed", "",
+                  "These cities are left out of the side-by-side tables and of the comparison.", ""]
+        for b in bad_boards:
+            lines += [f"### {_md_cell(b.city)}: KPI board", "", "```text", b.error, "```", ""]
+    if not report.city_errors and not fails and not bad_boards:
         lines += ["Every notebook ran without error.", ""]
     lines += ["## All runs", "", "| city | notebook | status | seconds |", "|---|---|---|---:|"]
     for r in report.results:
         status = "reused (unchanged)" if r.cached else ("ok" if r.ok else "**failed**")
         lines.append(f"| {_md_cell(r.job.city or 'all cities')} | {Path(r.job.notebook).stem} | {status} | {r.seconds:.1f} |")
     lines.append("")
+    if report.boards:
+        lines += ["## KPI boards", "", "Each city's KPI board is computed once per build, before the chapters, "
+                  "and read by its chapter 07, the side-by-side tables and the comparison.", "",
+                  "| city | status | seconds |", "|---|---|---:|"]
+        for b in report.boards:
+            status = "reused (unchanged)" if b.cached else ("computed" if b.ok else "**failed**")
+            lines.append(f"| {_md_cell(b.city)} | {status} | {b.seconds:.1f} |")
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -347,7 +361,7 @@ def build_html(book_dir: Path, *, strict: bool = False) -> Path:
     _remove_stale_temporaries(build_root)
     write_conf(book_dir)
     tmp = Path(tempfile.mkdtemp(prefix=f".html-{os.getpid()}-", dir=build_root))
-    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it 0700: the published book follows the umask
+    os.chmod(tmp, 0o777 & ~current_umask())  # mkdtemp makes it 0700: the published book follows the umask
     final = build_root / "html"
     sources = "\n".join(_source_docs(book_dir))
     manifest = build_root / ".html-sources"
@@ -407,20 +421,12 @@ def _source_docs(book_dir: Path) -> list[str]:
 def _remove_stale_temporaries(build_root: Path, older_than_s: float = 600) -> None:
     """Remove half-written HTML folders left by killed builds (not those of a
     build still running: see :func:`citybridge.pipeline.is_leftover`)."""
-    from .pipeline import is_leftover
-
     for p in build_root.glob(".html-*"):
         try:
             if p.is_dir() and p.name != ".html-old" and is_leftover(p, older_than_s=older_than_s):
                 shutil.rmtree(p, ignore_errors=True)
         except OSError:
             pass
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
@@ -447,31 +453,6 @@ def _run_child(cmd: list[str], env: dict) -> subprocess.CompletedProcess:
     return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
-_KERNEL_CONFIG = ("# Written by citybridge build: the build's kernels log errors only, so the console\n"
-                  "# is not repeated once per notebook with ipykernel's 'running over TCP' warning.\n"
-                  "c.IPKernelApp.log_level = 'CRITICAL'\n")
-
-
-@contextlib.contextmanager
-def quiet_kernels(cache_dir: Path):
-    """Run the build's kernels with an IPython profile that logs nothing below
-    CRITICAL (``IPYTHONDIR`` in ``cache_dir``), so the console shows the progress
-    bar, not one ipykernel warning per notebook. The user's own IPython
-    profile is not read by the build's kernels, nor changed."""
-    profile = cache_dir / "ipython" / "profile_default"
-    profile.mkdir(parents=True, exist_ok=True)
-    _write_if_changed(profile / "ipython_kernel_config.py", _KERNEL_CONFIG)
-    old = os.environ.get("IPYTHONDIR")
-    os.environ["IPYTHONDIR"] = str(profile.parent.resolve())
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("IPYTHONDIR", None)
-        else:
-            os.environ["IPYTHONDIR"] = old
-
-
 def build(root: Path, *, cities: list[str] | None = None, workers: int = 1, scheduler: str | None = None,
           use_cache: bool = True, strict: bool = False, html_out: bool = True) -> tuple[BuildReport, Path | None]:
     """Execute every notebook for every city and build the book.
@@ -486,7 +467,7 @@ def build(root: Path, *, cities: list[str] | None = None, workers: int = 1, sche
     with quiet_kernels(root / CACHE_DIR_NAME):
         results = execute(jobs, workers=workers, scheduler=scheduler, cache_dir=root / CACHE_DIR_NAME,
                           reuse=use_cache, cwd=root / "notebooks")
-    report = BuildReport(results=results, city_errors=city_errors)
+    report = BuildReport(results=list(results), city_errors=city_errors, boards=results.boards)
     built = []
     for slug in sorted({j.city for j in jobs if j.city}):
         c = load_city(slug, root=root / "data" / "cities")

@@ -120,10 +120,10 @@ class City:
         return dict(self.profile.periods)
 
 
-def project_root() -> Path:
-    """The project folder: the nearest parent of the working directory with
-    ``data/cities``, else the checkout this package was installed from."""
-    here = Path.cwd().resolve()
+def project_root(start: Path | None = None) -> Path:
+    """The project folder: the nearest parent of ``start`` (default: the working
+    directory) with ``data/cities``, else the checkout this package was installed from."""
+    here = Path(start or Path.cwd()).resolve()
     for p in (here, *here.parents):
         if (p / "data" / "cities").is_dir():
             return p

@@ -68,7 +68,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from .pipeline import CACHE_DIR_NAME, execute, plan
+    from .pipeline import CACHE_DIR_NAME, plan
+    from .runner import execute, quiet_kernels
 
     _stop_on_sigterm()
     root = project_root()
@@ -80,7 +81,6 @@ def _cmd_run(args: argparse.Namespace) -> int:
     if not jobs:
         raise CitybridgeError(f"no notebook matches --notebooks {args.notebooks!r}; notebooks are "
                               "named like 01_network (give 01 or 01_network)")
-    from .book import quiet_kernels
 
     with quiet_kernels(root / CACHE_DIR_NAME):
         results = execute(jobs, cache_dir=None if args.no_cache else root / CACHE_DIR_NAME, cwd=root / "notebooks")

@@ -13,7 +13,6 @@ import pandas as pd
 
 from .city import City, load_city
 from .errors import CitybridgeError
-from .artifacts import kpi_board
 
 #: KPIs that are counts of supply, normalised per population and urban area.
 COUNT_KPIS = ["routes", "stations", "route-km", "metro route-km", "trips per day", "service-km per day",
@@ -57,8 +56,15 @@ def _cities(cities: list[City | str]) -> list[City]:
     return out
 
 
-def board(cities: list[City | str]) -> pd.DataFrame:
+def board(boards: list[tuple[City, pd.DataFrame]]) -> pd.DataFrame:
     """KPI boards side by side, with normalised rows added.
+
+    Parameters
+    ----------
+    boards
+        ``(city, board)`` pairs, each board as :func:`citybridge.kpi.kpi_table`
+        returns it (the comparison passes the stored boards, see
+        :meth:`citybridge.session.Session.all`).
 
     Returns
     -------
@@ -68,10 +74,11 @@ def board(cities: list[City | str]) -> pd.DataFrame:
         100k inhabitants``, ``… per km² urban area``) follow the counts they
         derive from.
     """
-    cs = _cities(cities)
+    if not boards:
+        raise CitybridgeError("no city to compare: no city has a KPI board; run 'citybridge build'")
+    cs = [c for c, _ in boards]
     frames = []
-    for c in cs:
-        t = kpi_board(c)
+    for c, t in boards:
         sc = city_scale(c)
         extra = []
         for _, r in t[t["kpi"].isin(COUNT_KPIS)].iterrows():

@@ -319,26 +319,28 @@ def city_label(city: City) -> str:
     return city.name if city.comparable else f"{city.name} ({city.status}: not comparable)"
 
 
-def theme_table(cities: list[City | str], theme: str) -> pd.DataFrame:
+def theme_table(boards: list[tuple[City, pd.DataFrame]], theme: str) -> pd.DataFrame:
     """One theme's KPIs for several cities side by side.
 
-    Each city's board is read from its stored artefact
-    (:func:`citybridge.artifacts.kpi_board`), so no city's feed is read twice.
+    Parameters
+    ----------
+    boards
+        ``(city, board)`` pairs, the board as :func:`kpi_table` returns it. The
+        chapters pass the stored boards (:class:`citybridge.session.Session`),
+        so no city's feed is read for another city's page.
+    theme
+        One key of :data:`THEMES`.
 
     Returns
     -------
     DataFrame
-        ``kpi``, ``unit``, then one column per city with the value. A city
-        whose data are illustrative is labelled so in its column header
-        (``"Hangzhou (illustrative: not comparable)"``): its figures describe
-        teaching data, not the real city.
+        ``kpi``, ``unit``, then one column per city with the value (in the
+        KPI's unit). A city whose data are illustrative is labelled so in its
+        column header (``"Hangzhou (illustrative: not comparable)"``): its
+        figures describe teaching data, not the real city.
     """
-    from .artifacts import kpi_board
-
     frames = []
-    for c in cities:
-        c = _city(c)
-        t = kpi_board(c)
-        t = t[t["theme"] == theme]
+    for c, board in boards:
+        t = board[board["theme"] == theme]
         frames.append(t.set_index(["kpi", "unit"])["value"].rename(city_label(c)))
     return pd.concat(frames, axis=1).reset_index()

@@ -6,34 +6,32 @@ inject markup into a page.
 from __future__ import annotations
 
 import html
-import os
-from pathlib import Path
 
 import pandas as pd
 
-from .city import CITIES_ENV, City, load_city
+from .city import City
 
 
 class HTML:
-    """Minimal rich-display object (text/html with a plain-text fallback)."""
+    """Minimal rich-display object (text/html with a plain-text fallback).
 
-    def __init__(self, body: str, text: str = ""):
+    ``meta`` becomes the output's metadata in the executed notebook (the
+    side-by-side tables carry there what the build needs to draw them again,
+    see :mod:`citybridge.session`).
+    """
+
+    def __init__(self, body: str, text: str = "", meta: dict | None = None):
         self.body = body
         self.text = text or "(see the HTML output)"
+        self.meta = meta
+
+    def bundle(self) -> tuple[dict, dict]:
+        """The output as a notebook stores it: (data by MIME type, metadata)."""
+        return {"text/html": self.body, "text/plain": self.text}, dict(self.meta or {})
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        return {"text/html": self.body, "text/plain": self.text}
-
-
-def open_city(slug: str, cities_root: str | None = None) -> City:
-    """Load the city named by the notebook's ``city`` parameter.
-
-    ``cities_root`` (a parameter set by ``citybridge build``) points at the
-    ``data/cities`` folder; when empty the project's own folder is used.
-    """
-    if cities_root:
-        os.environ[CITIES_ENV] = str(Path(cities_root).resolve())
-    return load_city(slug)
+        data, meta = self.bundle()
+        return (data, meta) if meta else data
 
 
 def status_message(city: City) -> tuple[str, str, str]:
@@ -286,39 +284,3 @@ def bullets(items: list[str], *, empty: str = "Nothing to list.") -> HTML:
     items = [plain(s) for s in items]
     body = "<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in items) + "</ul>"
     return HTML(body, "\n".join(f"- {s}" for s in items))
-
-
-def other_cities(place: City) -> list[City]:
-    """Every other city present whose data can be read (for side-by-side tables).
-
-    A city is skipped when its profile, its feed's analysis day or its
-    bike-share feed cannot be read, whatever the error, or when its inputs
-    have blocking problems (:func:`citybridge.validate.blocking_problems`,
-    e.g. a CRS in degrees): its own chapters and
-    the build report say what is wrong with it, and it never stops this
-    city's chapters. (The feed's day is kept in memory by
-    :func:`citybridge.feed.feed_day`, so the side-by-side tables do not read
-    it again.)
-    """
-    from .city import list_cities
-    from .feed import feed_day
-    from .validate import blocking_problems
-
-    out = []
-    for slug in list_cities():
-        if slug == place.slug:
-            continue
-        try:
-            c = load_city(slug)
-            if blocking_problems(c):  # its figures would be nonsense (e.g. a CRS in degrees)
-                continue
-            feed_day(c)
-            gbfs = c.optional_path("gbfs")
-            if gbfs is not None and gbfs.exists():
-                from .multimodal import read_gbfs
-
-                read_gbfs(gbfs)
-        except Exception:  # noqa: BLE001 - one broken city never breaks another's page
-            continue
-        out.append(c)
-    return out

@@ -1,20 +1,24 @@
-"""Execute the notebooks for every city with papermill.
+"""Plan the notebook runs of a build: which jobs, and the cache key of each.
 
 One *job* is one notebook run for one city (or, for the cross-city notebooks
-named ``compare*.ipynb``, once for all cities). Jobs are executed into a
-temporary file and moved into place only when complete, so a build killed
-part-way never leaves a half-written page. A job that fails is recorded with
-its reason and does not stop the others.
+named ``compare*.ipynb``, once for all cities); :mod:`citybridge.runner`
+executes them. Before the chapters, each city's KPI board is computed once,
+in a worker process, and stored as a build artefact
+(:mod:`citybridge.artifacts`).
 
 Re-execution is skipped when nothing changed: a job's cache key hashes the
 notebook, its parameters, the package source, the versions of Python and of
-the libraries that shape the outputs, and the data files of every city the
-notebook reads: its own city, or every city present for a notebook that
-reads the others too (the cross-city ``compare*`` notebooks, and a city
-notebook whose code calls ``list_cities(`` to show the other cities side by
-side, unless its metadata says ``{"citybridge": {"cities": "own"}}``).
-So changing one city's data re-runs that city's notebooks, the notebooks
-that show every city, and nothing else.
+the libraries that shape the outputs, and the data files of the cities it
+reads. A city chapter reads only its own city, so its key covers only that
+city's folder (and, where the notebook's metadata declares them under
+``{"citybridge": {"profiles": [...]}}``, those values of the other cities'
+``city.yml``, e.g. the grid factors of chapter 05's scenario chart). The
+comparison (``compare*``) covers every city it compares. Side-by-side
+tables read the other cities' stored KPI boards, never their feeds, and the
+build draws them again on every city page from the current boards after the
+chapters ran (:func:`citybridge.session.refresh_pages`), so they are never
+stale. Changing one city's data therefore re-runs that city's chapters and
+the comparison, and nothing else.
 
 Executed notebooks are kept in ``.citybridge-cache/<key>.ipynb``; a reused
 notebook whose page already holds the same bytes is not rewritten, so the
@@ -22,17 +26,13 @@ book's incremental HTML build sees it unchanged.
 """
 from __future__ import annotations
 
-import filecmp
 import hashlib
 import json
 import os
 import re
 import shutil
 import sys
-import tempfile
 import time
-import traceback
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -52,6 +52,9 @@ class Job:
     parameters: dict
     city: str | None       # slug, None for cross-city notebooks
     key: str = ""          # cache key
+    folder: str = ""       # the city's folder (city jobs)
+    board: bool = False    # the notebook reads KPI boards (so the city's board is computed first)
+    cities_root: str = ""  # the folder holding the cities
 
     @property
     def label(self) -> str:
@@ -68,11 +71,23 @@ class JobResult:
 
 
 @dataclass
+class BoardResult:
+    """One city's KPI board: computed (``seconds``), already stored (``cached``) or failed."""
+
+    city: str
+    ok: bool
+    seconds: float
+    cached: bool = False
+    error: str = ""
+
+
+@dataclass
 class BuildReport:
-    """What a build did: executed, reused and failed jobs, and skipped cities."""
+    """What a build did: executed, reused and failed jobs, KPI boards, and skipped cities."""
 
     results: list[JobResult] = field(default_factory=list)
     city_errors: dict[str, str] = field(default_factory=dict)
+    boards: list[BoardResult] = field(default_factory=list)
 
     @property
     def failures(self) -> list[JobResult]:
@@ -82,6 +97,7 @@ class BuildReport:
         return json.dumps({
             "results": [{**asdict(r.job), "ok": r.ok, "seconds": round(r.seconds, 2), "cached": r.cached,
                          "error": r.error} for r in self.results],
+            "boards": [asdict(b) for b in self.boards],
             "city_errors": self.city_errors,
         }, indent=1, ensure_ascii=False)
 
@@ -141,25 +157,32 @@ def environment_fingerprint() -> str:
     return "\n".join(parts)
 
 
-def reads_all_cities(notebook: Path) -> bool:
-    """Whether a city notebook also reads the other cities (so its cache key
-    must cover them): its metadata ``citybridge.cities`` says ``"all"``, or,
-    without that, one of its code cells calls ``list_cities(`` or
-    ``other_cities(``."""
+def notebook_meta(notebook: Path) -> dict:
+    """The ``citybridge`` metadata of a notebook: ``{"boards": "all" | "own"}``
+    when it shows KPI boards (side by side, or its own city's), and
+    ``{"profiles": ["parameters.grid_kgco2_per_kwh", ...]}`` for values it reads
+    from the other cities' ``city.yml`` ({} when it says nothing or cannot be read)."""
     try:
         nb = json.loads(Path(notebook).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return True
+        return {}
     meta = (nb.get("metadata") or {}).get("citybridge") or {}
-    if "cities" in meta:
-        return str(meta["cities"]).lower() == "all"
-    for cell in nb.get("cells", []):
-        if cell.get("cell_type") == "code":
-            src = cell.get("source", "")
-            text = "".join(src) if isinstance(src, list) else src
-            if "list_cities(" in text or "other_cities(" in text:
-                return True
-    return False
+    return meta if isinstance(meta, dict) else {}
+
+
+def profile_values(cities: list[City], fields: list[str]) -> dict[str, list]:
+    """The values of the dotted ``city.yml`` fields (``parameters.grid_kgco2_per_kwh``)
+    of each city, by slug, as JSON-ready lists (None where a city has none)."""
+    out = {}
+    for c in cities:
+        vals = []
+        for dotted in fields:
+            v = c.profile
+            for part in str(dotted).split("."):
+                v = getattr(v, part, None)
+            vals.append(v.model_dump(mode="json") if hasattr(v, "model_dump") else v)
+        out[c.slug] = vals
+    return out
 
 
 def package_hash() -> str:
@@ -170,18 +193,17 @@ def package_hash() -> str:
     return h.hexdigest()
 
 
-def _city_folders(croot: Path) -> dict[str, Path]:
-    """Every city folder (with a city.yml) in ``croot``, by slug."""
-    return {slug: croot / slug for slug in list_cities(croot)}
-
-
-def job_key(notebook: Path, parameters: dict, cities: dict[str, Path], pkg: str, env: str = "") -> str:
-    """Cache key of one job: package, environment, notebook, parameters and
-    the files of the cities it reads (``{slug: folder}``)."""
+def job_key(notebook: Path, parameters: dict, cities: dict[str, Path], pkg: str, env: str = "",
+            profiles: dict | None = None) -> str:
+    """Cache key of one job: package, environment, notebook, parameters, the
+    files of the cities it reads (``{slug: folder}``) and the values it reads
+    from the other cities' profiles (:func:`profile_values`; None for none)."""
     h = hashlib.sha256()
     h.update(pkg.encode() + b"\0" + env.encode() + b"\0")
     hash_files([Path(notebook)], h)
     h.update(json.dumps(parameters, sort_keys=True).encode())
+    if profiles:
+        h.update(b"\0profiles\0" + json.dumps(profiles, sort_keys=True, default=str).encode())
     for slug in sorted(cities):
         folder = Path(cities[slug])
         h.update(b"\0city\0" + slug.encode() + b"\0")
@@ -231,7 +253,6 @@ def plan(root: Path, *, cities: list[str] | None = None, notebooks: list[str] | 
                 if hasattr(p, "message") else str(p) for p in problems))
     pkg = package_hash()
     env = environment_fingerprint()
-    every = _city_folders(croot)
     remove_leftovers(book_dir)
     for c in ok:
         remove_stale_downloads(c.folder)
@@ -239,23 +260,26 @@ def plan(root: Path, *, cities: list[str] | None = None, notebooks: list[str] | 
     # folder is passed explicitly (and then shows in the executed notebook)
     extra = {} if croot.resolve() == (root / "data" / "cities").resolve() else {"cities_root": str(croot)}
     jobs: list[Job] = []
+    readable = _readable_profiles(croot, ok)
     for nb in city_notebooks(root, notebooks):
-        wide = reads_all_cities(nb)
+        meta = notebook_meta(nb)
+        fields = list(meta.get("profiles") or [])
         for c in list(ok):
             if c.slug in check_only and not nb.name.startswith("00_"):
                 continue
             params = {"city": c.slug, **extra}
             out = book_dir / "cities" / c.slug / nb.name
-            reads = {**every, c.slug: c.folder} if wide else {c.slug: c.folder}
+            others = profile_values([o for o in readable if o.slug != c.slug], fields) if fields else None
             try:
-                key = job_key(nb, params, reads, pkg, env)
-            except OSError as exc:  # an unreadable file in this city's folder (or another city's)
+                key = job_key(nb, params, {c.slug: c.folder}, pkg, env, others)
+            except OSError as exc:  # an unreadable file in this city's folder
                 if c.slug not in errors:
                     errors[c.slug] = f"{c.folder}: a file cannot be read ({exc}); make it readable"
                 ok.remove(c)
                 jobs = [j for j in jobs if j.city != c.slug]
                 continue
-            jobs.append(Job(str(nb), str(out), params, c.slug, key))
+            jobs.append(Job(str(nb), str(out), params, c.slug, key, str(c.folder), bool(meta.get("boards")),
+                            str(croot)))
     if not notebooks:
         full = [c for c in ok if c.slug not in check_only]
         for nb in compare_notebooks(root):
@@ -266,14 +290,31 @@ def plan(root: Path, *, cities: list[str] | None = None, notebooks: list[str] | 
             except OSError as exc:
                 errors["all cities"] = f"the comparison was not built: a file cannot be read ({exc})"
                 continue
-            jobs.append(Job(str(nb), str(out), params, None, key))
+            jobs.append(Job(str(nb), str(out), params, None, key, board=True, cities_root=str(croot)))
     return jobs, errors
+
+
+def _readable_profiles(croot: Path, loaded: list[City]) -> list[City]:
+    """Every city of ``croot`` whose profile reads: those already loaded, and the
+    others (a city left out of this build still shows in the others' pages)."""
+    have = {c.slug: c for c in loaded}
+    out = []
+    for slug in list_cities(croot):
+        if slug in have:
+            out.append(have[slug])
+            continue
+        try:
+            out.append(load_city(slug, root=croot))
+        except Exception:  # noqa: BLE001 - a broken city is reported by its own jobs
+            continue
+    return out
 
 
 _PID_RE = re.compile(r"^\.(?:html-)?.*?[.-](\d+)[.-]")
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id is running (this one counts)."""
     if pid == os.getpid():
         return True
     try:
@@ -292,7 +333,7 @@ def is_leftover(p: Path, *, older_than_s: float = 600) -> bool:
     older than ``older_than_s``."""
     m = _PID_RE.match(p.name)
     if m and p.name != ".html-old":
-        return not _pid_alive(int(m.group(1)))
+        return not pid_alive(int(m.group(1)))
     try:
         return time.time() - p.stat().st_mtime > older_than_s
     except OSError:
@@ -324,195 +365,18 @@ def remove_leftovers(book_dir: Path) -> list[Path]:
     return removed
 
 
-def _umask() -> int:
+def current_umask() -> int:
+    """The process's file-creation mask (read without changing it)."""
     mask = os.umask(0)
     os.umask(mask)
     return mask
 
 
-def _short_error(exc: BaseException) -> str:
-    name = type(exc).__name__
-    if name == "PapermillExecutionError":
-        ename = getattr(exc, "ename", "")
-        evalue = getattr(exc, "evalue", "")
-        cell = getattr(exc, "exec_count", None)
-        return f"cell {cell}: {ename}: {evalue}".strip()
-    return f"{name}: {exc}"
+def __getattr__(name: str):
+    """``execute`` and ``run_job`` live in :mod:`citybridge.runner`; importing them
+    from here still works."""
+    if name in ("execute", "run_job", "BOARD_CHAPTER"):
+        from . import runner
 
-
-def run_job(job: Job, cache_dir: str | None = None, cwd: str | None = None, reuse: bool = True) -> JobResult:
-    """Execute one job (in this process). Never raises: failures are returned.
-
-    With ``cache_dir``, an executed notebook is stored under its key; with
-    ``reuse`` too, a stored one is used instead of executing (and the output
-    file is left untouched when it already holds the same bytes).
-    """
-    import papermill as pm
-
-    t0 = time.perf_counter()
-    out = Path(job.output)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    cached = Path(cache_dir) / f"{job.key}.ipynb" if cache_dir and job.key else None
-    if reuse and cached is not None and cached.is_file():
-        if not (out.is_file() and filecmp.cmp(cached, out, shallow=False)):
-            tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-            shutil.copyfile(cached, tmp)
-            os.replace(tmp, out)
-        return JobResult(job, True, time.perf_counter() - t0, cached=True)
-    fd, tmpname = tempfile.mkstemp(prefix=f".{out.stem}.{os.getpid()}.", suffix=".ipynb", dir=out.parent)
-    os.close(fd)
-    os.chmod(tmpname, 0o666 & ~_umask())  # mkstemp makes it 0600: published pages follow the umask
-    try:
-        pm.execute_notebook(job.notebook, tmpname, parameters=job.parameters, progress_bar=False,
-                            kernel_name="python3", cwd=cwd or str(Path(job.notebook).parent),
-                            log_output=False, request_save_on_cell_execute=False)
-    except BaseException as exc:  # noqa: BLE001 - every failure becomes a report line
-        try:
-            os.unlink(tmpname)
-        except OSError:
-            pass
-        if isinstance(exc, KeyboardInterrupt):
-            raise
-        err = _short_error(exc)
-        if type(exc).__name__ not in ("PapermillExecutionError",):
-            err += "\n" + "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        return JobResult(job, False, time.perf_counter() - t0, error=err)
-    if cached is not None:
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        ctmp = cached.with_name(f".{cached.name}.{os.getpid()}.tmp")
-        shutil.copyfile(tmpname, ctmp)
-        os.replace(ctmp, cached)
-    os.replace(tmpname, out)
-    return JobResult(job, True, time.perf_counter() - t0)
-
-
-def _progress(total: int, desc: str):
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=desc, unit="notebook", file=sys.stderr, dynamic_ncols=True,
-                disable=total == 0)
-
-
-def _failed(job: Job, exc: BaseException, where: str) -> JobResult:
-    return JobResult(job, False, 0.0, error=f"{where}: {type(exc).__name__}: {exc}")
-
-
-def execute(jobs: list[Job], *, workers: int = 1, scheduler: str | None = None,
-            cache_dir: Path | None = None, cwd: Path | None = None, reuse: bool = True) -> list[JobResult]:
-    """Run jobs serially, in ``workers`` processes, or on a Dask cluster.
-
-    City jobs run first; cross-city jobs run after all city jobs finished
-    (they read the cities' results), without the cities that had a failed
-    chapter (see :func:`_without_failed_cities`). With ``reuse=False`` every job is
-    executed and its result stored in ``cache_dir`` for the next build.
-    """
-    cdir = str(cache_dir) if cache_dir else None
-    wd = str(cwd) if cwd else None
-    first = [j for j in jobs if j.city is not None]
-    last = [j for j in jobs if j.city is None]
-    results: list[JobResult] = []
-    bar = _progress(len(jobs), "executing notebooks")
-    try:
-        for n, batch in enumerate((first, last)):
-            if n == 1:
-                batch, skipped = _without_failed_cities(batch, results)
-                results += skipped
-                bar.update(len(skipped))
-            if not batch:
-                continue
-            if scheduler:
-                results += _execute_dask(batch, scheduler, cdir, wd, bar, reuse)
-            elif workers > 1 and len(batch) > 1:
-                pool = ProcessPoolExecutor(max_workers=min(workers, len(batch)))
-                try:
-                    futs = {pool.submit(run_job, j, cdir, wd, reuse): j for j in batch}
-                    for f in as_completed(futs):
-                        try:
-                            r = f.result()
-                        except Exception as exc:  # noqa: BLE001 - a worker process died
-                            r = _failed(futs[f], exc, "worker process")
-                        results.append(r)
-                        bar.set_postfix_str(r.job.label[-40:])
-                        bar.update()
-                except BaseException:
-                    # interrupted: stop the workers (and so their kernels) instead of waiting for them
-                    procs = list((getattr(pool, "_processes", None) or {}).values())
-                    pool.shutdown(wait=False, cancel_futures=True)
-                    for proc in procs:
-                        proc.terminate()
-                    raise
-                pool.shutdown(wait=True)
-            else:
-                for j in batch:
-                    bar.set_postfix_str(j.label[-40:])
-                    results.append(run_job(j, cdir, wd, reuse))
-                    bar.update()
-    finally:
-        bar.close()
-    order = {j.output: i for i, j in enumerate(jobs)}
-    results.sort(key=lambda r: order.get(r.job.output, 0))
-    return results
-
-
-#: The chapter that computes a city's KPI board, which the comparison reads.
-BOARD_CHAPTER = "07_operations"
-
-
-def _without_failed_cities(jobs: list[Job], done: list[JobResult]) -> tuple[list[Job], list[JobResult]]:
-    """The cross-city jobs without the cities whose KPI board could not be made.
-
-    The comparison reads each city's board (chapter :data:`BOARD_CHAPTER`); a
-    city whose board chapter failed would break it too, so it stays on the
-    build report instead. A failure in another chapter (one broken optional
-    input, one broken notebook) costs that chapter only. A job left with no
-    city is reported, not run."""
-    bad = {r.job.city for r in done
-           if not r.ok and r.job.city and Path(r.job.notebook).stem == BOARD_CHAPTER}
-    keep: list[Job] = []
-    skipped: list[JobResult] = []
-    for j in jobs:
-        slugs = [c for c in str(j.parameters.get("cities", "")).split(",") if c]
-        if not bad or not slugs:
-            keep.append(j)
-            continue
-        left = [c for c in slugs if c not in bad]
-        if left == slugs:
-            keep.append(j)
-        elif not left:
-            skipped.append(JobResult(j, False, 0.0, error="not run: no city has a KPI board (their chapter "
-                                     f"{BOARD_CHAPTER} failed: "
-                                     f"{', '.join(sorted(bad))}); see their failures above"))
-        else:
-            params = {**j.parameters, "cities": ",".join(left)}
-            key = hashlib.sha256(f"{j.key}|{params['cities']}".encode()).hexdigest()[:24] if j.key else ""
-            keep.append(Job(j.notebook, j.output, params, None, key))
-    return keep, skipped
-
-
-def _execute_dask(batch: list[Job], address: str, cdir, wd, bar, reuse: bool = True) -> list[JobResult]:
-    """Run the batch on the Dask cluster at ``address`` (workers must see the
-    same file system: the notebooks, data and book folders)."""
-    try:
-        from distributed import Client, as_completed as das_completed
-    except ImportError:  # pragma: no cover - dask is a dependency
-        raise CitybridgeError("--scheduler needs the 'distributed' package; install it with "
-                              "pip install 'dask[distributed]'") from None
-    try:
-        client = Client(address, timeout="10s")
-    except OSError as exc:
-        raise CitybridgeError(f"could not reach the Dask scheduler at {address} ({exc}); "
-                              "check the address (e.g. tcp://127.0.0.1:8786) and that it runs") from None
-    out = []
-    try:
-        futs = {client.submit(run_job, j, cdir, wd, reuse, pure=False): j for j in batch}
-        for f in das_completed(list(futs)):
-            try:
-                r = f.result()
-            except Exception as exc:  # noqa: BLE001 - a worker died or could not run the job
-                r = _failed(futs[f], exc, "Dask worker")
-            out.append(r)
-            bar.set_postfix_str(r.job.label[-40:])
-            bar.update()
-    finally:
-        client.close()
-    return out
+        return getattr(runner, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
