@@ -14,18 +14,10 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src"
 PACKAGES = ("citybridge", "citybridge_samples")
 
-#: (module that uses it, private name) still crossing a module boundary, defined in files of the
-#: engine (feed, service); to fold in with those files' rewrite.
-KNOWN_PRIVATE_USES = {
-    ("citybridge/access.py", "_stop_departures"),
-    ("citybridge/indicators.py", "_route_stats"),
-    ("citybridge/indicators.py", "_clean_csv"),
-    ("citybridge/indicators.py", "_to_date"),
-    ("citybridge/newcity.py", "_check_members"),
-    ("citybridge/speed.py", "_links"),
-}
-#: Modules above about 500 lines, being split elsewhere.
-KNOWN_LARGE = {"citybridge/feed.py", "citybridge/indicators.py", "citybridge/service.py"}
+#: (module that uses it, private name) still crossing a module boundary: none left.
+KNOWN_PRIVATE_USES: set[tuple[str, str]] = set()
+#: Modules above about 500 lines: none left.
+KNOWN_LARGE: set[str] = set()
 ABOUT_500 = 520
 
 
