@@ -40,10 +40,35 @@ def stop_time_rows(path: Path) -> int:
 
 
 def default_date(path: Path) -> str:
-    """The workbook's default analysis date of the feed at ``path``."""
+    """The workbook's default analysis date of the feed at ``path`` (``citybridge.indicators.read_day``);
+    where that function has moved, the weekday of the feed's first week with the most services of
+    calendar.txt (both tools are then given that same date)."""
     code = ("import sys; from citybridge.indicators import read_day; "
             "print(read_day(sys.argv[1]).date)")
-    return subprocess.run([PY, "-c", code, str(path)], capture_output=True, text=True, check=True).stdout.strip()
+    proc = subprocess.run([PY, "-c", code, str(path)], capture_output=True, text=True)
+    if proc.returncode == 0 and re.fullmatch(r"\d{8}", proc.stdout.strip()):
+        return proc.stdout.strip()
+    return busiest_first_weekday(path)
+
+
+def busiest_first_weekday(path: Path) -> str:
+    """YYYYMMDD of the weekday, in the first full week (Monday to Friday) of calendar.txt, with the
+    most services (the earliest of equals)."""
+    import csv
+    import datetime as dt
+    import io
+
+    days = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+    with zipfile.ZipFile(path) as zf:
+        name = next(n for n in zf.namelist() if n.endswith("calendar.txt"))
+        rows = list(csv.DictReader(io.TextIOWrapper(zf.open(name), encoding="utf-8-sig")))
+    parse = lambda s: dt.datetime.strptime(s.strip(), "%Y%m%d").date()  # noqa: E731
+    first = min(parse(r["start_date"]) for r in rows)
+    monday = first + dt.timedelta(days=(7 - first.weekday()) % 7)
+    week = [monday + dt.timedelta(days=k) for k in range(5)]
+    count = {d: sum(r[days[d.weekday()]].strip() == "1" and parse(r["start_date"]) <= d <= parse(r["end_date"])
+                    for r in rows) for d in week}
+    return max(count, key=lambda d: (count[d], -d.toordinal())).strftime("%Y%m%d")
 
 
 def copy_project(dest: Path, extra_cities: dict[str, str] | None = None) -> Path:
