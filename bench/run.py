@@ -177,8 +177,9 @@ def bench_scale(results: dict) -> None:
         r = run_chapter(city, None)
         if r["rc"] != 0:
             say(f"   warm-up of {city} had failures: {r['error'][-300:]}")
-    say(f"   warm-up (one untimed pass of every chapter for {', '.join(warm_up)}; {BIG} is warm from the"
-        f" book build otherwise): {time.perf_counter() - t0:.0f} s")
+    say(f"   warm-up: one untimed pass of every chapter for {' and '.join(warm_up)}"
+        + ("" if BIG in warm_up else f" ({BIG} is warm from the book build)")
+        + f": {time.perf_counter() - t0:.0f} s")
     say("   time = the chapter's kernel from start to exit (citybridge run CITY --notebooks NN --no-cache);"
         " memory = the kernel's peak RSS")
     say(f"   {'chapter':<18} {BIG + ' s':>11} {small + ' s':>10} {'ratio':>6}   {BIG + ' peak':>14}"
@@ -317,7 +318,8 @@ def print_summary(results: dict, total_s: float) -> None:
     w = max((len(r[0]) for r in rows), default=10)
     for name, got, goal, met in rows:
         say(f"   {name:<{w}}  {got:>22}  {goal:>10}  {'(figure)' if met is None else verdict(met)}")
-    say(f"   total bench time: {total_s / 60:.1f} min")
+    say(f"   total bench time: {total_s / 60:.1f} min (load average at the end: "
+        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}; other work on the machine slows every figure)")
 
 
 PARTS = {"book": bench_book, "scale": bench_scale, "indicators": bench_indicators, "unit": bench_unit,
