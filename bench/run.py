@@ -11,7 +11,8 @@ final table sums them up. Parts, in the order they run:
     into the copy): a cold ``citybridge build`` (what ``make book`` runs on a
     fresh clone), a warm rebuild with nothing changed, then one Hangzhou data
     file changed (population.csv) and a rebuild, with the notebook executions
-    it caused counted from the build report (``book/_build/build-report.json``).
+    it caused counted from the build report (``book/_build/build-report.json``);
+    the largest built page (after the cold build) is printed too.
 ``scale``
     In the same copy, gtfs-kit's Cairns sample is added as a small city
     (bench/smallcity.py). Both cities are warm: Santiago from the book build,
@@ -132,6 +133,7 @@ def bench_book(results: dict) -> None:
     n_city = len(chapters(project))
     n_compare = len(list((project / "notebooks").glob("compare*.ipynb")))
     cold = build_step("cold build (what make book runs on a clone)")
+    weight = page_weight(project / "book" / "_build" / "html")
     warm = build_step("warm rebuild, nothing changed")
     what = change_city_file(project)
     changed = build_step(f"rebuild after changing {CHANGED_CITY}/{CHANGED_FILE}")
@@ -147,7 +149,17 @@ def bench_book(results: dict) -> None:
         + verdict(changed["executed"] == expected))
     say(f"   warm rebuild executed {warm['executed']} notebooks (expected 0): {verdict(warm['executed'] == 0)}")
     results["book"] = {"cold": cold, "warm": warm, "changed": changed, "change": what,
-                       "expected_executions": expected}
+                       "expected_executions": expected, "pages": weight}
+
+
+def page_weight(html: Path) -> dict[str, int]:
+    """Print the largest built pages (own HTML, without the shared ``_static`` files); return all, bytes."""
+    pages = sorted(((p.stat().st_size, p) for p in html.rglob("*.html") if "_static" not in p.parts), reverse=True)
+    if pages:
+        size, page = pages[0]
+        say(f"   largest built page: {page.relative_to(html)} {size / 1e6:.2f} MB (limit 2 MB: {verdict(size <= 2e6)});"
+            " next: " + ", ".join(f"{p.relative_to(html)} {s / 1e6:.2f} MB" for s, p in pages[1:4]))
+    return {str(p.relative_to(html)): s for s, p in pages}
 
 
 # --------------------------------------------------------------------------
