@@ -95,8 +95,9 @@ def chapters(project: Path) -> list[str]:
 # --------------------------------------------------------------------------
 
 def build_step(label: str) -> dict:
-    w = run_watched([CITYBRIDGE, "build"], cwd=PROJECT, env=project_env(), poll_s=0.25)
     report = PROJECT / "book" / "_build" / "build-report.json"
+    report.unlink(missing_ok=True)  # never read the previous build's report
+    w = run_watched([CITYBRIDGE, "build"], cwd=PROJECT, env=project_env(), poll_s=0.25)
     jobs = json.loads(report.read_text(encoding="utf-8"))["results"] if report.is_file() else []
     executed = [j for j in jobs if not j.get("cached")]
     if not jobs:  # no JSON report: the command's own summary line
