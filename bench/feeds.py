@@ -4,8 +4,8 @@
   replicating a real feed ``copies`` times with new trip ids (``<trip>~<k>``)
   and each copy's times shifted by a few minutes, so stops and routes carry
   ``copies`` times the service. The base is gtfs-kit's NYC subway sample
-  (``data/nyc_subway_gtfs.zip`` of the gtfs-kit source distribution, fetched
-  once with ``pip download`` into bench/out/) or, when that cannot be had,
+  (``data/nyc_subway_gtfs.zip`` of the gtfs-kit source distribution, see
+  :func:`gtfs_kit_sample`) or, when that cannot be had,
   the Hangzhou sample feed of this project.
 * ``freq``: a frequency-based feed made by replicating the Santiago sample's
   template trips and frequencies.txt rows ``copies`` times (new trip ids,
@@ -44,9 +44,11 @@ def _stamp(path: Path, tag: str) -> None:
     path.with_suffix(path.suffix + ".stamp").write_text(f"{VERSION}:{tag}")
 
 
-def nyc_sample() -> Path | None:
-    """gtfs-kit's NYC subway sample feed, or None when it cannot be fetched."""
-    dest = OUT / "nyc_subway_gtfs.zip"
+def gtfs_kit_sample(name: str) -> Path | None:
+    """``data/<name>`` of gtfs-kit's source distribution (its sample feeds: ``cairns_gtfs.zip``,
+    ``nyc_subway_gtfs.zip``), fetched once with ``pip download`` into bench/out/; None when it
+    cannot be had. The installed gtfs_kit package ships no sample data, so the sdist is used."""
+    dest = OUT / name
     if dest.is_file():
         return dest
     OUT.mkdir(parents=True, exist_ok=True)
@@ -61,10 +63,12 @@ def nyc_sample() -> Path | None:
         if proc.returncode != 0 or not sdists:
             return None
     with tarfile.open(sdists[-1]) as tf:
-        member = next((m for m in tf.getmembers() if m.name.endswith("data/nyc_subway_gtfs.zip")), None)
+        member = next((m for m in tf.getmembers() if m.name.endswith(f"data/{name}")), None)
         if member is None:
             return None
-        dest.write_bytes(tf.extractfile(member).read())
+        tmp = dest.with_name(dest.name + ".tmp")
+        tmp.write_bytes(tf.extractfile(member).read())
+        tmp.replace(dest)
     return dest
 
 
@@ -200,7 +204,7 @@ def replicate_frequencies(base: Path, dest: Path, copies: int, *, shift_s: int =
 
 def big_timetable_feed(min_rows: int = 3_400_000) -> tuple[Path, str]:
     """The >= 3M stop_times replica and a description of its base."""
-    nyc = nyc_sample()
+    nyc = gtfs_kit_sample("nyc_subway_gtfs.zip")
     if nyc is not None:
         base, label, rows = nyc, "gtfs-kit NYC subway sample", 86_150
     else:

@@ -1,29 +1,37 @@
-"""``make bench``: measure citybridge against gtfs-kit and the book build.
+"""``make bench``: the targets of issue 12 ("one engine"), measured in one run on the code checked out.
 
-Prints, measured in this one run:
+Everything is measured through the ``citybridge`` command (``build``, ``run``,
+``indicators``, ``new-city``), so the bench keeps working when the package's
+modules move. Each part prints its figures, its target and MET / NOT MET; a
+final table sums them up. Parts, in the order they run:
 
-1. the headless indicator set (``citybridge indicators``) against gtfs-kit's
-   ``compute_trip_stats`` + ``compute_stop_stats`` + ``compute_route_stats``
-   for the same feed and date: wall time and peak memory of each, each in a
-   fresh process (``bench/measure.py``), and the ratios, for the two sample
-   cities, a >= 3-million stop_times replica and a frequency-based feed that
-   expands to over a million stop times (``bench/feeds.py`` builds both into
-   bench/out/);
-2. the book: a cold build (``citybridge build --no-cache`` on a temporary
-   copy of the project), a warm rebuild with nothing changed, and the largest
-   built page (its own HTML file, without the shared ``_static`` files);
-3. parallel builds: four cities (the two samples and copies of them under
-   other slugs) built with ``--workers 1`` and ``--workers 2``;
-4. clean air (chapter 05): segment grouping and NOx/PM2.5 emissions with
-   Santiago's fleet classes, for the two cities and the frequency-based big
-   feed (in this process).
+``book``
+    A fresh copy of the project in bench/out/project/ (notebooks, book, data:
+    the two shipped cities) with an empty cache (``CITYBRIDGE_CACHE`` points
+    into the copy): a cold ``citybridge build`` (what ``make book`` runs on a
+    fresh clone), a warm rebuild with nothing changed, then one Hangzhou data
+    file changed (population.csv) and a rebuild, with the notebook executions
+    it caused counted from the build report (``book/_build/build-report.json``);
+    the largest built page (after the cold build) is printed too.
+``scale``
+    In the same copy, gtfs-kit's Cairns sample is added as a small city
+    (bench/smallcity.py). Both cities are warm: Santiago from the book build,
+    Cairns from one untimed pass of its chapters, so each city's prepared day
+    and artefacts are in the disk cache, as a workshop participant meets them.
+    Then each chapter 00-09 is executed with ``citybridge run CITY --notebooks
+    NN --no-cache``, Santiago and Cairns alternately, and its kernel watched
+    (bench/procs.py): the chapter's time is the kernel's lifetime, its memory
+    the kernel's peak RSS (VmHWM).
+``indicators``
+    ``citybridge indicators`` against gtfs-kit (bench/gk_stats.py) on the
+    replica of at least 3.4 million stop_times (bench/feeds.py), each in a
+    fresh process (bench/measure.py).
+``unit``
+    ``pytest -m unit`` in this checkout.
 
-5. observed operations (chapter 08) on Santiago's GTFS-Realtime capture;
-6. the resilience criticality ranking (chapter 09): every metro section and
-   the ten busiest bus corridors of each shipped city, timed in a fresh
-   process after the service day is loaded.
-
-Options: ``--only indicators|book|workers|air|observed|resilience`` (repeatable) runs a part only.
+``--only PART`` (repeatable) runs some parts; the optional parts ``feeds``
+(indicators on the shipped and frequency-based feeds too), ``workers``,
+``air``, ``observed`` and ``resilience`` (bench/extra.py) run only when named.
 Results are also written to bench/out/results.json.
 """
 from __future__ import annotations
@@ -38,290 +46,322 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-OUT = BENCH / "out"
-sys.path.insert(0, str(BENCH))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import extra  # noqa: E402
 import feeds  # noqa: E402
+import smallcity  # noqa: E402
+from common import BENCH, CITYBRIDGE, OUT, PY, ROOT, copy_project, default_date, measure, say, \
+    stop_time_rows  # noqa: E402
+from procs import clean_env, run_watched  # noqa: E402
 
-PY = sys.executable
-CITYBRIDGE = str(Path(PY).parent / "citybridge")
+PROJECT = OUT / "project"
+BIG = "santiago"
+#: targets of issue 12
+MAX_RATIO = 3.0
+MAX_KERNEL_GB = 2.0
+MIN_SPEEDUP = 20.0
+MAX_MEMORY_RATIO = 0.5
+MAX_UNIT_S = 60.0
+CHANGED_CITY, CHANGED_FILE = "hangzhou", "population.csv"
 
 
-def say(text: str = "") -> None:
-    print(text, flush=True)
+def verdict(ok: bool) -> str:
+    return "MET" if ok else "NOT MET"
 
 
-def measure(cmd: list[str], cwd: Path | None = None) -> dict:
-    """Run ``cmd`` in a fresh process under bench/measure.py."""
-    proc = subprocess.run([PY, str(BENCH / "measure.py"), *cmd], capture_output=True, text=True, cwd=cwd)
-    if proc.returncode != 0:
-        raise SystemExit(f"measure failed: {proc.stderr[-2000:]}")
-    r = json.loads(proc.stdout)
-    if r["rc"] != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed (exit {r['rc']}):\n{r['stderr'][-3000:]}")
+def project_env() -> dict[str, str]:
+    """The environment of every command run in the copy: its own, empty cache."""
+    env = {k: v for k, v in clean_env().items() if not k.startswith("CITYBRIDGE_")}
+    env["CITYBRIDGE_CACHE"] = str(PROJECT / ".citybridge-cache")
+    return env
+
+
+def fresh_project() -> Path:
+    if PROJECT.exists():
+        shutil.rmtree(PROJECT)
+    return copy_project(PROJECT)
+
+
+def chapters(project: Path) -> list[str]:
+    """The city chapters' numbers (``NN`` of notebooks/NN_*.ipynb)."""
+    return sorted(p.name[:2] for p in (project / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+
+
+# --------------------------------------------------------------------------
+# book: cold build, warm rebuild, one city's file changed
+# --------------------------------------------------------------------------
+
+def build_step(label: str) -> dict:
+    report = PROJECT / "book" / "_build" / "build-report.json"
+    report.unlink(missing_ok=True)  # never read the previous build's report
+    w = run_watched([CITYBRIDGE, "build"], cwd=PROJECT, env=project_env(), poll_s=0.25)
+    jobs = json.loads(report.read_text(encoding="utf-8"))["results"] if report.is_file() else []
+    executed = [j for j in jobs if not j.get("cached")]
+    if not jobs:  # no JSON report: the command's own summary line
+        m = re.search(r"(\d+) executed", w.stdout)
+        executed = [{}] * int(m.group(1)) if m else []
+    failed = [f"{j.get('city') or 'all cities'}: {Path(j['notebook']).stem}" for j in jobs if not j.get("ok", True)]
+    kernel_gb = max((k.peak_kb for k in w.kernels), default=0) * 1024 / 1e9
+    r = {"label": label, "rc": w.rc, "wall_s": w.wall_s, "executed": len(executed), "jobs": len(jobs),
+         "failed": failed, "executed_jobs": [f"{j.get('city') or 'all cities'}: {Path(j.get('notebook', '?')).stem}"
+                                             for j in executed], "kernel_peak_gb": kernel_gb}
+    say(f"   {label:<46} {w.wall_s:7.1f} s  {len(executed):>3} of {len(jobs)} notebooks executed, "
+        f"largest kernel {kernel_gb:.2f} GB" + ("" if w.rc == 0 else f"  (exit {w.rc})"))
+    if w.rc != 0 or failed:
+        say(f"      failed: {', '.join(failed) or '?'}; " + (w.stderr.strip().splitlines() or [""])[-1][:300])
     return r
 
 
-def stop_time_rows(path: Path) -> int:
-    with zipfile.ZipFile(path) as zf:
-        with zf.open(next(i for i in zf.infolist() if i.filename.endswith("stop_times.txt"))) as fh:
-            return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 24), b"")) - 1
+def change_city_file(project: Path) -> str:
+    """Add one person to the first district of the changed city's population table; say what changed."""
+    path = project / "data" / "cities" / CHANGED_CITY / CHANGED_FILE
+    lines = path.read_text(encoding="utf-8").splitlines()
+    head = lines[0].split(",")
+    col = head.index("population")
+    cells = lines[1].split(",")
+    cells[col] = str(int(float(cells[col])) + 1)
+    lines[1] = ",".join(cells)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return f"data/cities/{CHANGED_CITY}/{CHANGED_FILE}: population of {cells[0]} + 1"
 
 
-def default_date(path: Path) -> str:
-    """The workbook's default analysis date (citybridge.feed.choose_date)."""
-    code = ("import sys; from citybridge.indicators import read_day; "
-            "print(read_day(sys.argv[1]).date)")
-    return subprocess.run([PY, "-c", code, str(path)], capture_output=True, text=True, check=True).stdout.strip()
+def bench_book(results: dict) -> None:
+    say("== Book: fresh copy of the project (bench/out/project), empty caches, citybridge build")
+    project = fresh_project()
+    n_city = len(chapters(project))
+    n_compare = len(list((project / "notebooks").glob("compare*.ipynb")))
+    cold = build_step("cold build (what make book runs on a clone)")
+    weight = page_weight(project / "book" / "_build" / "html")
+    warm = build_step("warm rebuild, nothing changed")
+    what = change_city_file(project)
+    changed = build_step(f"rebuild after changing {CHANGED_CITY}/{CHANGED_FILE}")
+    expected = n_city + n_compare
+    by_city: dict[str, list[str]] = {}
+    for label in changed["executed_jobs"]:
+        city, _, nb = label.partition(": ")
+        by_city.setdefault(city, []).append(nb[:2] if nb[:2].isdigit() else nb)
+    say(f"   changed: {what}")
+    say(f"   executions caused: {changed['executed']} ("
+        + "; ".join(f"{c}: {', '.join(v)}" for c, v in by_city.items())
+        + f"); expected {expected} ({CHANGED_CITY}'s {n_city} chapters + {n_compare} compare): "
+        + verdict(changed["executed"] == expected))
+    say(f"   warm rebuild executed {warm['executed']} notebooks (expected 0): {verdict(warm['executed'] == 0)}")
+    results["book"] = {"cold": cold, "warm": warm, "changed": changed, "change": what,
+                       "expected_executions": expected, "pages": weight}
+
+
+def page_weight(html: Path) -> dict[str, int]:
+    """Print the largest built pages (own HTML, without the shared ``_static`` files); return all, bytes."""
+    pages = sorted(((p.stat().st_size, p) for p in html.rglob("*.html") if "_static" not in p.parts), reverse=True)
+    if pages:
+        size, page = pages[0]
+        say(f"   largest built page: {page.relative_to(html)} {size / 1e6:.2f} MB (limit 2 MB: {verdict(size <= 2e6)});"
+            " next: " + ", ".join(f"{p.relative_to(html)} {s / 1e6:.2f} MB" for s, p in pages[1:4]))
+    return {str(p.relative_to(html)): s for s, p in pages}
 
 
 # --------------------------------------------------------------------------
-# 1. indicators
+# scale: each chapter for Santiago and a small city, kernel time and memory
 # --------------------------------------------------------------------------
 
-def bench_indicators(results: dict) -> None:
+def run_chapter(city: str, nb: str | None) -> dict:
+    """``citybridge run CITY [--notebooks NN] --no-cache`` in the copy, its kernels watched."""
+    cmd = [CITYBRIDGE, "run", city, "--no-cache"] + (["--notebooks", nb] if nb else [])
+    w = run_watched(cmd, cwd=PROJECT, env=project_env())
+    ks = w.kernels
+    return {"rc": w.rc, "wall_s": w.wall_s, "kernel_s": sum(k.seconds for k in ks),
+            "kernel_peak_gb": max((k.peak_kb for k in ks), default=0) * 1024 / 1e9, "kernels": len(ks),
+            "error": "" if w.rc == 0 else (w.stdout + w.stderr).strip()[-400:]}
+
+
+def bench_scale(results: dict) -> None:
+    say(f"== Scale: each chapter for {BIG} (the real network) and a small city, same copy, warm disk cache")
+    if not (PROJECT / "data").is_dir():
+        fresh_project()
+    small, label = smallcity.make_small_city(PROJECT, CITYBRIDGE, project_env())
+    say(f"   small city: {label}, added to the copy as '{small}' (synthetic grid districts, population and"
+        f" bike share; {BIG}'s emission parameters; no realtime capture)")
+    t0 = time.perf_counter()
+    warm_up = [small] if "book" in results else [BIG, small]
+    for city in warm_up:
+        r = run_chapter(city, None)
+        if r["rc"] != 0:
+            say(f"   warm-up of {city} had failures: {r['error'][-300:]}")
+    say(f"   warm-up: one untimed pass of every chapter for {' and '.join(warm_up)}"
+        + ("" if BIG in warm_up else f" ({BIG} is warm from the book build)")
+        + f": {time.perf_counter() - t0:.0f} s")
+    say("   time = the chapter's kernel from start to exit (citybridge run CITY --notebooks NN --no-cache);"
+        " memory = the kernel's peak RSS")
+    say(f"   {'chapter':<18} {BIG + ' s':>11} {small + ' s':>10} {'ratio':>6}   {BIG + ' peak':>14}"
+        f" {small + ' peak':>12}")
+    rows = []
+    for nb in chapters(PROJECT):
+        big_r, small_r = run_chapter(BIG, nb), run_chapter(small, nb)
+        name = next((PROJECT / "notebooks").glob(f"{nb}_*.ipynb")).stem
+        ok = big_r["rc"] == 0 and small_r["rc"] == 0
+        ratio = big_r["kernel_s"] / small_r["kernel_s"] if ok and small_r["kernel_s"] > 0 else float("nan")
+        rows.append({"chapter": name, BIG: big_r, small: small_r, "ratio": ratio})
+        note = "" if ok else "  FAILED: " + " | ".join(f"{c}: {r['error'].splitlines()[-1] if r['error'] else '?'}"
+                                                       for c, r in ((BIG, big_r), (small, small_r)) if r["rc"])
+        say(f"   {name:<18} {big_r['kernel_s']:>9.1f} s {small_r['kernel_s']:>8.1f} s {ratio:>6.1f}"
+            f"   {big_r['kernel_peak_gb']:>11.2f} GB {small_r['kernel_peak_gb']:>9.2f} GB{note}")
+    failed = [r["chapter"] for r in rows if r[BIG]["rc"] or r[small]["rc"]]
+    worst = max(rows, key=lambda r: r["ratio"] if r["ratio"] == r["ratio"] else float("inf"))
+    fat = max(rows, key=lambda r: r[BIG]["kernel_peak_gb"])
+    say(f"   slowest ratio: {worst['ratio']:.1f} ({worst['chapter']}); target <= {MAX_RATIO:g}: "
+        f"{verdict(not failed and worst['ratio'] <= MAX_RATIO)}" + (f" (failed: {', '.join(failed)})" if failed else ""))
+    say(f"   largest {BIG} kernel: {fat[BIG]['kernel_peak_gb']:.2f} GB ({fat['chapter']}); target <= "
+        f"{MAX_KERNEL_GB:g} GB: {verdict(fat[BIG]['kernel_peak_gb'] <= MAX_KERNEL_GB)}")
+    results["scale"] = {"small_city": label, "rows": rows, "worst_ratio": worst["ratio"],
+                        "worst_chapter": worst["chapter"], "failed": failed,
+                        "max_kernel_gb": fat[BIG]["kernel_peak_gb"], "max_kernel_chapter": fat["chapter"]}
+
+
+# --------------------------------------------------------------------------
+# indicators: citybridge indicators vs gtfs-kit
+# --------------------------------------------------------------------------
+
+def indicators_row(label: str, path: Path) -> dict:
+    """Both tools on one feed and its default date, each in a fresh process."""
+    date = default_date(path)
+    with tempfile.TemporaryDirectory(prefix="cb-bench-ind-") as tmp:
+        cb = measure([CITYBRIDGE, "indicators", str(path), "--date", date, "--out", tmp])
+        meta = json.loads((Path(tmp) / "indicators.json").read_text())
+    gk = measure([PY, str(BENCH / "gk_stats.py"), str(path), date])
+    gk_out = json.loads(gk["stdout"].strip().splitlines()[-1])
+    row = {"feed": label, "path": str(path), "date": date, "stop_times_rows": stop_time_rows(path),
+           "stop_times_on_date": meta["stop_times"], "trips_on_date": meta["trips"],
+           "citybridge": {"wall_s": cb["wall_s"], "peak_mb": cb["peak_mb"]},
+           "gtfs_kit": {"wall_s": gk["wall_s"], "peak_mb": gk["peak_mb"], "steps_s": gk_out["steps_s"],
+                        "stop_times_on_date": gk_out["stop_times"]},
+           "speedup": gk["wall_s"] / cb["wall_s"], "memory_ratio": cb["peak_mb"] / gk["peak_mb"]}
+    say(f"   {label:<42} {row['stop_times_rows']:>10,} {meta['stop_times']:>10,}  "
+        f"{cb['wall_s']:>6.1f} s {cb['peak_mb']:>5.0f} MB  {gk['wall_s']:>6.1f} s {gk['peak_mb']:>5.0f} MB"
+        f"  {row['speedup']:>6.1f}x {row['memory_ratio']:>6.2f}x")
+    return row
+
+
+def bench_indicators(results: dict, *, every_feed: bool = False) -> None:
     say("== Indicator tables: citybridge indicators vs gtfs-kit (fresh process each, same feed and date)")
     say("   gtfs-kit = read_feed + restrict_to_dates (+ expand_frequencies) + compute_trip_stats"
         " + compute_stop_stats + compute_route_stats")
     t0 = time.perf_counter()
     big, big_label = feeds.big_timetable_feed()
-    freq, freq_label = feeds.big_frequency_feed()
-    say(f"   big feeds ready in bench/out/ ({time.perf_counter() - t0:.0f} s, reused when unchanged)")
-    cases = [("Hangzhou sample", ROOT / "data" / "cities" / "hangzhou" / "gtfs.zip"),
-             ("Santiago sample (frequencies)", ROOT / "data" / "cities" / "santiago" / "gtfs.zip"),
-             (f"replica: {big_label}", big),
-             (f"frequency-based: {freq_label}", freq)]
-    rows = []
-    hdr = (f"   {'feed':<42} {'stop_times':>10} {'on date':>10}  {'citybridge':>16}  {'gtfs-kit':>16}"
-           f"  {'faster':>7} {'memory':>7}")
-    say(hdr)
-    for label, path in cases:
-        date = default_date(path)
-        with tempfile.TemporaryDirectory(prefix="cb-bench-ind-") as tmp:
-            cb = measure([CITYBRIDGE, "indicators", str(path), "--date", date, "--out", tmp])
-            meta = json.loads((Path(tmp) / "indicators.json").read_text())
-        gk = measure([PY, str(BENCH / "gk_stats.py"), str(path), date])
-        gk_out = json.loads(gk["stdout"].strip().splitlines()[-1])
-        n_rows = stop_time_rows(path)
-        row = {"feed": label, "path": str(path), "date": date, "stop_times_rows": n_rows,
-               "stop_times_on_date": meta["stop_times"], "trips_on_date": meta["trips"],
-               "citybridge": {"wall_s": cb["wall_s"], "peak_mb": cb["peak_mb"]},
-               "gtfs_kit": {"wall_s": gk["wall_s"], "peak_mb": gk["peak_mb"], "steps_s": gk_out["steps_s"],
-                            "compute_s": gk_out["compute_s"], "stop_times_on_date": gk_out["stop_times"]},
-               "speedup": gk["wall_s"] / cb["wall_s"], "memory_ratio": cb["peak_mb"] / gk["peak_mb"]}
-        rows.append(row)
-        say(f"   {label:<42} {n_rows:>10,} {meta['stop_times']:>10,}  "
-            f"{cb['wall_s']:>6.1f} s {cb['peak_mb']:>5.0f} MB  {gk['wall_s']:>6.1f} s {gk['peak_mb']:>5.0f} MB"
-            f"  {row['speedup']:>6.1f}x {row['memory_ratio']:>6.2f}x")
+    cases = [(f"replica: {big_label}", big)]
+    if every_feed:
+        freq, freq_label = feeds.big_frequency_feed()
+        cases += [("Hangzhou (data/cities)", ROOT / "data" / "cities" / "hangzhou" / "gtfs.zip"),
+                  ("Santiago (data/cities)", ROOT / "data" / "cities" / "santiago" / "gtfs.zip"),
+                  (f"frequency-based: {freq_label}", freq)]
+    say(f"   feeds ready in bench/out/ ({time.perf_counter() - t0:.0f} s, reused when unchanged)")
+    say(f"   {'feed':<42} {'stop_times':>10} {'on date':>10}  {'citybridge':>16}  {'gtfs-kit':>16}"
+        f"  {'faster':>7} {'memory':>7}")
+    rows = [indicators_row(label, path) for label, path in cases]
     say("   (faster = gtfs-kit wall / citybridge wall; memory = citybridge peak / gtfs-kit peak;"
         " walls include interpreter start and imports)")
     for r in rows:
-        s = r["gtfs_kit"]["steps_s"]
-        say(f"   gtfs-kit steps, {r['feed']}: " + ", ".join(f"{k} {v:.1f} s" for k, v in s.items()))
-    big_row = rows[2]
-    say(f"   target: replica >= 10x faster with no more memory, whole run < 10 s -> "
-        f"{big_row['speedup']:.1f}x, {big_row['memory_ratio']:.2f}x memory, {big_row['citybridge']['wall_s']:.1f} s: "
-        + ("MET" if big_row["speedup"] >= 10 and big_row["memory_ratio"] <= 1 and big_row["citybridge"]["wall_s"] < 10
-           else "NOT MET"))
+        say(f"   gtfs-kit steps, {r['feed']}: " + ", ".join(f"{k} {v:.1f} s" for k, v in r["gtfs_kit"]["steps_s"].items()))
+    b = rows[0]
+    say(f"   replica: {b['speedup']:.1f}x faster (target >= {MIN_SPEEDUP:g}x): {verdict(b['speedup'] >= MIN_SPEEDUP)};"
+        f" {b['memory_ratio']:.2f}x gtfs-kit's peak memory (target <= {MAX_MEMORY_RATIO:g}x): "
+        f"{verdict(b['memory_ratio'] <= MAX_MEMORY_RATIO)}")
     results["indicators"] = rows
 
 
 # --------------------------------------------------------------------------
-# 2. book
+# unit: the developers' fast test loop
 # --------------------------------------------------------------------------
 
-def copy_project(dest: Path, extra_cities: dict[str, str] | None = None) -> Path:
-    """What a build reads (notebooks, book sources, data), as tests/conftest.py copies it;
-    ``extra_cities`` adds copies of sample cities under other slugs ({new: source})."""
-    dest.mkdir(parents=True, exist_ok=True)
-    shutil.copytree(ROOT / "notebooks", dest / "notebooks", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
-    shutil.copytree(ROOT / "data", dest / "data")
-    shutil.copytree(ROOT / "book", dest / "book",
-                    ignore=shutil.ignore_patterns("_build", "cities", "compare", "_toc.yml", "conf.py",
-                                                  "build-report.md"))
-    for new, src in (extra_cities or {}).items():
-        folder = dest / "data" / "cities" / new
-        shutil.copytree(ROOT / "data" / "cities" / src, folder)
-        yml = folder / "city.yml"
-        text = yml.read_text(encoding="utf-8")
-        text = re.sub(r"^name: (.*)$", lambda m: f"name: {m.group(1)} (copy {new})", text, count=1, flags=re.M)
-        yml.write_text(text, encoding="utf-8")
-    return dest
-
-
-def build(project: Path, *args: str) -> float:
+def bench_unit(results: dict) -> None:
+    say("== pytest -m unit (this checkout, -p no:cacheprovider)")
     t0 = time.perf_counter()
-    proc = subprocess.run([CITYBRIDGE, "build", *args], cwd=project, capture_output=True, text=True,
-                          env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    proc = subprocess.run([PY, "-m", "pytest", "-m", "unit", "-q", "-p", "no:cacheprovider", "--durations=10"],
+                          cwd=ROOT, capture_output=True, text=True, env=clean_env())
     wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise SystemExit(f"citybridge build {' '.join(args)} failed in {project}:\n"
-                         f"{proc.stdout[-2000:]}\n{proc.stderr[-3000:]}")
-    return wall
+    lines = proc.stdout.strip().splitlines()
+    summary = lines[-1] if lines else proc.stderr.strip()[-200:]
+    say(f"   {wall:.0f} s: {summary.strip('= ')}; target < {MAX_UNIT_S:g} s: {verdict(wall < MAX_UNIT_S)}")
+    slow = [ln for ln in lines if re.match(r"^\d+\.\d+s (call|setup|teardown)", ln)][:10]
+    for ln in slow:
+        say(f"      {ln}")
+    results["unit"] = {"wall_s": wall, "rc": proc.returncode, "summary": summary, "slowest": slow}
 
 
-def pages(html: Path) -> list[tuple[int, Path]]:
-    return sorted(((p.stat().st_size, p) for p in html.rglob("*.html") if "_static" not in p.parts),
-                  reverse=True)
+# --------------------------------------------------------------------------
+# summary
+# --------------------------------------------------------------------------
 
-
-def bench_book(results: dict) -> None:
-    say("== Book (two sample cities, temporary copy of the project)")
-    with tempfile.TemporaryDirectory(prefix="cb-bench-book-") as tmp:
-        project = copy_project(Path(tmp) / "p")
-        cold = build(project, "--no-cache")
-        say(f"   cold build (citybridge build --no-cache):       {cold:7.1f} s")
-        warm = build(project)
-        say(f"   warm rebuild, nothing changed (citybridge build): {warm:7.1f} s")
-        html = project / "book" / "_build" / "html"
-        ps = pages(html)
-        size, page = ps[0]
-        say(f"   largest built page: {page.relative_to(html)} {size / 1e6:.2f} MB (own HTML, shared _static "
-            f"excluded); limit 2 MB: {'MET' if size <= 2e6 else 'NOT MET'}")
-        say("   next largest: " + ", ".join(f"{p.relative_to(html)} {s / 1e6:.2f} MB" for s, p in ps[1:5]))
-        static = sum(p.stat().st_size for p in (html / "_static").rglob("*") if p.is_file())
-        say(f"   shared _static: {static / 1e6:.1f} MB (loaded once, cached by the browser)")
-        results["book"] = {"cold_s": cold, "warm_s": warm, "largest_page": str(page.relative_to(html)),
-                           "largest_page_bytes": size,
-                           "pages": {str(p.relative_to(html)): s for s, p in ps}}
-
-
-def bench_workers(results: dict) -> None:
-    say("== Parallel build: 4 cities (2 samples + copies under other slugs), every notebook executed,"
-        " fresh copy each")
-    extra = {"hangzhou-b": "hangzhou", "santiago-b": "santiago"}
-    runs = {}
-    for w in (1, 2):
-        with tempfile.TemporaryDirectory(prefix="cb-bench-workers-") as tmp:
-            project = copy_project(Path(tmp) / "p", extra)
-            t0 = time.perf_counter()
-            proc = subprocess.run([PY, str(BENCH / "build_timed.py"), str(project), str(w)],
-                                  capture_output=True, text=True)
-            wall = time.perf_counter() - t0
-            if proc.returncode != 0:
-                raise SystemExit(f"build with --workers {w} failed:\n{proc.stderr[-3000:]}")
-            r = json.loads(proc.stdout.strip().splitlines()[-1])
-            if r["failed"] or r["city_errors"]:
-                raise SystemExit(f"build with --workers {w}: failures {r['failed']} {r['city_errors']}")
-            r["wall_s"] = wall
-            runs[w] = r
-        say(f"   --workers {w}: {r['wall_s']:7.1f} s  (notebooks {r['notebooks_s']:.1f} s for {r['jobs']} jobs,"
-            f" HTML {r['html_s']:.1f} s)")
-    ratio = runs[1]["wall_s"] / runs[2]["wall_s"]
-    nb_ratio = runs[1]["notebooks_s"] / runs[2]["notebooks_s"]
-    say(f"   speed-up with 2 workers: {ratio:.2f}x whole build, {nb_ratio:.2f}x notebook phase"
-        f" (target >= 1.6x): {'MET' if ratio >= 1.6 else 'NOT MET'}")
-    results["workers"] = {"runs": runs, "speedup": ratio, "notebook_speedup": nb_ratio}
-
-
-def bench_air(results: dict) -> None:
-    say("== Clean air: segment groups and NOx/PM2.5 per segment (chapter 05), in this process")
-    from citybridge import air
-    from citybridge.city import load_city
-    from citybridge.feed import prepare_day, read_feed
-
-    classes = load_city(ROOT / "data" / "cities" / "santiago").profile.fleet_classes
-    freq, freq_label = feeds.big_frequency_feed()
-    cases = [("Hangzhou (data/cities)", ROOT / "data" / "cities" / "hangzhou" / "gtfs.zip", "EPSG:32650"),
-             ("Santiago (data/cities)", ROOT / "data" / "cities" / "santiago" / "gtfs.zip", "EPSG:32719"),
-             (f"frequency-based: {freq_label}", freq, "EPSG:32719")]
+def summary_rows(results: dict) -> list[tuple[str, str, str, bool | None]]:
+    """(target, measured, goal, met) for every part that ran."""
     rows = []
-    say(f"   {'feed':<42} {'stop events':>11} {'groups':>9} {'grouping':>9} {'emissions':>10}")
-    for label, path, crs in cases:
-        day = prepare_day(read_feed(path), default_date(path), crs=crs)
-        t0 = time.perf_counter()
-        g = air.segment_groups(day)
-        t1 = time.perf_counter()
-        em = air.segment_emissions(g, classes)
-        t2 = time.perf_counter()
-        row = {"feed": label, "stop_events": len(day.stop_times), "groups": len(g), "grouping_s": t1 - t0,
-               "emissions_s": t2 - t1, "nox_t_per_day": float(em["nox_g"].sum() / 1e6)}
-        rows.append(row)
-        say(f"   {label:<42} {row['stop_events']:>11,} {row['groups']:>9,} {row['grouping_s']:>7.1f} s "
-            f"{row['emissions_s']:>8.2f} s")
-    say("   target: factors applied to grouped segments, never per trip: emissions < 5 s for a network of "
-        "3.7 million stop events (grouping is dominated by citybridge.speed.segment_speeds)")
-    results["air"] = rows
-def bench_observed(results: dict) -> None:
-    """Chapter 08 on Santiago's shipped capture (about 7,100 buses x 4 snapshots), in a fresh process."""
-    say("== observed operations (chapter 08): Santiago's GTFS-Realtime capture")
-    code = ("import json, time; from citybridge.city import load_city; from citybridge import observed_view as V; "
-            "c = load_city('santiago'); t = time.perf_counter(); o = V.analyse(c); "
-            "print(json.dumps({'s': time.perf_counter() - t, 'positions': len(o.positions), "
-            "'lines': len(o.lines), 'moves': len(o.moves)}))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
-    if proc.returncode:
-        raise SystemExit(proc.stderr[-2000:])
-    r = json.loads(proc.stdout.strip().splitlines()[-1])
-    say(f"   analyse: {r['s']:.1f} s for {r['positions']:,} positions against {r['lines']:,} route-direction lines"
-        f" ({r['moves']:,} moves); target <= 60 s: {'MET' if r['s'] <= 60 else 'NOT MET'}")
-    results["observed"] = r
-CRITICALITY = """
-import json, sys, time
-from citybridge import access, criticality, resilience
-from citybridge.city import load_city
-from citybridge.feed import feed_day
-city = load_city(sys.argv[1])
-day = feed_day(city)
-d = access.districts(city)
-layer = access.population_layer(city)
-t0 = time.perf_counter()
-base = resilience.baseline(day, d, periods=city.periods, layer=layer, people=False)
-t1 = time.perf_counter()
-crit = criticality.criticality(day, d, periods=city.periods, layer=layer, base=base)
-took = time.perf_counter() - t0
-sec = crit[crit["kind"] == "metro section"]
-print(json.dumps({"seconds": took, "stations_seconds": t1 - t0, "sections": len(sec),
-                  "corridors": int((crit["kind"] == "bus corridor").sum()),
-                  "stop_times": len(day.stop_times),
-                  "top": [[r.label, round(r.pop_lose_frequent)] for r in sec.head(5).itertuples()]}))
-"""
+    if "scale" in results:
+        s = results["scale"]
+        rows.append(("slowest chapter ratio Santiago / small city", f"{s['worst_ratio']:.1f} ({s['worst_chapter']})",
+                     f"<= {MAX_RATIO:g}", not s["failed"] and s["worst_ratio"] <= MAX_RATIO))
+        rows.append(("peak memory of a Santiago chapter kernel", f"{s['max_kernel_gb']:.2f} GB ({s['max_kernel_chapter']})",
+                     f"<= {MAX_KERNEL_GB:g} GB", s["max_kernel_gb"] <= MAX_KERNEL_GB))
+    if "indicators" in results:
+        b = results["indicators"][0]
+        rows.append(("citybridge indicators vs gtfs-kit: speed", f"{b['speedup']:.1f}x", f">= {MIN_SPEEDUP:g}x",
+                     b["speedup"] >= MIN_SPEEDUP))
+        rows.append(("citybridge indicators vs gtfs-kit: memory", f"{b['memory_ratio']:.2f}x",
+                     f"<= {MAX_MEMORY_RATIO:g}x", b["memory_ratio"] <= MAX_MEMORY_RATIO))
+    if "book" in results:
+        bk = results["book"]
+        rows.append(("cold build, both cities", f"{bk['cold']['wall_s']:.0f} s", "printed",
+                     None if bk["cold"]["rc"] == 0 else False))
+        rows.append(("warm rebuild, nothing changed", f"{bk['warm']['wall_s']:.0f} s, {bk['warm']['executed']} executed",
+                     "0 executed", bk["warm"]["executed"] == 0))
+        rows.append((f"executions after changing {CHANGED_CITY}/{CHANGED_FILE}",
+                     f"{bk['changed']['executed']} ({bk['changed']['wall_s']:.0f} s)",
+                     f"{bk['expected_executions']}", bk["changed"]["executed"] == bk["expected_executions"]))
+    if "unit" in results:
+        u = results["unit"]
+        rows.append(("pytest -m unit", f"{u['wall_s']:.0f} s", f"< {MAX_UNIT_S:g} s",
+                     u["wall_s"] < MAX_UNIT_S and u["rc"] == 0))
+    return rows
 
 
-def bench_resilience(results: dict) -> None:
-    say("== Resilience: criticality ranking of every metro section and the 10 busiest bus corridors")
-    from citybridge.city import list_cities
+def print_summary(results: dict, total_s: float) -> None:
+    rows = summary_rows(results)
+    say("== Summary")
+    w = max((len(r[0]) for r in rows), default=10)
+    for name, got, goal, met in rows:
+        say(f"   {name:<{w}}  {got:>22}  {goal:>10}  {'(figure)' if met is None else verdict(met)}")
+    say(f"   total bench time: {total_s / 60:.1f} min (load average at the end: "
+        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}; other work on the machine slows every figure)")
 
-    out = {}
-    for slug in list_cities(ROOT / "data" / "cities"):
-        proc = subprocess.run([PY, "-c", CRITICALITY, slug], capture_output=True, text=True, cwd=ROOT)
-        if proc.returncode != 0:
-            say(f"{slug:>10}: failed: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else '?'}")
-            continue
-        r = json.loads(proc.stdout)
-        out[slug] = r
-        say(f"{slug:>10}: {r['sections']} metro sections + {r['corridors']} bus corridors ranked in "
-            f"{r['seconds']:.1f} s, of which {r['stations_seconds']:.1f} s for the day's stations table "
-            f"(access.stations) and {r['seconds'] - r['stations_seconds']:.1f} s for the ranking "
-            f"({r['stop_times']:,} stop times)")
-    results["resilience"] = out
+
+PARTS = {"book": bench_book, "scale": bench_scale, "indicators": bench_indicators, "unit": bench_unit,
+         "feeds": lambda r: bench_indicators(r, every_feed=True), "workers": extra.bench_workers,
+         "air": extra.bench_air, "observed": extra.bench_observed, "resilience": extra.bench_resilience}
+DEFAULT = ["book", "scale", "indicators", "unit"]
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parts_all = ["indicators", "book", "workers", "air", "observed", "resilience"]
-    ap.add_argument("--only", action="append", choices=parts_all)
+    ap.add_argument("--only", action="append", choices=list(PARTS))
     args = ap.parse_args()
-    parts = args.only or parts_all
+    parts = args.only or DEFAULT
     import citybridge
     import gtfs_kit
 
     say(f"citybridge {citybridge.__version__} bench · gtfs-kit {gtfs_kit.__version__} · Python "
         f"{platform.python_version()} · {os.cpu_count()} CPUs · "
-        f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GB RAM")
+        f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GB RAM · "
+        f"load {os.getloadavg()[0]:.1f}")
     results: dict = {}
     t0 = time.perf_counter()
     for part in parts:
-        {"indicators": bench_indicators, "book": bench_book, "workers": bench_workers, "air": bench_air,
-         "observed": bench_observed, "resilience": bench_resilience}[part](results)
-    say(f"bench finished in {time.perf_counter() - t0:.0f} s")
+        PARTS[part](results)
+    total = time.perf_counter() - t0
+    print_summary(results, total)
     OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "results.json").write_text(json.dumps(results, indent=1, default=str), encoding="utf-8")
+    (OUT / "results.json").write_text(json.dumps({**results, "total_s": total}, indent=1, default=str),
+                                      encoding="utf-8")
 
 
 if __name__ == "__main__":

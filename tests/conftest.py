@@ -23,6 +23,8 @@ SCREENSHOTS = ROOT / "screenshots"
 _BOOK_FILES = {"test_book.py", "test_cache.py", "test_dask.py", "test_interrupted_build.py", "test_page_weight.py",
                "test_hostile.py"}
 _BROWSER_FILES = {"test_browser.py"}
+#: Test files that execute chapter notebooks (without building a book).
+_NOTEBOOK_FILES = {"test_realshaped.py"}
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -32,7 +34,7 @@ def pytest_collection_modifyitems(config, items):
         if any(item.get_closest_marker(m) is not None for m in ("unit", "notebook", "book", "browser")):
             continue
         name = Path(str(item.fspath)).name
-        if name.endswith(".ipynb"):
+        if name.endswith(".ipynb") or name in _NOTEBOOK_FILES:
             item.add_marker(pytest.mark.notebook)
         elif name in _BROWSER_FILES:
             item.add_marker(pytest.mark.browser)
