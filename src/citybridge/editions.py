@@ -1,0 +1,290 @@
+"""The book in three editions: English, Spanish (Chile) and Simplified Chinese.
+
+From the one assembled book source (``book/`` as ``citybridge build`` leaves
+it: ``conf.py``, ``_toc.yml``, pages and executed notebooks), each edition is
+built by Sphinx with its own ``language`` into ``_build/html/<lang>/``, a
+complete offline site; ``_build/html/index.html`` offers the three. The
+notebooks are executed once for all editions; only Sphinx runs per language.
+
+Pages are translated with Sphinx's own i18n: the ``gettext`` builder writes a
+template per page, sphinx-intl keeps one catalog per page and language in
+``book/locales/<lang>/LC_MESSAGES/<page>.po`` (see
+:mod:`citybridge.catalogs`), and Sphinx applies it while reading. A page
+whose catalog does not exist yet (today: the executed notebooks and the
+generated city and report pages) is shown in English in the Spanish and
+Chinese editions, with a note in the edition's language saying so, and its
+article is marked ``lang="en"``.
+
+After Sphinx, every page of every edition gets a language switcher (plain
+links to the same page in the other editions, no script) and
+``<link rel="alternate" hreflang>`` entries. Chinese text is drawn with the
+reader's own CJK fonts: ``book/_static/citybridge.css`` gives a font-family
+fallback list for ``:lang(zh)``, and no web font is loaded.
+"""
+from __future__ import annotations
+
+import html
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from .errors import CitybridgeError
+from .i18n import LANGUAGES, SOURCE_LANGUAGE, N_, gettext
+
+#: The editions built, English (the source) first.
+EDITIONS = ("en", "es", "zh")
+
+#: Folder of the pages' catalogs, inside the book source (Sphinx ``locale_dirs``).
+PAGE_LOCALES = "locales"
+
+#: Strings of ``book/_config.yml`` that Sphinx does not translate (theme
+#: options); the editions replace them in the built pages with their
+#: translation from the package catalog. A unit test keeps them equal to
+#: the configuration.
+CONFIG_MESSAGES = (
+    N_("Search the book…"),
+    N_("Sample data are illustrative. Every figure names its source."),
+)
+
+#: Pages of Sphinx itself (no source document) that carry no switcher note.
+_SPHINX_PAGES = {"genindex", "search", "py-modindex"}
+
+_SWITCH_MARK = "<!-- citybridge:language-switcher -->"
+_NOTE_MARK = "<!-- citybridge:untranslated -->"
+
+
+def page_domain(docname: str) -> str:
+    """The catalog (gettext domain) that holds a page's messages.
+
+    Sphinx's default (``gettext_compact``): a top-level page has its own
+    catalog (``methods`` → ``methods.po``); pages in a folder share the
+    folder's (``cities/santiago/03_access`` → ``cities.po``), so the same
+    narrative in every city's chapter is translated once.
+    """
+    return docname.split("/", 1)[0]
+
+
+def translated_domains(book_src: Path, lang: str) -> set[str]:
+    """The page catalogs that exist for ``lang`` (all of them for English)."""
+    d = Path(book_src) / PAGE_LOCALES / lang / "LC_MESSAGES"
+    return {p.stem for p in d.glob("*.po")} if d.is_dir() else set()
+
+
+def edition_pages(edition_dir: Path) -> list[str]:
+    """The pages of a built edition as docnames (``cities/hangzhou/01_network``), sorted."""
+    out = []
+    for p in Path(edition_dir).rglob("*.html"):
+        rel = p.relative_to(edition_dir)
+        if rel.parts[0].startswith("_"):
+            continue
+        out.append(rel.with_suffix("").as_posix())
+    return sorted(out)
+
+
+def switcher_html(docname: str, lang: str, *, languages: tuple[str, ...] = EDITIONS) -> str:
+    """The language switcher of one page: links to the same page in the other editions.
+
+    The current edition is named, not linked (``aria-current``); each name is
+    written in its own language and marked with its ``lang``.
+    """
+    up = "../" * (docname.count("/") + 1)
+    items = []
+    for code in languages:
+        L = LANGUAGES[code]
+        if code == lang:
+            items.append(f'<span class="cb-lang-current" lang="{L.html}" aria-current="page">'
+                         f'{html.escape(L.name)}</span>')
+        else:
+            items.append(f'<a class="cb-lang-link" href="{up}{code}/{docname}.html" hreflang="{L.html}" '
+                         f'lang="{L.html}">{html.escape(L.name)}</a>')
+    label = html.escape(gettext("Language", lang=lang), quote=True)
+    return (f'{_SWITCH_MARK}<div class="header-article-item"><nav class="cb-lang-switch" '
+            f'aria-label="{label}">' + '<span class="cb-lang-sep"> · </span>'.join(items) + "</nav></div>")
+
+
+def untranslated_note_html(lang: str) -> str:
+    """The note on a page shown in English in another edition, in that edition's language."""
+    L = LANGUAGES[lang]
+    title = html.escape(gettext("Not yet translated", lang=lang))
+    text = html.escape(gettext("This page has not been translated yet: it is shown in English, as "
+                               "published. The glossary gives the terms it uses in every language.",
+                               lang=lang))
+    return (f'{_NOTE_MARK}<div class="admonition note cb-untranslated" lang="{L.html}">'
+            f'<p class="admonition-title">{title}</p><p>{text}</p></div>')
+
+
+def decorate_page(text: str, docname: str, lang: str, *, translated: bool,
+                  languages: tuple[str, ...] = EDITIONS) -> str:
+    """One built page with its switcher, ``hreflang`` links, translated theme
+    strings and (when ``translated`` is False) the untranslated note.
+
+    Idempotent: a page already decorated is returned unchanged.
+    """
+    if _SWITCH_MARK in text:
+        return text
+    up = "../" * (docname.count("/") + 1)
+    alt = "".join(f'<link rel="alternate" hreflang="{LANGUAGES[c].html}" href="{up}{c}/{docname}.html">'
+                  for c in languages)
+    text = text.replace("</head>", alt + "</head>", 1)
+    sw = switcher_html(docname, lang, languages=languages)
+    anchor = '<div class="header-article-items__end">'
+    if anchor in text:
+        text = text.replace(anchor, anchor + sw, 1)
+    else:  # a page without the theme's article header: put it first in the body
+        text = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + sw, text, count=1)
+    if lang != SOURCE_LANGUAGE:
+        for msg in CONFIG_MESSAGES:
+            text = text.replace(html.escape(msg, quote=False), html.escape(gettext(msg, lang=lang), quote=False))
+            text = text.replace(html.escape(msg, quote=True), html.escape(gettext(msg, lang=lang), quote=True))
+    if not translated and docname.split("/")[-1] not in _SPHINX_PAGES:
+        art = '<article class="bd-article">'
+        if art in text:
+            text = text.replace(art, '<article class="bd-article" lang="en">' + untranslated_note_html(lang), 1)
+    return text
+
+
+def decorate_edition(edition_dir: Path, lang: str, *, translated: set[str],
+                     languages: tuple[str, ...] = EDITIONS) -> int:
+    """Decorate every page of a built edition (see :func:`decorate_page`).
+
+    ``translated`` holds the page catalogs (domains) that exist for ``lang``.
+    Returns the number of pages changed.
+    """
+    changed = 0
+    for docname in edition_pages(edition_dir):
+        p = Path(edition_dir) / f"{docname}.html"
+        text = p.read_text(encoding="utf-8")
+        if "http-equiv=\"Refresh\"" in text[:400]:  # the root redirect page
+            continue
+        ok = lang == SOURCE_LANGUAGE or page_domain(docname) in translated
+        new = decorate_page(text, docname, lang, translated=ok, languages=languages)
+        if new != text:
+            p.write_text(new, encoding="utf-8")
+            changed += 1
+    return changed
+
+
+def root_index_html(*, languages: tuple[str, ...] = EDITIONS, title: str = "citybridge: Hangzhou × Santiago") -> str:
+    """The page at the root of the built book that offers the editions (no script, no web font)."""
+    rows = []
+    for code in languages:
+        L = LANGUAGES[code]
+        blurb = html.escape(gettext("The workbook of the Hangzhou–Santiago exchange on sustainable, "
+                                    "low-carbon, digitally managed public transport.", lang=code))
+        read = html.escape(gettext("Read the book", lang=code))
+        rows.append(f'<li lang="{L.html}"><a href="{code}/intro.html" hreflang="{L.html}">'
+                    f'<span class="name">{html.escape(L.name)}</span> — {read}</a><p>{blurb}</p></li>')
+    t = html.escape(title)
+    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
+            f"<title>{t}</title>\n"
+            "<style>body{font-family:system-ui,-apple-system,\"Segoe UI\",Roboto,\"Noto Sans\","
+            "\"PingFang SC\",\"Hiragino Sans GB\",\"Microsoft YaHei\",\"Noto Sans CJK SC\","
+            "\"Source Han Sans SC\",\"WenQuanYi Micro Hei\",sans-serif;max-width:40em;margin:3em auto;"
+            "padding:0 1em;line-height:1.5;color:#222}ul{list-style:none;padding:0}li{margin:1.5em 0}"
+            "a{color:#2171b5;font-size:1.25em;text-decoration:none}a:hover{text-decoration:underline}"
+            ".name{font-weight:600}p{margin:.3em 0;color:#444}</style>\n"
+            f"</head>\n<body>\n<h1>{t}</h1>\n<ul>\n" + "\n".join(rows) + "\n</ul>\n</body>\n</html>\n")
+
+
+def _sphinx(book_src: Path, out: Path, doctrees: Path, lang: str, *, strict: bool) -> None:
+    cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-D", f"language={LANGUAGES[lang].sphinx}",
+           str(book_src), str(out), "-d", str(doctrees)]
+    if strict:
+        cmd += ["-W", "-n", "--keep-going"]
+    env = dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1")
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0 or not (out / "intro.html").is_file():
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
+        raise CitybridgeError(f"the {LANGUAGES[lang].name} edition of the book did not build "
+                              f"(sphinx exit {proc.returncode}):\n{tail}")
+
+
+def build_edition(book_src: Path, out_html: Path, lang: str, *, strict: bool = False,
+                  english_site: Path | None = None) -> Path:
+    """Build one edition into ``out_html/<lang>/`` (swapped in only when complete).
+
+    Parameters
+    ----------
+    book_src
+        The assembled book source (with ``conf.py``).
+    out_html
+        The folder of the built book (``book/_build/html``).
+    lang
+        ``en``, ``es`` or ``zh``.
+    english_site
+        For ``en``: an English site already built from the same source, copied
+        instead of built again.
+
+    Returns
+    -------
+    Path
+        The edition's folder.
+    """
+    from .book import share_map_assets
+
+    book_src, out_html = Path(book_src), Path(out_html)
+    out_html.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".edition-{lang}-", dir=out_html))
+    try:
+        if lang == SOURCE_LANGUAGE and english_site is not None:
+            skip = set(EDITIONS)
+            shutil.copytree(english_site, tmp, dirs_exist_ok=True,
+                            ignore=lambda d, names: [n for n in names if Path(d) == Path(english_site)
+                                                     and (n in skip or n.startswith(".edition-"))])
+        else:
+            _sphinx(book_src, tmp, book_src / "_build" / f".doctrees-{lang}", lang, strict=strict)
+            share_map_assets(tmp)
+        # each edition's own index.html leads to its first page (the root one offers the editions)
+        (tmp / "index.html").write_text('<meta http-equiv="Refresh" content="0; url=intro.html" />\n',
+                                        encoding="utf-8")
+        decorate_edition(tmp, lang, translated=translated_domains(book_src, lang))
+        os.chmod(tmp, 0o755)
+        final = out_html / lang
+        old = out_html / f".edition-{lang}-old"
+        shutil.rmtree(old, ignore_errors=True)
+        if final.exists():
+            os.replace(final, old)
+        os.replace(tmp, final)
+        shutil.rmtree(old, ignore_errors=True)
+        return final
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def build_editions(book_src: Path, out_html: Path, *, languages: tuple[str, ...] = EDITIONS,
+                   strict: bool = False) -> dict[str, float]:
+    """Build every edition of the book and the root page that offers them.
+
+    ``out_html/<lang>/`` is a complete offline site per language and
+    ``out_html/index.html`` the choice of language. When ``out_html`` already
+    holds the English site built from ``book_src`` (``citybridge build`` makes
+    it first), the English edition is a copy of it rather than a second build.
+
+    Returns
+    -------
+    dict
+        Seconds spent on each edition, by language code.
+    """
+    book_src, out_html = Path(book_src), Path(out_html)
+    unknown = [c for c in languages if c not in LANGUAGES]
+    if unknown:
+        raise CitybridgeError(f"editions {unknown}: the book has editions {', '.join(LANGUAGES)} only")
+    english = out_html if (out_html / "intro.html").is_file() and (out_html / ".buildinfo").is_file() else None
+    seconds = {}
+    for lang in languages:
+        t0 = time.perf_counter()
+        build_edition(book_src, out_html, lang, strict=strict, english_site=english)
+        seconds[lang] = time.perf_counter() - t0
+    (out_html / "index.html").write_text(root_index_html(languages=languages), encoding="utf-8")
+    return seconds
+
+
+__all__ = ["EDITIONS", "PAGE_LOCALES", "CONFIG_MESSAGES", "page_domain", "translated_domains", "edition_pages",
+           "switcher_html", "untranslated_note_html", "decorate_page", "decorate_edition", "root_index_html",
+           "build_edition", "build_editions"]
