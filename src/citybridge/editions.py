@@ -48,7 +48,6 @@ PAGE_LOCALES = "locales"
 #: the configuration.
 CONFIG_MESSAGES = (
     N_("Search the book…"),
-    N_("Sample data are illustrative. Every figure names its source."),
 )
 
 #: Pages of Sphinx itself (no source document) that carry no switcher note.
