@@ -74,6 +74,42 @@ def translated_domains(book_src: Path, lang: str) -> set[str]:
     return {p.stem for p in d.glob("*.po")} if d.is_dir() else set()
 
 
+def root_page(book_src: Path) -> str:
+    """The book's first page (``root`` of ``_toc.yml``; ``intro`` when there is none)."""
+    import yaml
+
+    try:
+        root = yaml.safe_load((Path(book_src) / "_toc.yml").read_text(encoding="utf-8")).get("root")
+    except (OSError, AttributeError, yaml.YAMLError):
+        root = None
+    return str(root or "intro").removesuffix(".md")
+
+
+def page_messages(book_src: Path, lang: str, domain: str) -> dict[str, str]:
+    """The translated messages of one page catalog (empty and fuzzy entries left out)."""
+    from .catalogs import read_catalog
+
+    po = Path(book_src) / PAGE_LOCALES / lang / "LC_MESSAGES" / f"{domain}.po"
+    if lang == SOURCE_LANGUAGE or not po.is_file():
+        return {}
+    return {m.id: m.string for m in read_catalog(po) if m.id and isinstance(m.id, str) and m.string
+            and not m.fuzzy}
+
+
+def translate_captions(text: str, messages: dict[str, str]) -> str:
+    """The navigation captions of a built page (``The cities``, ``Reference``) in the edition's language.
+
+    They are messages of the root page's catalog, but the table of contents is
+    added to the pages after Sphinx has translated them, so they are replaced
+    in the built HTML.
+    """
+    def sub(m: re.Match) -> str:
+        src = html.unescape(m.group(2))
+        return m.group(1) + html.escape(messages.get(src, src), quote=False) + m.group(3)
+
+    return re.sub(r'(<span class="caption-text">)(.*?)(</span>)', sub, text)
+
+
 def edition_pages(edition_dir: Path) -> list[str]:
     """The pages of a built edition as docnames (``cities/hangzhou/01_network``), sorted."""
     out = []
@@ -118,14 +154,18 @@ def untranslated_note_html(lang: str) -> str:
 
 
 def decorate_page(text: str, docname: str, lang: str, *, translated: bool,
-                  languages: tuple[str, ...] = EDITIONS) -> str:
+                  languages: tuple[str, ...] = EDITIONS, captions: dict[str, str] | None = None) -> str:
     """One built page with its switcher, ``hreflang`` links, translated theme
-    strings and (when ``translated`` is False) the untranslated note.
+    strings and captions (:func:`translate_captions` with ``captions``) and
+    (when ``translated`` is False) the untranslated note.
 
     Idempotent: a page already decorated is returned unchanged.
     """
     if _SWITCH_MARK in text:
         return text
+    # Sphinx writes the language code (es, zh); the page says which variety
+    text = re.sub(r'(<html[^>]*\blang=")[^"]*(")', lambda m: m.group(1) + LANGUAGES[lang].html + m.group(2),
+                  text, count=1)
     up = "../" * (docname.count("/") + 1)
     alt = "".join(f'<link rel="alternate" hreflang="{LANGUAGES[c].html}" href="{up}{c}/{docname}.html">'
                   for c in languages)
@@ -136,6 +176,8 @@ def decorate_page(text: str, docname: str, lang: str, *, translated: bool,
         text = text.replace(anchor, anchor + sw, 1)
     else:  # a page without the theme's article header: put it first in the body
         text = re.sub(r"(<body[^>]*>)", lambda m: m.group(1) + sw, text, count=1)
+    if captions:
+        text = translate_captions(text, captions)
     if lang != SOURCE_LANGUAGE:
         for msg in CONFIG_MESSAGES:
             text = text.replace(html.escape(msg, quote=False), html.escape(gettext(msg, lang=lang), quote=False))
@@ -148,11 +190,12 @@ def decorate_page(text: str, docname: str, lang: str, *, translated: bool,
 
 
 def decorate_edition(edition_dir: Path, lang: str, *, translated: set[str],
-                     languages: tuple[str, ...] = EDITIONS) -> int:
+                     languages: tuple[str, ...] = EDITIONS, captions: dict[str, str] | None = None) -> int:
     """Decorate every page of a built edition (see :func:`decorate_page`).
 
-    ``translated`` holds the page catalogs (domains) that exist for ``lang``.
-    Returns the number of pages changed.
+    ``translated`` holds the page catalogs (domains) that exist for ``lang``;
+    ``captions`` the root page's translated messages. Returns the number of
+    pages changed.
     """
     changed = 0
     for docname in edition_pages(edition_dir):
@@ -161,14 +204,15 @@ def decorate_edition(edition_dir: Path, lang: str, *, translated: set[str],
         if "http-equiv=\"Refresh\"" in text[:400]:  # the root redirect page
             continue
         ok = lang == SOURCE_LANGUAGE or page_domain(docname) in translated
-        new = decorate_page(text, docname, lang, translated=ok, languages=languages)
+        new = decorate_page(text, docname, lang, translated=ok, languages=languages, captions=captions)
         if new != text:
             p.write_text(new, encoding="utf-8")
             changed += 1
     return changed
 
 
-def root_index_html(*, languages: tuple[str, ...] = EDITIONS, title: str = "citybridge: Hangzhou × Santiago") -> str:
+def root_index_html(*, languages: tuple[str, ...] = EDITIONS, title: str = "citybridge: Hangzhou × Santiago",
+                    first_page: str = "intro") -> str:
     """The page at the root of the built book that offers the editions (no script, no web font)."""
     rows = []
     for code in languages:
@@ -176,7 +220,7 @@ def root_index_html(*, languages: tuple[str, ...] = EDITIONS, title: str = "city
         blurb = html.escape(gettext("The workbook of the Hangzhou–Santiago exchange on sustainable, "
                                     "low-carbon, digitally managed public transport.", lang=code))
         read = html.escape(gettext("Read the book", lang=code))
-        rows.append(f'<li lang="{L.html}"><a href="{code}/intro.html" hreflang="{L.html}">'
+        rows.append(f'<li lang="{L.html}"><a href="{code}/{first_page}.html" hreflang="{L.html}">'
                     f'<span class="name">{html.escape(L.name)}</span> — {read}</a><p>{blurb}</p></li>')
     t = html.escape(title)
     return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -198,7 +242,7 @@ def _sphinx(book_src: Path, out: Path, doctrees: Path, lang: str, *, strict: boo
         cmd += ["-W", "-n", "--keep-going"]
     env = dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1")
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
-    if proc.returncode != 0 or not (out / "intro.html").is_file():
+    if proc.returncode != 0 or not (out / f"{root_page(book_src)}.html").is_file():
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
         raise CitybridgeError(f"the {LANGUAGES[lang].name} edition of the book did not build "
                               f"(sphinx exit {proc.returncode}):\n{tail}")
@@ -240,9 +284,10 @@ def build_edition(book_src: Path, out_html: Path, lang: str, *, strict: bool = F
             _sphinx(book_src, tmp, book_src / "_build" / f".doctrees-{lang}", lang, strict=strict)
             share_map_assets(tmp)
         # each edition's own index.html leads to its first page (the root one offers the editions)
-        (tmp / "index.html").write_text('<meta http-equiv="Refresh" content="0; url=intro.html" />\n',
+        (tmp / "index.html").write_text(f'<meta http-equiv="Refresh" content="0; url={root_page(book_src)}.html" />\n',
                                         encoding="utf-8")
-        decorate_edition(tmp, lang, translated=translated_domains(book_src, lang))
+        decorate_edition(tmp, lang, translated=translated_domains(book_src, lang),
+                         captions=page_messages(book_src, lang, page_domain(root_page(book_src))))
         os.chmod(tmp, 0o755)
         final = out_html / lang
         old = out_html / f".edition-{lang}-old"
@@ -274,16 +319,19 @@ def build_editions(book_src: Path, out_html: Path, *, languages: tuple[str, ...]
     unknown = [c for c in languages if c not in LANGUAGES]
     if unknown:
         raise CitybridgeError(f"editions {unknown}: the book has editions {', '.join(LANGUAGES)} only")
-    english = out_html if (out_html / "intro.html").is_file() and (out_html / ".buildinfo").is_file() else None
+    first = root_page(book_src)
+    english = out_html if (out_html / f"{first}.html").is_file() and (out_html / ".buildinfo").is_file() else None
     seconds = {}
     for lang in languages:
         t0 = time.perf_counter()
         build_edition(book_src, out_html, lang, strict=strict, english_site=english)
         seconds[lang] = time.perf_counter() - t0
-    (out_html / "index.html").write_text(root_index_html(languages=languages), encoding="utf-8")
+    (out_html / "index.html").write_text(root_index_html(languages=languages, first_page=first),
+                                         encoding="utf-8")
     return seconds
 
 
-__all__ = ["EDITIONS", "PAGE_LOCALES", "CONFIG_MESSAGES", "page_domain", "translated_domains", "edition_pages",
+__all__ = ["EDITIONS", "PAGE_LOCALES", "CONFIG_MESSAGES", "page_domain", "translated_domains", "root_page",
+           "page_messages", "translate_captions", "edition_pages",
            "switcher_html", "untranslated_note_html", "decorate_page", "decorate_edition", "root_index_html",
            "build_edition", "build_editions"]

@@ -64,8 +64,10 @@ class Language:
     babel : str
         The CLDR locale used for formatting numbers and dates.
     sphinx : str
-        The value of Sphinx's ``language`` setting for this edition (Sphinx
-        and the book theme ship their own ``es`` and ``zh_CN`` catalogs).
+        The value of Sphinx's ``language`` setting for this edition. It is
+        the code itself, because Sphinx looks up the pages' catalogs in
+        ``locales/<language>/`` exactly; gettext still finds Sphinx's own
+        ``zh_CN`` messages for ``zh`` (``zh`` expands to ``zh_CN``).
     html : str
         The BCP 47 tag for HTML ``lang`` attributes.
     name : str
@@ -82,8 +84,8 @@ class Language:
 #: The languages of the workbook, English first (the source language).
 LANGUAGES: dict[str, Language] = {
     "en": Language("en", "en", "en", "en", "English"),
-    "es": Language("es", "es_CL", "es_CL", "es-CL", "Español"),
-    "zh": Language("zh", "zh_Hans_CN", "zh_CN", "zh-CN", "中文"),
+    "es": Language("es", "es_CL", "es", "es-CL", "Español"),
+    "zh": Language("zh", "zh_Hans_CN", "zh", "zh-CN", "中文"),
 }
 
 #: The language of the sources (msgids of every catalog).
