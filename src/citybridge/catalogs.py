@@ -137,45 +137,61 @@ def _run(cmd: list[str], what: str) -> None:
         raise CitybridgeError(f"{what} failed (exit {proc.returncode}):\n{tail}")
 
 
-def page_templates(book_dir: Path, out_dir: Path, *, pages: tuple[str, ...] = HAND_WRITTEN_PAGES) -> list[Path]:
-    """Write the ``.pot`` template of each hand-written page into ``out_dir``.
+def assemble_pages_book(book_dir: Path, dest: Path, *, pages: tuple[str, ...] = HAND_WRITTEN_PAGES) -> Path:
+    """A book of the hand-written pages only, in ``dest/book``, configured as the real one.
 
-    Runs Sphinx's ``gettext`` builder with the book's own configuration
-    (``_config.yml`` through Jupyter Book, as the real build) on a copy of the
-    pages, so the messages are exactly those the editions look up. The
-    table of contents has the captions of the real book (they are
-    messages of the root page). Returns the templates written.
+    Copies ``_config.yml``, ``_static``, the page catalogs and the pages (and
+    ``data/README.md``, which ``data.md`` includes), writes a table of
+    contents with the parts and captions of :func:`citybridge.book.write_toc`
+    (one English stand-in page, ``cities/index``, holds the place of the
+    generated parts) and generates ``conf.py``. Returns the book folder.
     """
     import yaml
 
     from .book import write_conf
+    from .editions import PAGE_LOCALES
 
-    book_dir, out_dir = Path(book_dir), Path(out_dir)
+    book_dir, dest = Path(book_dir), Path(dest)
+    work = dest / "book"
+    work.mkdir(parents=True)
+    shutil.copy2(book_dir / "_config.yml", work / "_config.yml")
+    for folder in ("_static", PAGE_LOCALES):
+        if (book_dir / folder).is_dir():
+            shutil.copytree(book_dir / folder, work / folder, ignore=shutil.ignore_patterns("*.mo"))
+    data_readme = book_dir.parent / "data" / "README.md"
+    if data_readme.is_file():  # data.md includes ../data/README.md
+        (dest / "data").mkdir(exist_ok=True)
+        shutil.copy2(data_readme, dest / "data" / "README.md")
+    for p in pages:
+        if (book_dir / f"{p}.md").is_file():
+            shutil.copy2(book_dir / f"{p}.md", work / f"{p}.md")
+    root, rest = pages[0], [p for p in pages[1:] if (work / f"{p}.md").is_file()]
+    for stand_in in ("cities/index", "compare/index"):
+        (work / stand_in).parent.mkdir()
+        (work / f"{stand_in}.md").write_text(
+            "# A generated page\n\nThis page stands for the pages that the build generates in English.\n",
+            encoding="utf-8")
+    toc = {"format": "jb-book", "root": root, "parts": [
+        {"caption": "The cities", "chapters": [{"file": "cities/index"}]},
+        {"caption": "Comparison", "chapters": [{"file": "compare/index"}]},
+        {"caption": "Reference", "chapters": [{"file": p} for p in rest]}]}
+    (work / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False), encoding="utf-8")
+    write_conf(work)
+    return work
+
+
+def page_templates(book_dir: Path, out_dir: Path, *, pages: tuple[str, ...] = HAND_WRITTEN_PAGES) -> list[Path]:
+    """Write the ``.pot`` template of each hand-written page into ``out_dir``.
+
+    Runs Sphinx's ``gettext`` builder with the book's own configuration
+    (``_config.yml`` through Jupyter Book, as the real build) on a book of the
+    pages (:func:`assemble_pages_book`), so the messages are exactly those
+    the editions look up, the captions of the table of contents included
+    (they are messages of the root page). Returns the templates written.
+    """
+    out_dir = Path(out_dir)
     with tempfile.TemporaryDirectory(prefix="citybridge-pot-") as tmp:
-        work = Path(tmp) / "book"
-        work.mkdir()
-        shutil.copy2(book_dir / "_config.yml", work / "_config.yml")
-        if (book_dir / "_static").is_dir():
-            shutil.copytree(book_dir / "_static", work / "_static")
-        data_readme = book_dir.parent / "data" / "README.md"
-        if data_readme.is_file():  # data.md includes ../data/README.md
-            (Path(tmp) / "data").mkdir()
-            shutil.copy2(data_readme, Path(tmp) / "data" / "README.md")
-        for p in pages:
-            if (book_dir / f"{p}.md").is_file():
-                shutil.copy2(book_dir / f"{p}.md", work / f"{p}.md")
-        root, rest = pages[0], [p for p in pages[1:] if (work / f"{p}.md").is_file()]
-        # the parts and captions of citybridge.book.write_toc (stand-in pages
-        # for the generated parts: their templates are not kept)
-        for stand_in in ("cities/index", "compare/index"):
-            (work / stand_in).parent.mkdir()
-            (work / f"{stand_in}.md").write_text("# x\n", encoding="utf-8")
-        toc = {"format": "jb-book", "root": root, "parts": [
-            {"caption": "The cities", "chapters": [{"file": "cities/index"}]},
-            {"caption": "Comparison", "chapters": [{"file": "compare/index"}]},
-            {"caption": "Reference", "chapters": [{"file": p} for p in rest]}]}
-        (work / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False), encoding="utf-8")
-        write_conf(work)
+        work = assemble_pages_book(book_dir, Path(tmp), pages=pages)
         _run([sys.executable, "-m", "sphinx", "-b", "gettext", "-q", str(work), str(work / "_build" / "gettext")],
              "the gettext builder (sphinx -b gettext)")
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -208,5 +224,6 @@ def update_page_catalogs(book_dir: Path, *, languages: tuple[str, ...] = TARGET_
 
 
 __all__ = ["HAND_WRITTEN_PAGES", "TARGET_LANGUAGES", "read_catalog", "missing_translations",
-           "extract_package_messages", "compile_catalog", "update_package_catalogs", "page_templates",
+           "extract_package_messages", "compile_catalog", "update_package_catalogs", "assemble_pages_book",
+           "page_templates",
            "update_page_catalogs"]
