@@ -73,7 +73,7 @@ def site(tmp_path_factory):
     """The hand-written pages (and one untranslated stand-in page) built in three editions."""
     book = catalogs.assemble_pages_book(ROOT / "book", tmp_path_factory.mktemp("editions"))
     index = build_html(book)
-    seconds = editions.build_editions(book, index.parent)
+    seconds, _ = editions.build_editions(book, index.parent)
     return index.parent, seconds
 
 

@@ -235,17 +235,50 @@ def root_index_html(*, languages: tuple[str, ...] = EDITIONS, title: str = "city
             f"</head>\n<body>\n<h1>{t}</h1>\n<ul>\n" + "\n".join(rows) + "\n</ul>\n</body>\n</html>\n")
 
 
-def _sphinx(book_src: Path, out: Path, doctrees: Path, lang: str, *, strict: bool) -> None:
+def _start_sphinx(book_src: Path, out: Path, doctrees: Path, lang: str, *, strict: bool) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-D", f"language={LANGUAGES[lang].sphinx}",
            str(book_src), str(out), "-d", str(doctrees)]
     if strict:
         cmd += ["-W", "-n", "--keep-going"]
     env = dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1")
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def _finish_sphinx(proc: subprocess.Popen, book_src: Path, out: Path, lang: str) -> None:
+    try:
+        stdout, stderr = proc.communicate()
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
     if proc.returncode != 0 or not (out / f"{root_page(book_src)}.html").is_file():
-        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
+        tail = "\n".join((stdout + stderr).strip().splitlines()[-25:])
         raise CitybridgeError(f"the {LANGUAGES[lang].name} edition of the book did not build "
                               f"(sphinx exit {proc.returncode}):\n{tail}")
+
+
+def _swap_in(tmp: Path, out_html: Path, lang: str) -> Path:
+    final = out_html / lang
+    old = out_html / f".edition-{lang}-old"
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        os.replace(final, old)
+    os.replace(tmp, final)
+    shutil.rmtree(old, ignore_errors=True)
+    return final
+
+
+def _finish_edition(tmp: Path, book_src: Path, lang: str) -> None:
+    """Shared Leaflet, the edition's own index page, switcher, notes and captions."""
+    from .book import share_map_assets
+
+    share_map_assets(tmp)
+    # each edition's own index.html leads to its first page (the root one offers the editions)
+    (tmp / "index.html").write_text(f'<meta http-equiv="Refresh" content="0; url={root_page(book_src)}.html" />\n',
+                                    encoding="utf-8")
+    decorate_edition(tmp, lang, translated=translated_domains(book_src, lang),
+                     captions=page_messages(book_src, lang, page_domain(root_page(book_src))))
+    os.chmod(tmp, 0o755)
 
 
 def build_edition(book_src: Path, out_html: Path, lang: str, *, strict: bool = False,
@@ -269,66 +302,74 @@ def build_edition(book_src: Path, out_html: Path, lang: str, *, strict: bool = F
     Path
         The edition's folder.
     """
-    from .book import share_map_assets
-
-    book_src, out_html = Path(book_src), Path(out_html)
-    out_html.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".edition-{lang}-", dir=out_html))
-    try:
-        if lang == SOURCE_LANGUAGE and english_site is not None:
-            skip = set(EDITIONS)
-            shutil.copytree(english_site, tmp, dirs_exist_ok=True,
-                            ignore=lambda d, names: [n for n in names if Path(d) == Path(english_site)
-                                                     and (n in skip or n.startswith(".edition-"))])
-        else:
-            _sphinx(book_src, tmp, book_src / "_build" / f".doctrees-{lang}", lang, strict=strict)
-            share_map_assets(tmp)
-        # each edition's own index.html leads to its first page (the root one offers the editions)
-        (tmp / "index.html").write_text(f'<meta http-equiv="Refresh" content="0; url={root_page(book_src)}.html" />\n',
-                                        encoding="utf-8")
-        decorate_edition(tmp, lang, translated=translated_domains(book_src, lang),
-                         captions=page_messages(book_src, lang, page_domain(root_page(book_src))))
-        os.chmod(tmp, 0o755)
-        final = out_html / lang
-        old = out_html / f".edition-{lang}-old"
-        shutil.rmtree(old, ignore_errors=True)
-        if final.exists():
-            os.replace(final, old)
-        os.replace(tmp, final)
-        shutil.rmtree(old, ignore_errors=True)
-        return final
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    return build_editions(book_src, out_html, languages=(lang,), strict=strict, english_site=english_site,
+                          root_index=False)[1][lang]
 
 
 def build_editions(book_src: Path, out_html: Path, *, languages: tuple[str, ...] = EDITIONS,
-                   strict: bool = False) -> dict[str, float]:
+                   strict: bool = False, workers: int = 2, english_site: Path | None = None,
+                   root_index: bool = True) -> tuple[dict[str, float], dict[str, Path]]:
     """Build every edition of the book and the root page that offers them.
 
     ``out_html/<lang>/`` is a complete offline site per language and
     ``out_html/index.html`` the choice of language. When ``out_html`` already
     holds the English site built from ``book_src`` (``citybridge build`` makes
     it first), the English edition is a copy of it rather than a second build.
+    Up to ``workers`` Sphinx processes build editions side by side (each has
+    its own environment in ``_build/.doctrees-<lang>``).
 
     Returns
     -------
-    dict
-        Seconds spent on each edition, by language code.
+    tuple of dict
+        Seconds from the start until each edition was ready, and its folder,
+        by language code.
     """
     book_src, out_html = Path(book_src), Path(out_html)
     unknown = [c for c in languages if c not in LANGUAGES]
     if unknown:
         raise CitybridgeError(f"editions {unknown}: the book has editions {', '.join(LANGUAGES)} only")
+    out_html.mkdir(parents=True, exist_ok=True)
     first = root_page(book_src)
-    english = out_html if (out_html / f"{first}.html").is_file() and (out_html / ".buildinfo").is_file() else None
-    seconds = {}
-    for lang in languages:
-        t0 = time.perf_counter()
-        build_edition(book_src, out_html, lang, strict=strict, english_site=english)
-        seconds[lang] = time.perf_counter() - t0
-    (out_html / "index.html").write_text(root_index_html(languages=languages, first_page=first),
-                                         encoding="utf-8")
-    return seconds
+    if english_site is None and (out_html / f"{first}.html").is_file() and (out_html / ".buildinfo").is_file():
+        english_site = out_html
+    t0 = time.perf_counter()
+    seconds: dict[str, float] = {}
+    folders: dict[str, Path] = {}
+    tmps = {lang: Path(tempfile.mkdtemp(prefix=f".edition-{lang}-", dir=out_html)) for lang in languages}
+    running: list[tuple[str, subprocess.Popen]] = []
+    try:
+        todo = []
+        for lang in languages:
+            if lang == SOURCE_LANGUAGE and english_site is not None:
+                skip = set(EDITIONS)
+                shutil.copytree(english_site, tmps[lang], dirs_exist_ok=True,
+                                ignore=lambda d, names: [n for n in names if Path(d) == Path(english_site)
+                                                         and (n in skip or n.startswith(".edition-"))])
+                _finish_edition(tmps[lang], book_src, lang)
+                folders[lang] = _swap_in(tmps[lang], out_html, lang)
+                seconds[lang] = time.perf_counter() - t0
+            else:
+                todo.append(lang)
+        while todo or running:
+            while todo and len(running) < max(1, workers):
+                lang = todo.pop(0)
+                running.append((lang, _start_sphinx(book_src, tmps[lang], book_src / "_build" / f".doctrees-{lang}",
+                                                    lang, strict=strict)))
+            lang, proc = running.pop(0)
+            _finish_sphinx(proc, book_src, tmps[lang], lang)
+            _finish_edition(tmps[lang], book_src, lang)
+            folders[lang] = _swap_in(tmps[lang], out_html, lang)
+            seconds[lang] = time.perf_counter() - t0
+    finally:
+        for _, proc in running:  # an edition failed or the build was interrupted
+            proc.kill()
+            proc.wait()
+        for tmp in tmps.values():
+            shutil.rmtree(tmp, ignore_errors=True)
+    if root_index:
+        (out_html / "index.html").write_text(root_index_html(languages=languages, first_page=first),
+                                             encoding="utf-8")
+    return seconds, folders
 
 
 __all__ = ["EDITIONS", "PAGE_LOCALES", "CONFIG_MESSAGES", "page_domain", "translated_domains", "root_page",
