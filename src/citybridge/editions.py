@@ -37,7 +37,7 @@ from .errors import CitybridgeError
 from .i18n import LANGUAGES, SOURCE_LANGUAGE, N_, gettext
 
 #: The editions built, English (the source) first.
-EDITIONS = ("en", "es", "zh")
+EDITIONS = tuple(LANGUAGES)
 
 #: Folder of the pages' catalogs, inside the book source (Sphinx ``locale_dirs``).
 PAGE_LOCALES = "locales"
