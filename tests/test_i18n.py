@@ -241,3 +241,16 @@ def test_chinese_uses_system_fonts_only():
     for font in ("PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "Source Han Sans SC"):
         assert font in block
     assert "@font-face" not in css and "url(" not in css
+
+
+def test_half_built_editions_of_dead_builds_are_removed(tmp_path):
+    import os
+
+    dead = tmp_path / ".edition-999999999-es-abc"      # no such process
+    mine = tmp_path / f".edition-{os.getpid()}-zh-abc"  # a build still running
+    for d in (dead, mine):
+        (d / "cities").mkdir(parents=True)
+        (d / "intro.html").write_text("<html></html>")
+    (tmp_path / "html").mkdir()
+    editions.remove_stale_editions(tmp_path)
+    assert not dead.exists() and mine.is_dir() and (tmp_path / "html").is_dir()

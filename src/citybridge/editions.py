@@ -259,7 +259,7 @@ def _finish_sphinx(proc: subprocess.Popen, book_src: Path, out: Path, lang: str)
 
 def _swap_in(tmp: Path, out_html: Path, lang: str) -> Path:
     final = out_html / lang
-    old = out_html / f".edition-{lang}-old"
+    old = tmp.with_name(tmp.name + "-old")
     shutil.rmtree(old, ignore_errors=True)
     if final.exists():
         os.replace(final, old)
@@ -335,7 +335,10 @@ def build_editions(book_src: Path, out_html: Path, *, languages: tuple[str, ...]
     t0 = time.perf_counter()
     seconds: dict[str, float] = {}
     folders: dict[str, Path] = {}
-    tmps = {lang: Path(tempfile.mkdtemp(prefix=f".edition-{lang}-", dir=out_html)) for lang in languages}
+    # half-built editions live beside the book, never inside it (a killed build leaves nothing there)
+    work = out_html.parent
+    remove_stale_editions(work)
+    tmps = {lang: Path(tempfile.mkdtemp(prefix=f".edition-{os.getpid()}-{lang}-", dir=work)) for lang in languages}
     running: list[tuple[str, subprocess.Popen]] = []
     try:
         todo = []
@@ -344,7 +347,7 @@ def build_editions(book_src: Path, out_html: Path, *, languages: tuple[str, ...]
                 skip = set(EDITIONS)
                 shutil.copytree(english_site, tmps[lang], dirs_exist_ok=True,
                                 ignore=lambda d, names: [n for n in names if Path(d) == Path(english_site)
-                                                         and (n in skip or n.startswith(".edition-"))])
+                                                         and n in skip])
                 _finish_edition(tmps[lang], book_src, lang)
                 folders[lang] = _swap_in(tmps[lang], out_html, lang)
                 seconds[lang] = time.perf_counter() - t0
@@ -367,12 +370,23 @@ def build_editions(book_src: Path, out_html: Path, *, languages: tuple[str, ...]
         for tmp in tmps.values():
             shutil.rmtree(tmp, ignore_errors=True)
     if root_index:
-        (out_html / "index.html").write_text(root_index_html(languages=languages, first_page=first),
-                                             encoding="utf-8")
+        tmp_index = work / f".edition-{os.getpid()}-index.html"
+        tmp_index.write_text(root_index_html(languages=languages, first_page=first), encoding="utf-8")
+        os.replace(tmp_index, out_html / "index.html")
     return seconds, folders
+
+
+def remove_stale_editions(build_root: Path) -> None:
+    """Remove half-built editions (``.edition-<pid>-*``) left in ``build_root`` by builds
+    that are no longer running (:func:`citybridge.pipeline.is_leftover`)."""
+    from .pipeline import is_leftover
+
+    for p in Path(build_root).glob(".edition-*"):
+        if is_leftover(p):  # its build's process id is dead
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
 
 
 __all__ = ["EDITIONS", "PAGE_LOCALES", "CONFIG_MESSAGES", "page_domain", "translated_domains", "root_page",
            "page_messages", "translate_captions", "edition_pages",
            "switcher_html", "untranslated_note_html", "decorate_page", "decorate_edition", "root_index_html",
-           "build_edition", "build_editions"]
+           "build_edition", "build_editions", "remove_stale_editions"]
