@@ -278,7 +278,9 @@ def _finish_edition(tmp: Path, book_src: Path, lang: str) -> None:
                                     encoding="utf-8")
     decorate_edition(tmp, lang, translated=translated_domains(book_src, lang),
                      captions=page_messages(book_src, lang, page_domain(root_page(book_src))))
-    os.chmod(tmp, 0o755)
+    mask = os.umask(0)
+    os.umask(mask)
+    os.chmod(tmp, 0o777 & ~mask)  # mkdtemp makes it 0700: the published book follows the umask
 
 
 def build_edition(book_src: Path, out_html: Path, lang: str, *, strict: bool = False,
