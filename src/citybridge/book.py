@@ -479,6 +479,10 @@ def build(root: Path, *, cities: list[str] | None = None, workers: int = 1, sche
     write_toc(book_dir, report, built)
     copy_static(book_dir)
     index = build_html(book_dir, strict=strict) if html_out else None
+    if index is not None:  # the English, Spanish and Chinese editions, and the root page offering them
+        from .editions import build_editions
+
+        build_editions(book_dir, index.parent, strict=strict)
     return report, index
 
 

@@ -1,0 +1,229 @@
+"""Keeping the translation catalogs in step with the sources (maintainers' tools).
+
+Two kinds of gettext catalog, both plain ``.po`` text that translators edit:
+
+* **the package's messages** — every string marked with
+  :func:`citybridge.i18n.gettext` (or ``_``, ``N_``) in ``src/citybridge`` —
+  in ``src/citybridge/locales/<lang>/LC_MESSAGES/citybridge.po``. Babel
+  extracts them (:func:`extract_package_messages`), merges new and changed
+  ones into each language's catalog, marking changed ones fuzzy
+  (:func:`update_package_catalogs`), and compiles the ``.mo`` that ships
+  with the package (:func:`compile_catalog`).
+* **the book's hand-written pages** — one catalog per page in
+  ``book/locales/<lang>/LC_MESSAGES/<page>.po``. Sphinx's ``gettext`` builder
+  writes the templates with the book's own configuration
+  (:func:`page_templates`), and sphinx-intl merges them into each
+  language's catalogs (:func:`update_page_catalogs`); Sphinx compiles them
+  while it builds an edition.
+
+To add a language: add it to :data:`citybridge.i18n.LANGUAGES`, run both
+update functions with it, translate every empty or fuzzy entry
+(:func:`missing_translations` lists them), and compile.
+"""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from .errors import CitybridgeError
+from .i18n import DOMAIN, LANGUAGES, LOCALE_DIR, SOURCE_LANGUAGE
+
+#: The book's hand-written pages (their catalogs are kept complete).
+HAND_WRITTEN_PAGES = ("intro", "methods", "data", "glossary", "workshop", "trainers")
+
+#: The languages translated from English.
+TARGET_LANGUAGES = tuple(c for c in LANGUAGES if c != SOURCE_LANGUAGE)
+
+PACKAGE_DIR = Path(__file__).parent
+
+
+def read_catalog(po: Path, *, lang: str | None = None):
+    """A ``.po`` file as a :class:`babel.messages.catalog.Catalog`.
+
+    Raises
+    ------
+    CitybridgeError
+        When the file cannot be read as a catalog (the message names it).
+    """
+    from babel.messages.pofile import read_po
+
+    try:
+        with open(po, "rb") as f:
+            return read_po(f, locale=LANGUAGES[lang].babel if lang else None, abort_invalid=True)
+    except (OSError, ValueError, Exception) as e:  # babel raises PoFileError (a ValueError subclass) or others
+        raise CitybridgeError(f"{po}: not a readable gettext catalog ({e}); fix the file or restore it from git") \
+            from None
+
+
+def missing_translations(po: Path) -> list[str]:
+    """The messages of a catalog that lack a usable translation: empty or fuzzy.
+
+    (An untranslated message would show the English text in another
+    edition; a fuzzy one was marked by a merge because its English changed.)
+    """
+    cat = read_catalog(po)
+    out = []
+    for m in cat:
+        if not m.id:
+            continue
+        s = m.string
+        empty = not any(s) if isinstance(s, tuple) else not s
+        if empty or m.fuzzy:
+            out.append(m.id if isinstance(m.id, str) else m.id[0])
+    return out
+
+
+def extract_package_messages(package_dir: Path = PACKAGE_DIR):
+    """The template catalog of the package's messages (Babel's Python extractor).
+
+    Keywords are Babel's defaults (``_``, ``gettext``, ``ngettext``, ``N_``...).
+    """
+    from babel.messages.catalog import Catalog
+    from babel.messages.extract import extract_from_dir
+
+    cat = Catalog(project="citybridge", domain=DOMAIN, charset="utf-8")
+    for filename, lineno, message, comments, context in extract_from_dir(
+            str(package_dir), method_map=[("**.py", "python")]):
+        cat.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+    return cat
+
+
+def compile_catalog(po: Path, mo: Path | None = None, *, lang: str | None = None) -> Path:
+    """Compile a ``.po`` into the ``.mo`` gettext reads (fuzzy entries left out); returns its path."""
+    from babel.messages.mofile import write_mo
+
+    cat = read_catalog(po, lang=lang)
+    mo = Path(mo) if mo is not None else Path(po).with_suffix(".mo")
+    with open(mo, "wb") as f:
+        write_mo(f, cat, use_fuzzy=False)
+    return mo
+
+
+def update_package_catalogs(*, locale_dir: Path = LOCALE_DIR, languages: tuple[str, ...] = TARGET_LANGUAGES,
+                            package_dir: Path = PACKAGE_DIR) -> dict[str, Path]:
+    """Merge the package's current messages into each language's catalog and compile it.
+
+    New messages arrive empty, changed ones fuzzy (with the old translation
+    as a suggestion), removed ones are dropped. Returns the ``.po`` path per language.
+    """
+    from babel.messages.catalog import Catalog
+    from babel.messages.pofile import write_po
+
+    template = extract_package_messages(package_dir)
+    out = {}
+    for lang in languages:
+        po = Path(locale_dir) / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+        po.parent.mkdir(parents=True, exist_ok=True)
+        if po.is_file():
+            cat = read_catalog(po, lang=lang)
+        else:
+            cat = Catalog(locale=LANGUAGES[lang].babel, domain=DOMAIN, project="citybridge", charset="utf-8")
+        cat.update(template, update_header_comment=False)
+        with open(po, "wb") as f:
+            write_po(f, cat, omit_header=False, sort_output=False, ignore_obsolete=True, include_lineno=False,
+                     width=0)
+        compile_catalog(po, lang=lang)
+        out[lang] = po
+    return out
+
+
+def _run(cmd: list[str], what: str) -> None:
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-20:])
+        raise CitybridgeError(f"{what} failed (exit {proc.returncode}):\n{tail}")
+
+
+def assemble_pages_book(book_dir: Path, dest: Path, *, pages: tuple[str, ...] = HAND_WRITTEN_PAGES) -> Path:
+    """A book of the hand-written pages only, in ``dest/book``, configured as the real one.
+
+    Copies ``_config.yml``, ``_static``, the page catalogs and the pages (and
+    ``data/README.md``, which ``data.md`` includes), writes a table of
+    contents with the parts and captions of :func:`citybridge.book.write_toc`
+    (one English stand-in page, ``cities/index``, holds the place of the
+    generated parts) and generates ``conf.py``. Returns the book folder.
+    """
+    import yaml
+
+    from .book import write_conf
+    from .editions import PAGE_LOCALES
+
+    book_dir, dest = Path(book_dir), Path(dest)
+    work = dest / "book"
+    work.mkdir(parents=True)
+    shutil.copy2(book_dir / "_config.yml", work / "_config.yml")
+    for folder in ("_static", PAGE_LOCALES):
+        if (book_dir / folder).is_dir():
+            shutil.copytree(book_dir / folder, work / folder, ignore=shutil.ignore_patterns("*.mo"))
+    data_readme = book_dir.parent / "data" / "README.md"
+    if data_readme.is_file():  # data.md includes ../data/README.md
+        (dest / "data").mkdir(exist_ok=True)
+        shutil.copy2(data_readme, dest / "data" / "README.md")
+    for p in pages:
+        if (book_dir / f"{p}.md").is_file():
+            shutil.copy2(book_dir / f"{p}.md", work / f"{p}.md")
+    root, rest = pages[0], [p for p in pages[1:] if (work / f"{p}.md").is_file()]
+    for stand_in in ("cities/index", "compare/index"):
+        (work / stand_in).parent.mkdir()
+        (work / f"{stand_in}.md").write_text(
+            "# A generated page\n\nThis page stands for the pages that the build generates in English.\n",
+            encoding="utf-8")
+    toc = {"format": "jb-book", "root": root, "parts": [
+        {"caption": "The cities", "chapters": [{"file": "cities/index"}]},
+        {"caption": "Comparison", "chapters": [{"file": "compare/index"}]},
+        {"caption": "Reference", "chapters": [{"file": p} for p in rest]}]}
+    (work / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False), encoding="utf-8")
+    write_conf(work)
+    return work
+
+
+def page_templates(book_dir: Path, out_dir: Path, *, pages: tuple[str, ...] = HAND_WRITTEN_PAGES) -> list[Path]:
+    """Write the ``.pot`` template of each hand-written page into ``out_dir``.
+
+    Runs Sphinx's ``gettext`` builder with the book's own configuration
+    (``_config.yml`` through Jupyter Book, as the real build) on a book of the
+    pages (:func:`assemble_pages_book`), so the messages are exactly those
+    the editions look up, the captions of the table of contents included
+    (they are messages of the root page). Returns the templates written.
+    """
+    out_dir = Path(out_dir)
+    with tempfile.TemporaryDirectory(prefix="citybridge-pot-") as tmp:
+        work = assemble_pages_book(book_dir, Path(tmp), pages=pages)
+        _run([sys.executable, "-m", "sphinx", "-b", "gettext", "-q", str(work), str(work / "_build" / "gettext")],
+             "the gettext builder (sphinx -b gettext)")
+        out_dir.mkdir(parents=True, exist_ok=True)
+        written = []
+        for p in pages:
+            pot = work / "_build" / "gettext" / f"{p}.pot"
+            if pot.is_file():
+                shutil.copy2(pot, out_dir / pot.name)
+                written.append(out_dir / pot.name)
+        return written
+
+
+def update_page_catalogs(book_dir: Path, *, languages: tuple[str, ...] = TARGET_LANGUAGES,
+                         pages: tuple[str, ...] = HAND_WRITTEN_PAGES) -> list[Path]:
+    """Bring ``book/locales/<lang>/LC_MESSAGES/<page>.po`` in step with the pages (sphinx-intl).
+
+    Returns the catalogs of every language.
+    """
+    from .editions import PAGE_LOCALES
+
+    book_dir = Path(book_dir)
+    with tempfile.TemporaryDirectory(prefix="citybridge-pot-out-") as tmp:
+        page_templates(book_dir, Path(tmp), pages=pages)
+        cmd = [sys.executable, "-m", "sphinx_intl", "update", "-p", tmp, "-d", str(book_dir / PAGE_LOCALES),
+               "-w", "0"]
+        for lang in languages:
+            cmd += ["-l", lang]
+        _run(cmd, "sphinx-intl update")
+    return sorted((book_dir / PAGE_LOCALES).glob("*/LC_MESSAGES/*.po"))
+
+
+__all__ = ["HAND_WRITTEN_PAGES", "TARGET_LANGUAGES", "read_catalog", "missing_translations",
+           "extract_package_messages", "compile_catalog", "update_package_catalogs", "assemble_pages_book",
+           "page_templates",
+           "update_page_catalogs"]
