@@ -9,11 +9,16 @@ notebooks are executed once for all editions; only Sphinx runs per language.
 Pages are translated with Sphinx's own i18n: the ``gettext`` builder writes a
 template per page, sphinx-intl keeps one catalog per page and language in
 ``book/locales/<lang>/LC_MESSAGES/<page>.po`` (see
-:mod:`citybridge.catalogs`), and Sphinx applies it while reading. A page
-whose catalog does not exist yet (today: the executed notebooks and the
-generated city and report pages) is shown in English in the Spanish and
-Chinese editions, with a note in the edition's language saying so, and its
-article is marked ``lang="en"``.
+:mod:`citybridge.catalogs`), and Sphinx applies it while reading. The
+executed notebook pages are read with their narrative (markdown cells)
+translated from one catalog per chapter,
+``book/locales/<lang>/LC_MESSAGES/notebooks/<chapter>.po``
+(:mod:`citybridge.notebook_i18n`); their computed outputs stay English,
+which a note in the edition's language says, and each output is marked
+``lang="en"``. A page with no catalog at all (today: the generated city
+and report pages) is shown in English in the Spanish and Chinese editions,
+with a note in the edition's language saying so, and its article is marked
+``lang="en"``.
 
 After Sphinx, every page of every edition gets a language switcher (plain
 links to the same page in the other editions, no script) and
@@ -55,6 +60,7 @@ _SPHINX_PAGES = {"genindex", "search", "py-modindex"}
 
 _SWITCH_MARK = "<!-- citybridge:language-switcher -->"
 _NOTE_MARK = "<!-- citybridge:untranslated -->"
+_OUTPUT_RE = re.compile(r'<div class="(cell_output\b[^"]*)"')
 
 
 def page_domain(docname: str) -> str:
@@ -153,11 +159,32 @@ def untranslated_note_html(lang: str) -> str:
             f'<p class="admonition-title">{title}</p><p>{text}</p></div>')
 
 
-def decorate_page(text: str, docname: str, lang: str, *, translated: bool,
+def outputs_note_html(lang: str) -> str:
+    """The note on a notebook page whose narrative is translated: its computed outputs are English."""
+    L = LANGUAGES[lang]
+    title = html.escape(gettext("Computed outputs in English", lang=lang))
+    text = html.escape(gettext("The text of this page is translated; its computed outputs (tables, charts "
+                               "and the sentences computed at execution) are still in English. The glossary "
+                               "gives the terms they use in every language.", lang=lang))
+    return (f'{_NOTE_MARK}<div class="admonition note cb-untranslated cb-outputs-english" lang="{L.html}">'
+            f'<p class="admonition-title">{title}</p><p>{text}</p></div>')
+
+
+def narrative_translated(book_src: Path, docname: str, lang: str) -> bool:
+    """Whether a page is an executed notebook whose chapter has a narrative catalog in ``lang``."""
+    from .notebook_i18n import catalog_path
+
+    src = Path(book_src) / f"{docname}.ipynb"
+    return src.is_file() and catalog_path(lang, src.stem, locale_root=Path(book_src) / PAGE_LOCALES).is_file()
+
+
+def decorate_page(text: str, docname: str, lang: str, *, translated: bool, narrative: bool = False,
                   languages: tuple[str, ...] = EDITIONS, captions: dict[str, str] | None = None) -> str:
     """One built page with its switcher, ``hreflang`` links, translated theme
     strings and captions (:func:`translate_captions` with ``captions``) and
-    (when ``translated`` is False) the untranslated note.
+    (when ``translated`` is False) the untranslated note — or, for a notebook
+    page whose ``narrative`` is translated, the note on its English outputs
+    (:func:`outputs_note_html`), each output marked ``lang="en"``.
 
     Idempotent: a page already decorated is returned unchanged.
     """
@@ -182,20 +209,24 @@ def decorate_page(text: str, docname: str, lang: str, *, translated: bool,
         for msg in CONFIG_MESSAGES:
             text = text.replace(html.escape(msg, quote=False), html.escape(gettext(msg, lang=lang), quote=False))
             text = text.replace(html.escape(msg, quote=True), html.escape(gettext(msg, lang=lang), quote=True))
-    if not translated and docname.split("/")[-1] not in _SPHINX_PAGES:
-        art = '<article class="bd-article">'
-        if art in text:
-            text = text.replace(art, '<article class="bd-article" lang="en">' + untranslated_note_html(lang), 1)
+    art = '<article class="bd-article">'
+    if not translated and narrative and art in text:
+        text = text.replace(art, art + outputs_note_html(lang), 1)
+        text = _OUTPUT_RE.sub(lambda m: f'<div class="{m.group(1)}" lang="en"', text)
+    elif not translated and docname.split("/")[-1] not in _SPHINX_PAGES and art in text:
+        text = text.replace(art, '<article class="bd-article" lang="en">' + untranslated_note_html(lang), 1)
     return text
 
 
 def decorate_edition(edition_dir: Path, lang: str, *, translated: set[str],
-                     languages: tuple[str, ...] = EDITIONS, captions: dict[str, str] | None = None) -> int:
+                     languages: tuple[str, ...] = EDITIONS, captions: dict[str, str] | None = None,
+                     book_src: Path | None = None) -> int:
     """Decorate every page of a built edition (see :func:`decorate_page`).
 
     ``translated`` holds the page catalogs (domains) that exist for ``lang``;
-    ``captions`` the root page's translated messages. Returns the number of
-    pages changed.
+    ``captions`` the root page's translated messages; ``book_src`` the book
+    source, where notebook pages with a narrative catalog are found
+    (:func:`narrative_translated`). Returns the number of pages changed.
     """
     changed = 0
     for docname in edition_pages(edition_dir):
@@ -204,7 +235,9 @@ def decorate_edition(edition_dir: Path, lang: str, *, translated: set[str],
         if "http-equiv=\"Refresh\"" in text[:400]:  # the root redirect page
             continue
         ok = lang == SOURCE_LANGUAGE or page_domain(docname) in translated
-        new = decorate_page(text, docname, lang, translated=ok, languages=languages, captions=captions)
+        narrative = not ok and book_src is not None and narrative_translated(book_src, docname, lang)
+        new = decorate_page(text, docname, lang, translated=ok, narrative=narrative, languages=languages,
+                            captions=captions)
         if new != text:
             p.write_text(new, encoding="utf-8")
             changed += 1
@@ -277,7 +310,7 @@ def _finish_edition(tmp: Path, book_src: Path, lang: str) -> None:
     (tmp / "index.html").write_text(f'<meta http-equiv="Refresh" content="0; url={root_page(book_src)}.html" />\n',
                                     encoding="utf-8")
     decorate_edition(tmp, lang, translated=translated_domains(book_src, lang),
-                     captions=page_messages(book_src, lang, page_domain(root_page(book_src))))
+                     captions=page_messages(book_src, lang, page_domain(root_page(book_src))), book_src=book_src)
     mask = os.umask(0)
     os.umask(mask)
     os.chmod(tmp, 0o777 & ~mask)  # mkdtemp makes it 0700: the published book follows the umask
@@ -390,5 +423,6 @@ def remove_stale_editions(build_root: Path) -> None:
 
 __all__ = ["EDITIONS", "PAGE_LOCALES", "CONFIG_MESSAGES", "page_domain", "translated_domains", "root_page",
            "page_messages", "translate_captions", "edition_pages",
-           "switcher_html", "untranslated_note_html", "decorate_page", "decorate_edition", "root_index_html",
+           "switcher_html", "untranslated_note_html", "outputs_note_html", "narrative_translated", "decorate_page",
+           "decorate_edition", "root_index_html",
            "build_edition", "build_editions", "remove_stale_editions"]

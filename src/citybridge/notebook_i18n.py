@@ -249,6 +249,27 @@ def write_lab_notebooks(lang: str, *, notebooks_dir: Path = NOTEBOOKS_DIR, out_d
     return out, written
 
 
+def _translate_on_read(app, docname: str, source: list[str]) -> None:
+    path = Path(app.env.doc2path(docname))
+    lang = app.config.language or SOURCE_LANGUAGE
+    if path.suffix != ".ipynb" or lang == SOURCE_LANGUAGE:
+        return
+    from .editions import PAGE_LOCALES
+
+    root = Path(app.srcdir) / PAGE_LOCALES
+    po = catalog_path(lang, path.stem, locale_root=root)
+    if po.is_file():
+        app.env.note_dependency(str(po))  # a changed translation re-reads the page
+        source[0] = translate_notebook_text(source[0], path.stem, lang, locale_root=root)
+
+
+def setup(app) -> dict:
+    """Sphinx extension (``extra_extensions`` in ``book/_config.yml``): executed notebook pages are
+    read with their narrative in the edition's ``language``, from ``locales/<lang>/LC_MESSAGES/notebooks/``."""
+    app.connect("source-read", _translate_on_read)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m citybridge.notebook_i18n LANG``: write the translated notebooks (``make lab``)."""
     args = sys.argv[1:] if argv is None else argv
@@ -263,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
 
 __all__ = ["NOTEBOOK_CATALOGS", "cell_text", "markdown_messages", "read_notebook", "catalog_path",
            "catalog_messages", "catalog_problems", "update_notebook_catalogs", "translate_notebook",
-           "translate_notebook_text", "lab_notebook", "write_lab_notebooks", "main"]
+           "translate_notebook_text", "lab_notebook", "write_lab_notebooks", "setup", "main"]
 
 if __name__ == "__main__":  # pragma: no cover - make lab
     sys.exit(main())
