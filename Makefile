@@ -25,11 +25,29 @@ test: $(STAMP)
 
 ## Open JupyterLab on the notebooks (workshop participants); also as root (containers).
 ## LAB_PORT and LAB_IP choose where it listens; the address to open is printed.
-LAB_PORT ?= 8888
-LAB_IP   ?= 127.0.0.1
+## lang=es or lang=zh opens translated copies (narrative in that language, outputs stripped,
+## code unchanged), written into the git-ignored notebooks/_<lang>/ and rewritten when a
+## notebook or its catalog changes; the kernels get CITYBRIDGE_LANG=<lang>. Default: English.
+LAB_PORT  ?= 8888
+LAB_IP    ?= 127.0.0.1
+lang      ?= en
+LAB_LANGS := en es zh
+ifneq ($(filter lab,$(MAKECMDGOALS)),)
+ifneq ($(words $(lang)),1)
+$(error make lab: lang="$(lang)" is not a language of the workbook; use lang=en, lang=es or lang=zh)
+endif
+ifeq ($(filter $(lang),$(LAB_LANGS)),)
+$(error make lab: lang="$(lang)" is not a language of the workbook; use lang=en, lang=es or lang=zh)
+endif
+endif
+LAB_DIR := $(if $(filter en,$(lang)),notebooks/,notebooks/_$(lang)/)
+
 lab: $(STAMP)
+ifneq ($(lang),en)
+	$(PY) -m citybridge.notebook_i18n $(lang)
+endif
 	@echo "JupyterLab: open http://$(LAB_IP):$(LAB_PORT)/lab (the full address with its token follows below)"
-	$(VENV)/bin/jupyter lab notebooks/ --ip=$(LAB_IP) --port=$(LAB_PORT) --no-browser \
+	CITYBRIDGE_LANG=$(lang) $(VENV)/bin/jupyter lab $(LAB_DIR) --ip=$(LAB_IP) --port=$(LAB_PORT) --no-browser \
 		$$( [ "$$(id -u)" = 0 ] && echo --allow-root )
 
 ## Regenerate the illustrative sample cities from data/samples/
