@@ -1,6 +1,6 @@
 """Keeping the translation catalogs in step with the sources (maintainers' tools).
 
-Two kinds of gettext catalog, both plain ``.po`` text that translators edit:
+Three kinds of gettext catalog, all plain ``.po`` text that translators edit:
 
 * **the package's messages** — every string marked with
   :func:`citybridge.i18n.gettext` (or ``_``, ``N_``) in ``src/citybridge`` —
@@ -15,8 +15,12 @@ Two kinds of gettext catalog, both plain ``.po`` text that translators edit:
   (:func:`page_templates`), and sphinx-intl merges them into each
   language's catalogs (:func:`update_page_catalogs`); Sphinx compiles them
   while it builds an edition.
+* **the notebooks' narrative** — one catalog per chapter, every markdown
+  cell one message, in ``book/locales/<lang>/LC_MESSAGES/notebooks/<chapter>.po``;
+  kept by :func:`citybridge.notebook_i18n.update_notebook_catalogs` and
+  used by the editions and ``make lab lang=...`` (see :mod:`citybridge.notebook_i18n`).
 
-To add a language: add it to :data:`citybridge.i18n.LANGUAGES`, run both
+To add a language: add it to :data:`citybridge.i18n.LANGUAGES`, run the three
 update functions with it, translate every empty or fuzzy entry
 (:func:`missing_translations` lists them), and compile.
 """
