@@ -80,6 +80,26 @@ def missing_translations(po: Path) -> list[str]:
     return out
 
 
+def translated_messages(po: Path) -> dict[str, str]:
+    """The usable translations of a catalog, English → translation (empty and fuzzy entries left
+    out); ``{}`` when the file does not exist."""
+    if not Path(po).is_file():
+        return {}
+    return {m.id: m.string for m in read_catalog(po) if m.id and isinstance(m.id, str) and m.string
+            and not m.fuzzy}
+
+
+def write_catalog(po: Path, cat) -> Path:
+    """Write a catalog as the project keeps them: entries in their order, no line numbers,
+    no wrapping, obsolete entries dropped. Returns ``po``."""
+    from babel.messages.pofile import write_po
+
+    with open(po, "wb") as f:
+        write_po(f, cat, omit_header=False, sort_output=False, ignore_obsolete=True, include_lineno=False,
+                 width=0)
+    return Path(po)
+
+
 def extract_package_messages(package_dir: Path = PACKAGE_DIR):
     """The template catalog of the package's messages (Babel's Python extractor).
 
@@ -114,7 +134,6 @@ def update_package_catalogs(*, locale_dir: Path = LOCALE_DIR, languages: tuple[s
     as a suggestion), removed ones are dropped. Returns the ``.po`` path per language.
     """
     from babel.messages.catalog import Catalog
-    from babel.messages.pofile import write_po
 
     template = extract_package_messages(package_dir)
     out = {}
@@ -126,9 +145,7 @@ def update_package_catalogs(*, locale_dir: Path = LOCALE_DIR, languages: tuple[s
         else:
             cat = Catalog(locale=LANGUAGES[lang].babel, domain=DOMAIN, project="citybridge", charset="utf-8")
         cat.update(template, update_header_comment=False)
-        with open(po, "wb") as f:
-            write_po(f, cat, omit_header=False, sort_output=False, ignore_obsolete=True, include_lineno=False,
-                     width=0)
+        write_catalog(po, cat)
         compile_catalog(po, lang=lang)
         out[lang] = po
     return out
@@ -228,6 +245,7 @@ def update_page_catalogs(book_dir: Path, *, languages: tuple[str, ...] = TARGET_
 
 
 __all__ = ["HAND_WRITTEN_PAGES", "TARGET_LANGUAGES", "read_catalog", "missing_translations",
+           "translated_messages", "write_catalog",
            "extract_package_messages", "compile_catalog", "update_package_catalogs", "assemble_pages_book",
            "page_templates",
            "update_page_catalogs"]

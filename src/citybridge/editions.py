@@ -93,13 +93,11 @@ def root_page(book_src: Path) -> str:
 
 def page_messages(book_src: Path, lang: str, domain: str) -> dict[str, str]:
     """The translated messages of one page catalog (empty and fuzzy entries left out)."""
-    from .catalogs import read_catalog
+    from .catalogs import translated_messages
 
-    po = Path(book_src) / PAGE_LOCALES / lang / "LC_MESSAGES" / f"{domain}.po"
-    if lang == SOURCE_LANGUAGE or not po.is_file():
+    if lang == SOURCE_LANGUAGE:
         return {}
-    return {m.id: m.string for m in read_catalog(po) if m.id and isinstance(m.id, str) and m.string
-            and not m.fuzzy}
+    return translated_messages(Path(book_src) / PAGE_LOCALES / lang / "LC_MESSAGES" / f"{domain}.po")
 
 
 def translate_captions(text: str, messages: dict[str, str]) -> str:

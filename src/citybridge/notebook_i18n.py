@@ -84,12 +84,9 @@ def catalog_path(lang: str, chapter: str, *, locale_root: Path = LOCALE_ROOT) ->
 
 def catalog_messages(po: Path) -> dict[str, str]:
     """The usable translations of a chapter catalog (empty and fuzzy entries left out); ``{}`` when absent."""
-    from .catalogs import read_catalog
+    from .catalogs import translated_messages
 
-    if not Path(po).is_file():
-        return {}
-    return {m.id: m.string for m in read_catalog(po) if m.id and isinstance(m.id, str) and m.string
-            and not m.fuzzy}
+    return translated_messages(po)
 
 
 def catalog_problems(notebook: Path, po: Path) -> list[str]:
@@ -118,9 +115,8 @@ def update_notebook_catalogs(notebooks_dir: Path = NOTEBOOKS_DIR, *, locale_root
     dropped. Returns the catalogs written.
     """
     from babel.messages.catalog import Catalog
-    from babel.messages.pofile import write_po
 
-    from .catalogs import TARGET_LANGUAGES, read_catalog
+    from .catalogs import TARGET_LANGUAGES, read_catalog, write_catalog
 
     written = []
     for nb in sorted(Path(notebooks_dir).glob("*.ipynb")):
@@ -133,10 +129,7 @@ def update_notebook_catalogs(notebooks_dir: Path = NOTEBOOKS_DIR, *, locale_root
             cat = read_catalog(po, lang=lang) if po.is_file() else Catalog(
                 locale=LANGUAGES[lang].babel, domain=nb.stem, project="citybridge", charset="utf-8")
             cat.update(template, update_header_comment=False)
-            with open(po, "wb") as f:
-                write_po(f, cat, omit_header=False, sort_output=False, ignore_obsolete=True,
-                         include_lineno=False, width=0)
-            written.append(po)
+            written.append(write_catalog(po, cat))
     return written
 
 
