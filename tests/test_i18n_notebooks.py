@@ -308,3 +308,22 @@ def test_outputs_note_and_narrative_detection(tmp_path):
     assert '<div class="cell_output docutils container" lang="en">' in out
     assert "cb-outputs-english" in out and '<article class="bd-article">' in out
 
+
+
+def test_write_catalog_leaves_a_file_that_only_the_date_would_change(tmp_path):
+    import datetime as dt
+
+    po = tmp_path / "x.po"
+    cat = Catalog(locale="es_CL", charset="utf-8", creation_date=dt.datetime(2026, 1, 1, 10, 0))
+    cat.add("Hello", "Hola")
+    catalogs.write_catalog(po, cat)
+    before = po.read_bytes()
+    assert b"POT-Creation-Date: 2026-01-01 10:00" in before
+    cat.creation_date = dt.datetime(2026, 2, 2, 11, 0)
+    catalogs.write_catalog(po, cat)
+    assert po.read_bytes() == before
+    cat["Hello"].string = "Buenas"
+    catalogs.write_catalog(po, cat)
+    assert b'msgstr "Buenas"' in po.read_bytes() and b"2026-02-02 11:00" in po.read_bytes()
+    assert catalogs.translated_messages(po) == {"Hello": "Buenas"}
+    assert catalogs.translated_messages(tmp_path / "none.po") == {}

@@ -91,13 +91,20 @@ def translated_messages(po: Path) -> dict[str, str]:
 
 def write_catalog(po: Path, cat) -> Path:
     """Write a catalog as the project keeps them: entries in their order, no line numbers,
-    no wrapping, obsolete entries dropped. Returns ``po``."""
+    no wrapping, obsolete entries dropped. A file that would change only in its
+    ``POT-Creation-Date`` is left as it is (no churn in version control). Returns ``po``."""
+    import io
+    import re
+
     from babel.messages.pofile import write_po
 
-    with open(po, "wb") as f:
-        write_po(f, cat, omit_header=False, sort_output=False, ignore_obsolete=True, include_lineno=False,
-                 width=0)
-    return Path(po)
+    buf = io.BytesIO()
+    write_po(buf, cat, omit_header=False, sort_output=False, ignore_obsolete=True, include_lineno=False, width=0)
+    po = Path(po)
+    undated = re.compile(rb'^"POT-Creation-Date: [^"]*"\n', re.M)
+    if not (po.is_file() and undated.sub(b"", po.read_bytes()) == undated.sub(b"", buf.getvalue())):
+        po.write_bytes(buf.getvalue())
+    return po
 
 
 def extract_package_messages(package_dir: Path = PACKAGE_DIR):
