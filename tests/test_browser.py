@@ -7,10 +7,11 @@ Skips only where Chromium is absent; CI installs it (.ci/run).
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
-from browser import CHROMIUM, open_page
+from browser import CHROMIUM, evaluate_page, open_page
 from conftest import SCREENSHOTS
 
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is not installed")
@@ -19,9 +20,20 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is n
 FIGURE_PAGES = ["01_network", "02_service", "03_access", "04_speed", "05_low_carbon"]
 
 
-def _pages(html: Path) -> list[Path]:
+EDITIONS = ("en", "es", "zh")
+
+
+def _pages(html: Path, *, editions: bool = True) -> list[Path]:
+    """The book's pages: with ``editions``, the root page and every page of the three editions
+    (``en/`` holds the same English pages as the root copy kept for old links, so that copy is not
+    opened twice); without, the English pages of the root copy only."""
     skip = {"search.html", "genindex.html"}
-    return sorted(p for p in html.rglob("*.html") if p.name not in skip and "_static" not in p.parts)
+    pages = sorted(p for p in html.rglob("*.html") if p.name not in skip and "_static" not in p.parts)
+    in_edition = [p for p in pages if p.relative_to(html).parts[0] in EDITIONS]
+    root_copy = [p for p in pages if p.relative_to(html).parts[0] not in EDITIONS]
+    if not editions or not in_edition:
+        return root_copy
+    return [html / "index.html", *in_edition]
 
 
 def test_every_page_loads_offline_without_errors(built_book):
@@ -160,7 +172,9 @@ def test_city_maps_open_on_the_urban_area(built_book, city):
 def test_no_chart_in_the_book_has_clipped_or_overlapping_labels(built_book):
     root, _, index = built_book
     problems = {}
-    for page in _pages(index.parent):
+    # the charts are the same in every edition (computed outputs are drawn once), so the English
+    # pages are enough here; every edition's page is opened by the test above
+    for page in _pages(index.parent, editions=False):
         if "cb-plotly" not in page.read_text(encoding="utf-8"):
             continue
         bad = [c["problems"] for c in chart_problems(page) if c["problems"]]
@@ -198,3 +212,32 @@ def test_wide_tables_scroll_inside_the_page_column(built_book, page):
     tables = evaluate_page(index.parent / page, _TABLES_JS, wait=2.0)
     assert tables, "no table on the page"
     assert all(t["scrolls"] and t["inside"] for t in tables), tables
+
+
+@pytest.mark.parametrize("page", ["es/cities/santiago/03_access.html", "zh/cities/hangzhou/01_network.html",
+                                  "en/compare/compare.html", "es/intro.html"])
+def test_language_switcher_leads_to_the_same_page_in_the_other_editions(built_book, page):
+    """As the browser resolves them, the switcher's links reach this page in the two other editions,
+    and the switcher is on screen (not hidden by the theme)."""
+    root, _, index = built_book
+    html = index.parent
+    path = html / page
+    if not path.exists():
+        pytest.skip(f"{page} is not in this build")
+    got = evaluate_page(path, """(() => {
+        const nav = document.querySelector('nav.cb-lang-switch');
+        if (!nav) return null;
+        const r = nav.getBoundingClientRect();
+        return {visible: r.width > 0 && r.height > 0 && getComputedStyle(nav).visibility !== 'hidden',
+                links: [...nav.querySelectorAll('a')].map(a => [a.getAttribute('hreflang'), a.href])};
+    })()""", wait=1.0)
+    assert got is not None, f"{page}: no language switcher"
+    assert got["visible"], f"{page}: the language switcher is not visible"
+    lang, rest = page.split("/", 1)
+    expected = {code: (html / code / rest).resolve() for code in EDITIONS if code != lang}
+    reached = {}
+    for hreflang, href in got["links"]:
+        target = Path(unquote(href.removeprefix("file://"))).resolve()
+        reached[target.relative_to(html).parts[0]] = target
+    assert reached == expected
+    assert all(t.is_file() for t in reached.values())
