@@ -197,8 +197,79 @@ class _Bounded:
         self.close()
 
 
-def _arrow_stop_times(fh):
-    """Parse stop_times with pyarrow, every column dictionary-encoded text."""
+def text_pieces(fh, size: int = 1 << 22):
+    """The bytes of ``fh`` in pieces of about ``size``, each ending at a line end
+    (a value holding a line break is then cut, and refused by the CSV reader)."""
+    rest = b""
+    while True:
+        data = fh.read(size)
+        if not data:
+            if rest.strip():
+                yield rest
+            return
+        buf = rest + data if rest else data
+        cut = buf.rfind(b"\n") + 1
+        if cut:
+            yield memoryview(buf)[:cut]
+            rest = buf[cut:]
+        else:
+            rest = buf
+
+
+class _Coder:
+    """One column's codes gathered chunk by chunk, each chunk with its own
+    dictionary; :meth:`column` unifies them into codes in order of first
+    appearance (as a unified dictionary would), all vectorised.
+
+    The codes are written into one array of ``capacity`` rows, reserved but
+    only touched as rows arrive (no list of pieces to join at the end).
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.codes = np.empty(capacity, dtype=np.int32)
+        self.n = 0
+        self.words: list = []
+        self.ends: list[int] = []
+        self.sizes: list[int] = []
+
+    def add(self, arr) -> None:
+        """Append one dictionary-encoded Arrow chunk (its indices, for now local to it)."""
+        idx = arr.indices.to_numpy(zero_copy_only=False)
+        end = self.n + len(idx)
+        if end > len(self.codes):  # more rows than the file's size allowed for: grow
+            self.codes = np.resize(self.codes, max(end, 2 * len(self.codes)))
+        self.codes[self.n:end] = idx
+        self.n = end
+        self.words.append(arr.dictionary)
+        self.sizes.append(len(arr.dictionary))
+        self.ends.append(end)
+
+    def column(self) -> Column:
+        """The column, white space stripped and values that become equal merged."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        idx = self.codes[:self.n]
+        raw = pa.chunked_array(self.words, type=pa.string()).combine_chunks()
+        self.words = []
+        if len(raw) and (pc.any(pc.match_substring(raw, "\x00")).as_py()
+                         or pc.any(pc.match_substring_regex(raw, r'^\s+"')).as_py()):
+            raise _Fallback  # NUL bytes or quotes after a space: let pandas clean them
+        enc = pc.dictionary_encode(pc.utf8_trim_whitespace(raw))
+        del raw
+        codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+        values = enc.dictionary.to_numpy(zero_copy_only=False).astype(object, copy=False)
+        start = off = 0
+        for end, words in zip(self.ends, self.sizes):
+            part = idx[start:end]
+            part[:] = codes[off:off + words][part]
+            start, off = end, off + words
+        return Column(idx, values)
+
+
+def _arrow_stop_times(fh, size: int) -> tuple[dict[str, Column], list[str], int]:
+    """Stream stop_times through pyarrow's CSV reader, batch by batch, keeping
+    only the coded :data:`STOP_TIME_COLUMNS` (never the whole text table)."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -212,18 +283,27 @@ def _arrow_stop_times(fh):
     names = [c.strip().lstrip("\ufeff") for c in next(csv.reader([line]), [])]
     if not names or len(set(names)) != len(names):
         raise _Fallback
+    keep = [c for c in STOP_TIME_COLUMNS if c in names]
     dtype = pa.dictionary(pa.int32(), pa.string())
+    # every row takes at least one byte per column (separators, line end)
+    coders = {c: _Coder(size // len(names) + 1) for c in keep}
+    n = 0
+    read = pacsv.ReadOptions(column_names=names, block_size=1 << 20)
+    convert = pacsv.ConvertOptions(column_types={c: dtype for c in keep}, include_columns=keep,
+                                   strings_can_be_null=False, quoted_strings_can_be_null=False)
     try:
-        return pacsv.read_csv(
-            fh,
-            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 22),
-            convert_options=pacsv.ConvertOptions(column_types={n: dtype for n in names},
-                                                 strings_can_be_null=False,
-                                                 quoted_strings_can_be_null=False))
+        for piece in text_pieces(fh):
+            table = pacsv.read_csv(pa.BufferReader(piece), read_options=read, convert_options=convert)
+            n += table.num_rows
+            for c in keep:
+                for chunk in table.column(c).chunks:
+                    coders[c].add(chunk)
+            del table, piece
     except pa.ArrowInvalid as exc:
         if isinstance(exc.__context__, FeedError):
             raise exc.__context__ from None
         raise _Fallback from None
+    return {c: coders.pop(c).column() for c in keep}, names, n
 
 
 def _read_stop_times(opener, size: int, label: str, feed_name: str) -> tuple[dict[str, Column], list[str], int, list[str]]:
@@ -237,9 +317,8 @@ def _read_stop_times(opener, size: int, label: str, feed_name: str) -> tuple[dic
 
     try:
         with opener() as fh:
-            table = _arrow_stop_times(fh)
-        names = table.column_names
-        return dict_columns(table, [c for c in STOP_TIME_COLUMNS if c in names]), names, table.num_rows, []
+            cols, names, n = _arrow_stop_times(fh, size)
+        return cols, names, n, []
     except (_Fallback, pa.ArrowInvalid, UnicodeDecodeError, csv.Error):
         pass
     with opener() as fh:
