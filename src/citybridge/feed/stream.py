@@ -33,6 +33,36 @@ class _Fallback(Exception):
 # Reading
 # --------------------------------------------------------------------------
 
+def release_memory() -> None:
+    """Give memory freed after a large step back to the system.
+
+    Arrow's allocator (which also holds pandas' text columns) and the C
+    library's keep freed blocks for reuse; after reading millions of stop
+    times that is hundreds of megabytes the process no longer needs, counted
+    in its peak when the next step allocates elsewhere. Nothing is freed that
+    is still in use; does nothing where the C library offers no
+    ``malloc_trim`` (not glibc).
+    """
+    import ctypes
+    import ctypes.util
+
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+    global _LIBC
+    if _LIBC is None:
+        try:
+            _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            _LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
+        except (OSError, AttributeError):
+            _LIBC = False
+    if _LIBC:
+        _LIBC.malloc_trim(0)
+
+
+_LIBC = None
+
+
 def dict_columns(table, names: list[str]) -> dict[str, Column]:
     """Decode the needed columns of a dictionary-encoded Arrow table, strip
     white space and merge values that become equal."""
