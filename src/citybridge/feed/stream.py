@@ -40,10 +40,8 @@ def release_memory() -> None:
     library's keep freed blocks for reuse; after reading millions of stop
     times that is hundreds of megabytes the process no longer needs, counted
     in its peak when the next step allocates elsewhere. Nothing is freed that
-    is still in use. With glibc, blocks of 1 MB or more (the arrays of a
-    service day's kernels) are from then on taken straight from the system
-    and given back when freed, instead of fragmenting the heap; where the C
-    library is not glibc only Arrow's memory is given back.
+    is still in use; does nothing where the C library offers no
+    ``malloc_trim`` (not glibc).
     """
     import ctypes
     import ctypes.util
@@ -54,19 +52,14 @@ def release_memory() -> None:
     global _LIBC
     if _LIBC is None:
         try:
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-            libc.malloc_trim.argtypes = [ctypes.c_size_t]
-            libc.mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
-            libc.mallopt(_M_MMAP_THRESHOLD, 1 << 20)
-            _LIBC = libc
+            _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            _LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
         except (OSError, AttributeError):
             _LIBC = False
     if _LIBC:
         _LIBC.malloc_trim(0)
 
 
-#: glibc's mallopt parameter for the size from which blocks are mapped from the system
-_M_MMAP_THRESHOLD = -3
 _LIBC = None
 
 
