@@ -318,7 +318,7 @@ def _arrow_stop_times(fh, size: int) -> tuple[dict[str, Column], list[str], int]
     # every row takes at least one byte per column (separators, line end)
     coders = {c: _Coder(size // len(names) + 1) for c in keep}
     n = 0
-    read = pacsv.ReadOptions(column_names=names, block_size=1 << 20, use_threads=False)
+    read = pacsv.ReadOptions(column_names=names, block_size=1 << 23, use_threads=False)
     convert = pacsv.ConvertOptions(column_types={c: dtype for c in keep}, include_columns=keep,
                                    strings_can_be_null=False, quoted_strings_can_be_null=False)
     try:
