@@ -50,6 +50,8 @@ def indicator_tables(day: FeedDay, *, periods: Periods | None = None) -> dict[st
         columns and units are listed there.
     """
     # the segment kernel allocates the most: run it first, and give freed memory back between tables
+    E.links(day)  # kept on the day for every table; its temporaries given back before the next
+    release_memory()
     seg = E.segment_stats(day, periods=periods)
     release_memory()
     t = E.trip_stats(day, periods=periods)

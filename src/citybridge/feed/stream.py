@@ -297,12 +297,9 @@ class _Coder:
         return Column(idx, values)
 
 
-def _arrow_stop_times(fh, size: int) -> tuple[dict[str, Column], list[str], int]:
-    """Stream stop_times through pyarrow's CSV reader, batch by batch, keeping
-    only the coded :data:`STOP_TIME_COLUMNS` (never the whole text table)."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
-
+def _header_names(fh) -> list[str]:
+    """The column names on the first line of ``fh`` (read past it), as the
+    fast reader takes them; :class:`_Fallback` when it cannot."""
     header = fh.readline(1 << 20)
     if header[:2] in (b"\xff\xfe", b"\xfe\xff"):
         raise _Fallback  # UTF-16
@@ -313,6 +310,25 @@ def _arrow_stop_times(fh, size: int) -> tuple[dict[str, Column], list[str], int]
     names = [c.strip().lstrip("\ufeff") for c in next(csv.reader([line]), [])]
     if not names or len(set(names)) != len(names):
         raise _Fallback
+    return names
+
+
+def _peek_names(opener) -> list[str] | None:
+    """The column names of stop_times by the fast reader, or None when it cannot take the file."""
+    try:
+        with opener() as fh:
+            return _header_names(fh)
+    except (_Fallback, csv.Error):
+        return None
+
+
+def _arrow_stop_times(fh, size: int) -> tuple[dict[str, Column], list[str], int]:
+    """Stream stop_times through pyarrow's CSV reader, batch by batch, keeping
+    only the coded :data:`STOP_TIME_COLUMNS` (never the whole text table)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    names = _header_names(fh)
     keep = [c for c in STOP_TIME_COLUMNS if c in names]
     dtype = pa.dictionary(pa.int32(), pa.string())
     # every row takes at least one byte per column (separators, line end)
@@ -383,8 +399,14 @@ def read_coded(path: Path, *, datum: str, max_bytes: int, max_ratio: float):
 
     def finish(opener, size: int, label: str):
         A.require_files(path, set(small) | ({STOP_TIMES} if opener is not None else set()), inner_zips)
+        # the small tables first, while no stop time is held (a lower peak)
+        first = _peek_names(opener)
+        fd = None if first is None else _read_small_feed(path, small, first, datum)
+        release_memory()
         cols, names, _n, nt = _read_stop_times(opener, size, label, path.name)
-        return _read_small_feed(path, small, names, datum), cols, names, notes + nt
+        if fd is None or names != first:
+            fd = _read_small_feed(path, small, names, datum)
+        return fd, cols, names, notes + nt
 
     if path.is_dir():
         files, inner_zips = A.folder_tables(path, max_bytes=max_bytes, notes=notes)
