@@ -500,8 +500,8 @@ def segment_stats(day: FeedDay, *, periods: Periods | None = None) -> pd.DataFra
     mcode, mnames = codes_of(day.trips["mode"])
     rcode, _ = codes_of(day.trips["route_id"])
     t = s.pop("trip")[ok]
-    # each run array is dropped once its kept rows are taken (a metropolitan day has millions)
-    runs = [s.pop("from_stop")[ok], s.pop("to_stop")[ok], mcode[t], rcode[t], s.pop("dep")[ok], s.pop("dist")[ok],
-            run[ok]]
-    del s, run, ok, t
-    return aggregate_segments(*runs, stop_names=day.stop_ids, mode_names=mnames, pt=period_table(periods))
+    kept = {k: s.pop(k)[ok] for k in ("from_stop", "to_stop", "dep", "dist")}
+    run = run[ok]
+    del s, ok  # each run array is dropped once its kept rows are taken (a metropolitan day has millions)
+    return aggregate_segments(kept["from_stop"], kept["to_stop"], mcode[t], rcode[t], kept["dep"], kept["dist"], run,
+                              stop_names=day.stop_ids, mode_names=mnames, pt=period_table(periods))
