@@ -25,12 +25,15 @@ def test_one_trip_across_pieces_is_one_trip(tmp_path):
     header, rows = lines[0], lines[1:]
     t1 = [r for r in rows if r.startswith("T1,")]
     others = [r for r in rows if not r.startswith("T1,")]
-    # T1's first two stops at the top, more than one piece (4 MiB) of a Sunday trip in between,
-    # T1's last two stops at the end written with spaces around the ids
-    filler = [f"SX,10:00:00,10:00:00,S1,{k}" for k in range(1, 170_001)]
+    # T1's first two stops at the top, more than two pieces (4 MiB each) of a Sunday trip in between,
+    # T1's last two stops at the end written with spaces around the ids. The Sunday trip's rows are
+    # long (its id padded with spaces) in the first piece and short after it, so the rows of the
+    # file, estimated from the first piece, are too few and the code arrays must grow
+    filler = [f"SX{' ' * 140},10:00:00,10:00:00,S1,{k}" for k in range(1, 25_001)]
+    filler += [f"SX,10:00:00,10:00:00,S1,{k}" for k in range(25_001, 225_001)]
     tail = [" T1 ," + r[3:].replace("S3", " S3 ").replace("S4", " S4") for r in t1[2:]]
     tables["stop_times.txt"] = "\n".join([header, *t1[:2], *others, *filler, *tail]) + "\n"
-    assert len(tables["stop_times.txt"]) > 1 << 22
+    assert len(tables["stop_times.txt"]) > 2 << 22
     tables["trips.txt"] += "B1,SU,SX,0\n"
     day = read_day(write_feed(tmp_path / "g.zip", tables), "20260105")  # a Monday: SX does not run
     trips = day.trips.set_index("trip_id")

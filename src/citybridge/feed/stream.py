@@ -251,8 +251,8 @@ class _Coder:
     dictionary; :meth:`column` unifies them into codes in order of first
     appearance (as a unified dictionary would), all vectorised.
 
-    The codes are written into one array of ``capacity`` rows, reserved but
-    only touched as rows arrive (no list of pieces to join at the end).
+    The codes are written into one array of ``capacity`` rows (grown when
+    more come), not into a list of pieces to join at the end.
     """
 
     def __init__(self, capacity: int) -> None:
@@ -266,8 +266,10 @@ class _Coder:
         """Append one dictionary-encoded Arrow chunk (its indices, for now local to it)."""
         idx = arr.indices.to_numpy(zero_copy_only=False)
         end = self.n + len(idx)
-        if end > len(self.codes):  # more rows than the file's size allowed for: grow
-            self.codes = np.resize(self.codes, max(end, 2 * len(self.codes)))
+        if end > len(self.codes):  # more rows than estimated: grow
+            grown = np.empty(max(end, 2 * len(self.codes)), dtype=np.int32)
+            grown[:self.n] = self.codes[:self.n]
+            self.codes = grown
         self.codes[self.n:end] = idx
         self.n = end
         self.words.append(arr.dictionary)
@@ -331,8 +333,7 @@ def _arrow_stop_times(fh, size: int) -> tuple[dict[str, Column], list[str], int]
     names = _header_names(fh)
     keep = [c for c in STOP_TIME_COLUMNS if c in names]
     dtype = pa.dictionary(pa.int32(), pa.string())
-    # every row takes at least one byte per column (separators, line end)
-    coders = {c: _Coder(size // len(names) + 1) for c in keep}
+    coders: dict[str, _Coder] = {}
     n = 0
     read = pacsv.ReadOptions(column_names=names, block_size=1 << 23, use_threads=False)
     convert = pacsv.ConvertOptions(column_types={c: dtype for c in keep}, include_columns=keep,
@@ -340,6 +341,9 @@ def _arrow_stop_times(fh, size: int) -> tuple[dict[str, Column], list[str], int]
     try:
         for piece in text_pieces(fh):
             table = pacsv.read_csv(pa.BufferReader(piece), read_options=read, convert_options=convert)
+            if not coders:  # rows of the whole file estimated from the first piece's bytes per row
+                rows = int(size * table.num_rows / max(len(piece), 1) * 1.25) + 1024
+                coders = {c: _Coder(rows) for c in keep}
             n += table.num_rows
             for c in keep:
                 for chunk in table.column(c).chunks:
@@ -349,7 +353,7 @@ def _arrow_stop_times(fh, size: int) -> tuple[dict[str, Column], list[str], int]
         if isinstance(exc.__context__, FeedError):
             raise exc.__context__ from None
         raise _Fallback from None
-    return {c: coders.pop(c).column() for c in keep}, names, n
+    return {c: (coders.pop(c) if coders else _Coder(0)).column() for c in keep}, names, n
 
 
 def _read_stop_times(opener, size: int, label: str, feed_name: str) -> tuple[dict[str, Column], list[str], int, list[str]]:
