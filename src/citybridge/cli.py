@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .city import list_cities, project_root
 from .errors import CitybridgeError
 
 
@@ -38,6 +37,7 @@ def _stop_on_sigterm() -> None:
 
 def _cmd_build(args: argparse.Namespace) -> int:
     from .book import build
+    from .city import list_cities, project_root
 
     _stop_on_sigterm()
 
@@ -68,6 +68,7 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from .city import project_root
     from .pipeline import CACHE_DIR_NAME, plan
     from .runner import execute, quiet_kernels
 
@@ -95,6 +96,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_samples(args: argparse.Namespace) -> int:
     from citybridge_samples import build_samples
 
+    from .city import project_root
+
     paths = build_samples(project_root())
     for p in paths:
         print(p)
@@ -109,6 +112,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_new_city(args: argparse.Namespace) -> int:
+    from .city import project_root
     from .newcity import new_city
 
     folder = new_city(args.slug, Path(args.gtfs), boundaries=_path(args.boundaries),

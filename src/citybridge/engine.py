@@ -495,11 +495,13 @@ def segment_stats(day: FeedDay, *, periods: Periods | None = None) -> pd.DataFra
     periods=periods)``; columns as :func:`aggregate_segments` with ``period``.
     """
     s = segment_runs(day)
-    run = s["arr"] - s["dep"]
+    run = s.pop("arr") - s["dep"]
     ok = (run > 0) & ~np.isnan(s["dist"])
     mcode, mnames = codes_of(day.trips["mode"])
     rcode, _ = codes_of(day.trips["route_id"])
-    t = s["trip"][ok]
-    return aggregate_segments(s["from_stop"][ok], s["to_stop"][ok], mcode[t], rcode[t], s["dep"][ok],
-                              s["dist"][ok], run[ok], stop_names=day.stop_ids, mode_names=mnames,
-                              pt=period_table(periods))
+    t = s.pop("trip")[ok]
+    kept = {k: s.pop(k)[ok] for k in ("from_stop", "to_stop", "dep", "dist")}
+    run = run[ok]
+    del s, ok  # each run array is dropped once its kept rows are taken (a metropolitan day has millions)
+    return aggregate_segments(kept["from_stop"], kept["to_stop"], mcode[t], rcode[t], kept["dep"], kept["dist"], run,
+                              stop_names=day.stop_ids, mode_names=mnames, pt=period_table(periods))

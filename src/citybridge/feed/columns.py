@@ -68,7 +68,9 @@ def check_stop_times(cols: dict[str, Column], names: list[str], label: str) -> n
     Returns
     -------
     ndarray of float
-        ``stop_sequence`` of every row.
+        ``stop_sequence`` of each distinct value of the column: the
+        sequence of row *i* is ``result[cols["stop_sequence"].codes[i]]``
+        (a row array of millions is made only for the rows that need it).
 
     Raises
     ------
@@ -97,4 +99,4 @@ def check_stop_times(cols: dict[str, Column], names: list[str], label: str) -> n
     if "arrival_time" not in names and "departure_time" not in names:
         raise FeedError(f"{where(label, 'departure_time')}: neither arrival_time nor "
                         "departure_time is present; the timetable needs times")
-    return seq_u[c.codes]
+    return seq_u

@@ -33,6 +33,36 @@ class _Fallback(Exception):
 # Reading
 # --------------------------------------------------------------------------
 
+def release_memory() -> None:
+    """Give memory freed after a large step back to the system.
+
+    Arrow's allocator (which also holds pandas' text columns) and the C
+    library's keep freed blocks for reuse; after reading millions of stop
+    times that is hundreds of megabytes the process no longer needs, counted
+    in its peak when the next step allocates elsewhere. Nothing is freed that
+    is still in use; does nothing where the C library offers no
+    ``malloc_trim`` (not glibc).
+    """
+    import ctypes
+    import ctypes.util
+
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()
+    global _LIBC
+    if _LIBC is None:
+        try:
+            _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+            _LIBC.malloc_trim.argtypes = [ctypes.c_size_t]
+        except (OSError, AttributeError):
+            _LIBC = False
+    if _LIBC:
+        _LIBC.malloc_trim(0)
+
+
+_LIBC = None
+
+
 def dict_columns(table, names: list[str]) -> dict[str, Column]:
     """Decode the needed columns of a dictionary-encoded Arrow table, strip
     white space and merge values that become equal."""
@@ -197,11 +227,81 @@ class _Bounded:
         self.close()
 
 
-def _arrow_stop_times(fh):
-    """Parse stop_times with pyarrow, every column dictionary-encoded text."""
-    import pyarrow as pa
-    import pyarrow.csv as pacsv
+def text_pieces(fh, size: int = 1 << 22):
+    """The bytes of ``fh`` in pieces of about ``size``, each ending at a line end
+    (a value holding a line break is then cut, and refused by the CSV reader)."""
+    rest = b""
+    while True:
+        data = fh.read(size)
+        if not data:
+            if rest.strip():
+                yield rest
+            return
+        buf = rest + data if rest else data
+        cut = buf.rfind(b"\n") + 1
+        if cut:
+            yield memoryview(buf)[:cut]
+            rest = buf[cut:]
+        else:
+            rest = buf
 
+
+class _Coder:
+    """One column's codes gathered chunk by chunk, each chunk with its own
+    dictionary; :meth:`column` unifies them into codes in order of first
+    appearance (as a unified dictionary would), all vectorised.
+
+    The codes are written into one array of ``capacity`` rows (grown when
+    more come), not into a list of pieces to join at the end.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.codes = np.empty(capacity, dtype=np.int32)
+        self.n = 0
+        self.words: list = []
+        self.ends: list[int] = []
+        self.sizes: list[int] = []
+
+    def add(self, arr) -> None:
+        """Append one dictionary-encoded Arrow chunk (its indices, for now local to it)."""
+        idx = arr.indices.to_numpy(zero_copy_only=False)
+        end = self.n + len(idx)
+        if end > len(self.codes):  # more rows than estimated: grow
+            grown = np.empty(max(end, 2 * len(self.codes)), dtype=np.int32)
+            grown[:self.n] = self.codes[:self.n]
+            self.codes = grown
+        self.codes[self.n:end] = idx
+        self.n = end
+        self.words.append(arr.dictionary)
+        self.sizes.append(len(arr.dictionary))
+        self.ends.append(end)
+
+    def column(self) -> Column:
+        """The column, white space stripped and values that become equal merged."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        idx = self.codes[:self.n]
+        raw = pa.chunked_array(self.words, type=pa.string()).combine_chunks()
+        self.words = []
+        if len(raw) and (pc.any(pc.match_substring(raw, "\x00")).as_py()
+                         or pc.any(pc.match_substring_regex(raw, r'^\s+"')).as_py()):
+            raise _Fallback  # NUL bytes or quotes after a space: let pandas clean them
+        enc = pc.dictionary_encode(pc.utf8_trim_whitespace(raw))
+        del raw
+        codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+        values = enc.dictionary.to_numpy(zero_copy_only=False).astype(object, copy=False)
+        start = off = 0
+        for end, words in zip(self.ends, self.sizes):
+            part = idx[start:end]
+            part[:] = codes[off:off + words][part]
+            start, off = end, off + words
+        return Column(idx, values)
+
+
+def _header_names(fh) -> list[str]:
+    """The column names on the first line of ``fh`` (read past it), as the
+    fast reader takes them; :class:`_Fallback` when it cannot."""
     header = fh.readline(1 << 20)
     if header[:2] in (b"\xff\xfe", b"\xfe\xff"):
         raise _Fallback  # UTF-16
@@ -212,18 +312,48 @@ def _arrow_stop_times(fh):
     names = [c.strip().lstrip("\ufeff") for c in next(csv.reader([line]), [])]
     if not names or len(set(names)) != len(names):
         raise _Fallback
-    dtype = pa.dictionary(pa.int32(), pa.string())
+    return names
+
+
+def _peek_names(opener) -> list[str] | None:
+    """The column names of stop_times by the fast reader, or None when it cannot take the file."""
     try:
-        return pacsv.read_csv(
-            fh,
-            read_options=pacsv.ReadOptions(column_names=names, block_size=1 << 22),
-            convert_options=pacsv.ConvertOptions(column_types={n: dtype for n in names},
-                                                 strings_can_be_null=False,
-                                                 quoted_strings_can_be_null=False))
+        with opener() as fh:
+            return _header_names(fh)
+    except (_Fallback, csv.Error):
+        return None
+
+
+def _arrow_stop_times(fh, size: int) -> tuple[dict[str, Column], list[str], int]:
+    """Stream stop_times through pyarrow's CSV reader, batch by batch, keeping
+    only the coded :data:`STOP_TIME_COLUMNS` (never the whole text table)."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    names = _header_names(fh)
+    keep = [c for c in STOP_TIME_COLUMNS if c in names]
+    dtype = pa.dictionary(pa.int32(), pa.string())
+    coders: dict[str, _Coder] = {}
+    n = 0
+    read = pacsv.ReadOptions(column_names=names, block_size=1 << 23, use_threads=False)
+    convert = pacsv.ConvertOptions(column_types={c: dtype for c in keep}, include_columns=keep,
+                                   strings_can_be_null=False, quoted_strings_can_be_null=False)
+    try:
+        for piece in text_pieces(fh):
+            table = pacsv.read_csv(pa.BufferReader(piece), read_options=read, convert_options=convert)
+            if not coders:  # rows of the whole file estimated from the first piece's bytes per row
+                rows = int(size * table.num_rows / max(len(piece), 1) * 1.25) + 1024
+                coders = {c: _Coder(rows) for c in keep}
+            n += table.num_rows
+            for c in keep:
+                for chunk in table.column(c).chunks:
+                    coders[c].add(chunk)
+            del table, piece
     except pa.ArrowInvalid as exc:
         if isinstance(exc.__context__, FeedError):
             raise exc.__context__ from None
         raise _Fallback from None
+    return {c: (coders.pop(c) if coders else _Coder(0)).column() for c in keep}, names, n
 
 
 def _read_stop_times(opener, size: int, label: str, feed_name: str) -> tuple[dict[str, Column], list[str], int, list[str]]:
@@ -237,9 +367,8 @@ def _read_stop_times(opener, size: int, label: str, feed_name: str) -> tuple[dic
 
     try:
         with opener() as fh:
-            table = _arrow_stop_times(fh)
-        names = table.column_names
-        return dict_columns(table, [c for c in STOP_TIME_COLUMNS if c in names]), names, table.num_rows, []
+            cols, names, n = _arrow_stop_times(fh, size)
+        return cols, names, n, []
     except (_Fallback, pa.ArrowInvalid, UnicodeDecodeError, csv.Error):
         pass
     with opener() as fh:
@@ -274,8 +403,14 @@ def read_coded(path: Path, *, datum: str, max_bytes: int, max_ratio: float):
 
     def finish(opener, size: int, label: str):
         A.require_files(path, set(small) | ({STOP_TIMES} if opener is not None else set()), inner_zips)
+        # the small tables first, while no stop time is held (a lower peak)
+        first = _peek_names(opener)
+        fd = None if first is None else _read_small_feed(path, small, first, datum)
+        release_memory()
         cols, names, _n, nt = _read_stop_times(opener, size, label, path.name)
-        return _read_small_feed(path, small, names, datum), cols, names, notes + nt
+        if fd is None or names != first:
+            fd = _read_small_feed(path, small, names, datum)
+        return fd, cols, names, notes + nt
 
     if path.is_dir():
         files, inner_zips = A.folder_tables(path, max_bytes=max_bytes, notes=notes)

@@ -331,7 +331,8 @@ def check_service_tables(tables: dict[str, pd.DataFrame], src: Path) -> list[str
                      f"service_id in neither calendar.txt nor calendar_dates.txt (first "
                      f"'{trips['service_id'].iloc[rows[0] - 1]}'), so they never run; add the service or correct "
                      "the id")
-    stray = ~st["trip_id"].isin(set(trips["trip_id"]))
+    # (isin on a column, not a set: pandas' text columns then never loop in Python)
+    stray = ~st["trip_id"].isin(trips["trip_id"]) if len(st) else pd.Series(False, index=st.index)
     if stray.any():
         rows = np.flatnonzero(stray.to_numpy()) + 1
         notes.append(f"{src.name}/stop_times.txt, column 'trip_id', {_fmt_rows(rows)}: {len(rows):,} stop time(s) "
