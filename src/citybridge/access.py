@@ -461,7 +461,12 @@ def people_in(pieces: gpd.GeoDataFrame, area) -> pd.Series:
     if pts.any():
         share[pts] = 1.0          # intersecting a point means containing it
     if (~pts).any():
+        # a piece wholly inside the area is all counted; only the pieces on its edge are cut
+        shapely.prepare(area)
+        geo = np.asarray(g[idx][~pts], dtype=object)
+        whole = shapely.contains_properly(area, geo)
         a = sub["area_m2"].to_numpy()[~pts]
-        inter = shapely.area(shapely.intersection(g[idx][~pts], area))
+        inter = a.copy()
+        inter[~whole] = shapely.area(shapely.intersection(geo[~whole], area))
         share[~pts] = np.where(a > 0, inter / np.where(a > 0, a, 1), 0.0).clip(0, 1)
     return (sub["population"] * share).groupby(sub["district_id"]).sum()

@@ -126,7 +126,11 @@ def _norm(s: str) -> str:
 
 def station_keys(day: FeedDay) -> pd.Series:
     """stop_id → station id (the parent station when it has a position), as
-    in :func:`citybridge.access.stations`."""
+    in :func:`citybridge.access.stations` (computed once per day)."""
+    return day.remember("station_keys", lambda: _station_keys(day))
+
+
+def _station_keys(day: FeedDay) -> pd.Series:
     xy = day.stops_xy()
     xy = xy[~xy.index.duplicated()]
     ok = np.isfinite(xy["x"]) & np.isfinite(xy["y"])
@@ -245,7 +249,12 @@ def _calls(day: FeedDay) -> dict:
     """Integer codes of the day's stop times (trip, route, mode, station), for fast masks.
 
     The engine's own codes (rows in the order of ``day.stop_times``); no text column is built.
+    Computed once per day.
     """
+    return day.remember("disruption_calls", lambda: _call_codes(day))
+
+
+def _call_codes(day: FeedDay) -> dict:
     from .engine import codes_of
 
     key = station_keys(day)
@@ -296,8 +305,11 @@ def disrupted_day(day: FeedDay, closure: Closure) -> FeedDay:
 
 def _pairs(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> pd.Series:
     """Distinct (a, b) code pairs where ``mask``, counted by ``a``."""
-    u = np.unique(a[mask].astype(np.int64) * (int(b.max(initial=0)) + 1) + b[mask])
-    return pd.Series(u // (int(b.max(initial=0)) + 1)).value_counts()
+    na, nb = int(a.max(initial=0)) + 1, int(b.max(initial=0)) + 1
+    seen = np.zeros(na * nb, dtype=bool)
+    seen[a[mask].astype(np.int64) * nb + b[mask]] = True
+    n = seen.reshape(na, nb).sum(axis=1)
+    return pd.Series(n[n > 0], index=np.flatnonzero(n > 0))
 
 
 def removed_service(day: FeedDay, closure: Closure) -> pd.DataFrame:
@@ -319,24 +331,22 @@ def removed_service(day: FeedDay, closure: Closure) -> pd.DataFrame:
         - ``stations_closed``: stations with calls before and none after (count)
         - ``routes_affected``: routes losing at least one call (count)
     """
+    from .engine import links
+
     c = _calls(day)
     m = closed_calls(day, closure, calls=c)
-    order = np.lexsort((day.seq, c["trip"]))
-    tc, closed = c["trip"][order], m[order]
-    xy = day.stops_xy()
-    xy = xy[~xy.index.duplicated()]
-    x = xy["x"].reindex(c["stops"]).to_numpy(dtype=float)[c["stop"]][order]
-    y = xy["y"].reindex(c["stops"]).to_numpy(dtype=float)[c["stop"]][order]
-    i = np.flatnonzero(tc[1:] == tc[:-1])
+    tc, closed = c["trip"], m          # the day's rows are sorted by trip, then stop order
+    lk = links(day)
+    i = lk["i"]
     j = i + 1
-    dist = np.nan_to_num(np.hypot(x[j] - x[i], y[j] - y[i])) / 1000
+    dist = np.nan_to_num(lk["dist"]) / 1000
     nt, nm = len(c["trips"]), len(c["modes"])
     gone = np.bincount(tc, weights=~closed, minlength=nt) < 2
     hit = np.bincount(tc, weights=closed, minlength=nt) > 0
     tmode = np.zeros(nt, dtype=np.int64)
-    tmode[tc] = c["mode"][order]
+    tmode[tc] = c["mode"]
     link_gone = gone[tc[i]] | (closed[i] & closed[j])
-    lmode = c["mode"][order][i]
+    lmode = c["mode"][i]
     km = np.bincount(lmode, weights=dist, minlength=nm)
     km_gone = np.bincount(lmode, weights=dist * link_gone, minlength=nm)
     st_before = _pairs(c["mode"], c["station"], np.ones(len(m), dtype=bool))
@@ -354,7 +364,9 @@ def removed_service(day: FeedDay, closure: Closure) -> pd.DataFrame:
     out = pd.DataFrame(rows)
     if len(out):
         tot = out.drop(columns="mode").sum()
-        tot["stations_closed"] = len(np.unique(c["station"])) - len(np.unique(c["station"][~m]))
+        ns = len(c["stations"])
+        tot["stations_closed"] = int((np.bincount(c["station"], minlength=ns) > 0).sum()
+                                     - (np.bincount(c["station"][~m], minlength=ns) > 0).sum())
         out = pd.concat([out, pd.DataFrame([{"mode": "total", **tot.to_dict()}])], ignore_index=True)
         ints = [col for col in out.columns if col not in ("mode", "vehicle_km", "vehicle_km_removed")]
         out[ints] = out[ints].astype(int)

@@ -172,6 +172,16 @@ class FeedDay:
             self._cache["xy"] = self.stops.assign(x=x, y=y).set_index("stop_id")
         return self._cache["xy"]
 
+    def remember(self, key: str, compute):
+        """The value kept under ``key`` for this day, from ``compute()`` on first use.
+
+        For results that depend only on the day (never pickled with it); a
+        day made by :meth:`select` starts with none.
+        """
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
     def modes(self) -> list[str]:
         """Modes with at least one trip on the date, in a fixed order."""
         present = set(self.trips["mode"])
