@@ -80,12 +80,12 @@ def segment_speeds(day: FeedDay) -> pd.DataFrame:
     t = r["trip"][ok]
     trips = day.trips
     seg = pd.DataFrame({
-        "trip_id": trips["trip_id"].to_numpy(dtype=object)[t],
-        "route_id": trips["route_id"].to_numpy(dtype=object)[t],
-        "mode": trips["mode"].to_numpy(dtype=object)[t],
+        "trip_id": take_text(trips["trip_id"], t),
+        "route_id": take_text(trips["route_id"], t),
+        "mode": take_text(trips["mode"], t),
         "direction_id": trips["direction_id"].to_numpy()[t].astype(int),
-        "from_stop_id": day.stop_ids[r["from_stop"][ok]],
-        "to_stop_id": day.stop_ids[r["to_stop"][ok]],
+        "from_stop_id": take_text(day.stop_ids, r["from_stop"][ok]),
+        "to_stop_id": take_text(day.stop_ids, r["to_stop"][ok]),
         "departure_s": r["dep"][ok],
         "arrival_s": r["arr"][ok],
         "hour": (r["dep"][ok] // 3600).astype(int),
@@ -103,6 +103,19 @@ def segment_speeds(day: FeedDay) -> pd.DataFrame:
         "route": rcode[t].astype(np.int32), "stop_names": day.stop_ids, "mode_names": mnames})
     weakref.finalize(seg, _CODES.pop, id(seg), None)
     return seg
+
+
+def take_text(values, codes: np.ndarray) -> pd.Series:
+    """``values[codes]`` as a text column, taken in Arrow (no Python string per row).
+
+    The same column as ``pd.Series(np.asarray(values, dtype=object)[codes])``
+    (pandas' ``str`` dtype, missing values NaN), built many times faster on
+    millions of rows.
+    """
+    import pyarrow as pa
+
+    arr = pa.array(np.asarray(values, dtype=object), type=pa.string(), from_pandas=True)
+    return pd.Series(pd.array(arr.take(pa.array(np.asarray(codes, dtype=np.int64))), dtype="str"))
 
 
 def _codes(seg: pd.DataFrame) -> dict | None:
