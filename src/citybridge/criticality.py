@@ -59,7 +59,8 @@ def metro_sections(day: FeedDay, *, period: str | None = None, periods: Periods 
         - ``geometry``: the straight section
     """
     pname, minutes = pick_period(period, periods)
-    st = day.stop_times[day.stop_times["mode"].isin(modes)].sort_values(["trip_id", "stop_sequence"], kind="stable")
+    st = day.stop_time_rows(day.trips["mode"].isin(modes).to_numpy()[day.trip])
+    st = st.sort_values(["trip_id", "stop_sequence"], kind="stable")
     key = station_keys(day)
     k = st["stop_id"].map(key).fillna(st["stop_id"]).to_numpy()
     code = pd.factorize(st["trip_id"])[0]
@@ -112,7 +113,7 @@ def bus_corridors(day: FeedDay, *, n: int = 10, period: str | None = None,
     xy = day.stops_xy()
     xy = xy[~xy.index.duplicated()]
     rows, geoms = [], []
-    sub = day.stop_times[day.stop_times["route_id"].isin(tph.index)]
+    sub = day.stop_time_rows(day.trips["route_id"].isin(tph.index).to_numpy()[day.trip])
     for rid, v in tph.items():
         st = sub[sub["route_id"] == rid]
         longest = st.groupby("trip_id").size().idxmax()

@@ -28,8 +28,8 @@ def template_stop_times(day: FeedDay) -> pd.DataFrame:
         The rows of ``day.stop_times`` of the first concrete trip of each
         ``template_id`` (same columns).
     """
-    first = day.trips.drop_duplicates("template_id")["trip_id"]
-    return day.stop_times[day.stop_times["trip_id"].isin(first)]
+    first = ~day.trips["template_id"].duplicated().to_numpy()   # trips are the day's trip codes, in order
+    return day.stop_time_rows(first[day.trip])
 
 
 def route_patterns(day: FeedDay) -> pd.DataFrame:

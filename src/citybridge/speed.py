@@ -29,6 +29,7 @@ import pandas as pd
 import shapely
 
 from . import engine as E
+from .columns import take_text
 from .engine import FeedDay
 from .periods import Periods, period_table
 from .service import trip_table
@@ -103,19 +104,6 @@ def segment_speeds(day: FeedDay) -> pd.DataFrame:
         "route": rcode[t].astype(np.int32), "stop_names": day.stop_ids, "mode_names": mnames})
     weakref.finalize(seg, _CODES.pop, id(seg), None)
     return seg
-
-
-def take_text(values, codes: np.ndarray) -> pd.Series:
-    """``values[codes]`` as a text column, taken in Arrow (no Python string per row).
-
-    The same column as ``pd.Series(np.asarray(values, dtype=object)[codes])``
-    (pandas' ``str`` dtype, missing values NaN), built many times faster on
-    millions of rows.
-    """
-    import pyarrow as pa
-
-    arr = pa.array(np.asarray(values, dtype=object), type=pa.string(), from_pandas=True)
-    return pd.Series(pd.array(arr.take(pa.array(np.asarray(codes, dtype=np.int64))), dtype="str"))
 
 
 def _codes(seg: pd.DataFrame) -> dict | None:
