@@ -69,7 +69,13 @@ def route_lines(day: FeedDay) -> gpd.GeoDataFrame:
         trips on the day, both directions), ``n_stops`` (stops on the drawn
         pattern), ``length_km`` (straight-line stop-to-stop length of the
         pattern, km, measured in the local CRS), ``geometry`` (LineString).
+
+        Computed once per day (a copy is returned).
     """
+    return day.remember("route_lines", lambda: _route_lines(day)).copy()
+
+
+def _route_lines(day: FeedDay) -> gpd.GeoDataFrame:
     pats = route_patterns(day).drop_duplicates("route_id")
     st = template_stop_times(day)
     st = st[st["template_id"].isin(set(pats["template_id"]))].sort_values(["template_id", "stop_sequence"])
