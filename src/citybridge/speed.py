@@ -111,7 +111,8 @@ def _codes(seg: pd.DataFrame) -> dict | None:
     hit = _CODES.get(id(seg))
     if hit is None or hit[0]() is not seg or len(hit[1]["mode"]) != len(seg):
         return None
-    return hit[1]
+    # rows sorted or dropped in place no longer follow the codes
+    return hit[1] if seg.index.equals(pd.RangeIndex(len(seg))) else None
 
 
 def mode_speeds(day: FeedDay) -> pd.DataFrame:
