@@ -116,3 +116,23 @@ def test_unknown_energy_and_missing_parameters_are_explained():
     s = E.summary(e, Parameters()).set_index("indicator")
     assert s.loc["bus CO2 per day", "note"].startswith("not computed: city.yml lacks")
     assert pd.isna(s.loc["bus CO2 per day", "value"])
+
+
+def test_stored_annual_vehicle_km_is_read_back_until_the_city_files_change(tmp_path, monkeypatch):
+    import citybridge.artifacts as AR
+
+    day = _day(tmp_path)
+    key = {"files": "one"}
+    monkeypatch.setattr(AR, "city_key", lambda city, date=None: key["files"] + (date or ""))
+    monkeypatch.setattr(AR, "cache_dir", lambda start=None: tmp_path / "artifacts")
+    runs = []
+    real = E.annual_vehicle_km
+    monkeypatch.setattr(E, "annual_vehicle_km", lambda d: runs.append(1) or real(d))
+    city = type("City", (), {"slug": "probe"})()
+    first = E.stored_annual_vehicle_km(city, day)
+    pd.testing.assert_frame_equal(first, real(day))
+    pd.testing.assert_frame_equal(E.stored_annual_vehicle_km(city, day), first)
+    assert len(runs) == 1
+    key["files"] = "two"                       # a file of the city changed
+    E.stored_annual_vehicle_km(city, day)
+    assert len(runs) == 2

@@ -263,3 +263,33 @@ def test_population_pieces_follow_the_finer_layer_and_census_totals():
     assert same["A"] == pytest.approx(375) and same["B"] == pytest.approx(200)
     pts = gpd.GeoDataFrame({"population": [1.0, 3.0]}, geometry=gpd.points_from_xy([100, 1500], [500, 500]), crs=CRS)
     assert A.people_in(A.population_pieces(d, layer=pts), box(0, 0, 500, 1000))["A"] == pytest.approx(250)
+
+
+def test_chapter_results_are_stored_and_recomputed_for_other_parameters(metro_and_bus, tmp_path, monkeypatch):
+    """Chapter 09's stored results: the same as computing them, read back while nothing
+    changes, computed again when a parameter or the city's files change."""
+    import citybridge.artifacts as AR
+    from citybridge import resilience_results as RR
+
+    day, d = metro_and_bus
+    files = {"key": "files-1"}
+    monkeypatch.setattr(AR, "city_key", lambda city, date=None: files["key"])
+    monkeypatch.setattr(AR, "cache_dir", lambda start=None: tmp_path / "artifacts")
+    city = _City([])
+    city.slug, city.profile.vehicle_capacity = "probe", {}
+    found = [R.Disruption("M2–M3", segments=(("M", "M2", "M3"),))]
+    runs = []
+    real = RR.compute
+    monkeypatch.setattr(RR, "compute", lambda *a, **k: runs.append(k) or real(*a, **k))
+    first = RR.results(city, day, d, found, period="am_peak", n_corridors=1)
+    again = RR.results(city, day, d, found, period="am_peak", n_corridors=1)
+    assert len(runs) == 1
+    direct = R.impact(day, d, found[0]).summary.set_index("scope").loc["city", "lose_frequent"]
+    for res in (first, again):
+        assert res.impacts[0].summary.set_index("scope").loc["city", "lose_frequent"] == pytest.approx(direct)
+        assert res.ranking.iloc[0][["from_station", "to_station"]].tolist() == ["M3", "M4"]
+    RR.results(city, day, d, found, period="am_peak", n_corridors=2)
+    assert len(runs) == 2 and runs[-1]["n_corridors"] == 2
+    files["key"] = "files-2"                      # a file of the city changed
+    RR.results(city, day, d, found, period="am_peak", n_corridors=2)
+    assert len(runs) == 3

@@ -135,3 +135,24 @@ def test_segment_lines_have_geometry_and_class():
     assert list(g["speed_class"]) == ["< 12 km/h", "≥ 35 km/h"]
     assert set(g["speed_class"]) <= set(SPEED_CLASSES)
     assert g.geometry.iloc[1].coords[:] == [(1.0, 0.0), (2.0, 1.0)]
+
+
+
+def test_segment_stats_of_a_table_changed_in_place_reads_its_rows(tmp_path):
+    """The fast path (the day's codes) is taken only for the untouched table of segment_speeds."""
+    from gtfs_fixtures import write_feed
+
+    day = F.prepare_day(F.read_feed(write_feed(tmp_path / "feed.zip", timetable_tables())), "20260107",
+                        crs="EPSG:32719")
+    seg = V.segment_speeds(day)
+    fast = V.segment_stats(seg, periods={"am": ("07:00", "09:00")})
+    slow = V.segment_stats(seg.copy(), periods={"am": ("07:00", "09:00")})   # a copy is read from its text
+    assert len(fast) > 0
+    pd.testing.assert_frame_equal(fast, slow)
+    seg["run_s"] = seg["run_s"] * 2                 # changed in place: half the speed everywhere
+    halved = V.segment_stats(seg)
+    pd.testing.assert_frame_equal(halved, V.segment_stats(seg.copy()))
+    assert halved["speed_kmh"].to_numpy() == pytest.approx(V.segment_stats(seg.assign(run_s=seg["run_s"] / 2))
+                                                           ["speed_kmh"].to_numpy() / 2)
+    seg.index = seg.index + 1                       # relabelled rows: read from the text again
+    pd.testing.assert_frame_equal(V.segment_stats(seg), halved)

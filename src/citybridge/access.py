@@ -100,9 +100,18 @@ def stations(day: FeedDay, *, period: str | None = None, periods: Periods | None
           NaN without departures
         - ``x``, ``y``: position in ``day.crs`` (m)
         - ``geometry``: the point
+
+        Computed once per day and period (a copy is returned).
     """
-    period, prow = _pick_period(period, periods)
-    pt = period_table(periods)
+    period, _ = _pick_period(period, periods)
+    memo = day.remember("access_stations", dict)
+    k = (period, repr(periods))
+    if k not in memo:
+        memo[k] = _stations(day, period=period, periods=periods)
+    return memo[k].copy()
+
+
+def _stations(day: FeedDay, *, period: str, periods: Periods | None) -> gpd.GeoDataFrame:
     xy = day.stops_xy()
     xy = xy[~xy.index.duplicated()]
     ok_pos = np.isfinite(xy["x"]) & np.isfinite(xy["y"])
@@ -160,6 +169,16 @@ def catchments(day: FeedDay, *, low_m: float = 500, high_m: float = 1000,
         - ``area_km2``: area of the dissolved catchment (km²)
         - ``geometry``: the dissolved catchment (empty when no station)
     """
+    memo = day.remember("access_catchments", dict)
+    k = (low_m, high_m, min_trips_per_hour, period, repr(periods), quad_segs)
+    if k not in memo:
+        memo[k] = _catchments(day, low_m=low_m, high_m=high_m, min_trips_per_hour=min_trips_per_hour,
+                              period=period, periods=periods, quad_segs=quad_segs)
+    return memo[k].copy()
+
+
+def _catchments(day: FeedDay, *, low_m: float, high_m: float, min_trips_per_hour: float | None,
+                period: str | None, periods: Periods | None, quad_segs: int) -> gpd.GeoDataFrame:
     st = _eligible(day, min_trips_per_hour=min_trips_per_hour, period=period, periods=periods)
     rows = []
     for cap, r in (("low", low_m), ("high", high_m)):
@@ -239,7 +258,7 @@ def _layer_shares(districts: gpd.GeoDataFrame, covered, layer: gpd.GeoDataFrame)
         j = gpd.overlay(lay, d, how="intersection", keep_geom_type=True)
         piece_area = j.geometry.area
         j["population"] = j["population"] * (piece_area / j["_area"].where(j["_area"] > 0))
-        j["covered"] = j["population"] * (j.geometry.intersection(covered).area /
+        j["covered"] = j["population"] * (area_inside(j.geometry.values, covered) /
                                           piece_area.where(piece_area > 0)).fillna(0.0)
     else:
         raise DataError(f"population layer: geometries must be all points or all polygons "
@@ -253,7 +272,7 @@ def _coverage_of(districts: gpd.GeoDataFrame, covered, *, layer: gpd.GeoDataFram
     _check_districts(districts, day_crs)
     d = districts.reset_index(drop=True)
     area = d.geometry.area
-    share_area = (d.geometry.intersection(covered).area / area.where(area > 0)).fillna(0.0).clip(0, 1)
+    share_area = (area_inside(d.geometry.values, covered) / area.where(area > 0)).fillna(0.0).clip(0, 1)
     share = share_area.copy()
     assumption = pd.Series(AREAL_WEIGHTING, index=d.index, dtype=object)
     if layer is not None:
@@ -326,7 +345,6 @@ def coverage(day: FeedDay, districts: gpd.GeoDataFrame, *, low_m: float = 500, h
                         catchment=_catchment_text(low_m, high_m, min_trips_per_hour, period_name, prow))
 
 
-
 def frequent_coverage(day: FeedDay, districts: gpd.GeoDataFrame, *, max_headway_min: float = 10,
                       radius_m: float = 500, period: str | None = None, periods: Periods | None = None,
                       layer: gpd.GeoDataFrame | None = None, quad_segs: int = 16) -> pd.DataFrame:
@@ -364,7 +382,6 @@ def frequent_coverage(day: FeedDay, districts: gpd.GeoDataFrame, *, max_headway_
     text = (f"{radius_m:g} m of a stop with a one-way headway of {max_headway_min:g} min or better "
             f"in {period_name} ({prow['start']}–{prow['end']})")
     return _coverage_of(districts, covered, layer=layer, day_crs=day.crs, catchment=text)
-
 
 
 def coverage_of_area(districts: gpd.GeoDataFrame, covered, *, crs: str,
@@ -462,6 +479,25 @@ def people_in(pieces: gpd.GeoDataFrame, area) -> pd.Series:
         share[pts] = 1.0          # intersecting a point means containing it
     if (~pts).any():
         a = sub["area_m2"].to_numpy()[~pts]
-        inter = shapely.area(shapely.intersection(g[idx][~pts], area))
+        inter = area_inside(g[idx][~pts], area)
         share[~pts] = np.where(a > 0, inter / np.where(a > 0, a, 1), 0.0).clip(0, 1)
     return (sub["population"] * share).groupby(sub["district_id"]).sum()
+
+
+def area_inside(geoms, area) -> np.ndarray:
+    """Area of each polygon of ``geoms`` lying inside ``area`` (a shapely polygon, same CRS; m²).
+
+    A polygon wholly inside counts its own area and one wholly outside 0;
+    only the polygons crossing the area's edge are cut, which on a
+    metropolitan catchment saves most of the geometry work.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    out = np.zeros(len(geoms))
+    if area is None or area.is_empty or len(geoms) == 0:
+        return out
+    shapely.prepare(area)
+    whole = shapely.contains_properly(area, geoms)
+    out[whole] = shapely.area(geoms[whole])
+    edge = ~whole & shapely.intersects(area, geoms)
+    out[edge] = shapely.area(shapely.intersection(geoms[edge], area))
+    return out

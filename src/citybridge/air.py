@@ -60,6 +60,7 @@ def segment_groups(day: FeedDay) -> pd.DataFrame:
         - ``run_h``: total scheduled run time (h)
         - ``speed_kmh``: ``vehicle_km / run_h`` (km/h, time-weighted)
     """
+    from .columns import take_text
     from .engine import codes_of, segment_runs
 
     r = segment_runs(day)
@@ -75,11 +76,11 @@ def segment_groups(day: FeedDay) -> pd.DataFrame:
     uk, gid = np.unique(key, return_inverse=True)
     keys = ["from_stop_id", "to_stop_id", "route_id", "hour", "vehicle_energy"]
     g = pd.DataFrame({
-        "from_stop_id": day.stop_ids[uk // E // H // R // S].astype(str),
-        "to_stop_id": day.stop_ids[uk // E // H // R % S].astype(str),
-        "route_id": rnames[uk // E // H % R].astype(str) if len(uk) else np.zeros(0, dtype=str),
+        "from_stop_id": take_text(day.stop_ids, uk // E // H // R // S),
+        "to_stop_id": take_text(day.stop_ids, uk // E // H // R % S),
+        "route_id": take_text(rnames, uk // E // H % R),
         "hour": (uk // E % H).astype(int),
-        "vehicle_energy": enames[uk % E].astype(str) if len(uk) else np.zeros(0, dtype=str),
+        "vehicle_energy": take_text(enames, uk % E),
         "trips": np.bincount(gid, minlength=len(uk)),
         "dist": np.bincount(gid, weights=r["dist"][ok], minlength=len(uk)),
         "run": np.bincount(gid, weights=run[ok], minlength=len(uk)),
@@ -112,11 +113,11 @@ def class_weights(energy: pd.Series | np.ndarray, classes) -> tuple[np.ndarray, 
     share = np.array([c.share for c in classes], dtype=float)
     share = share / share.sum()
     fuel = np.array([c.fuel for c in classes])
-    e = np.asarray(energy, dtype=object)
+    e = pd.Series(energy)
     w = np.tile(share, (len(e), 1))
     fallback = np.zeros(len(e), dtype=bool)
     for mark, fuels in ENERGY_FUELS.items():
-        rows = e == mark
+        rows = (e == mark).to_numpy(dtype=bool)
         if not rows.any():
             continue
         sub = np.where(np.isin(fuel, fuels), share, 0.0)

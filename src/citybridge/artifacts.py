@@ -70,6 +70,39 @@ def kpi_board(city: City, *, date: str | None = None, folder: Path | None = None
     return board
 
 
+def artifact_path(city: City, kind: str, *, params: dict | None = None, date: str | None = None,
+                  folder: Path | None = None) -> Path:
+    """Where a stored result of ``kind`` for the city's current files, the
+    package, the date and the parameters ``params`` lives (in ``folder``,
+    default :func:`cache_dir`)."""
+    h = hashlib.sha256((city_key(city, date=date) + "\0" + repr(sorted((params or {}).items()))).encode())
+    return (folder or cache_dir()) / f"{kind}-{city.slug}-{(date or 'default')}-{h.hexdigest()[:24]}.pkl"
+
+
+def stored(city: City, kind: str, compute, *, params: dict | None = None, date: str | None = None,
+           folder: Path | None = None):
+    """The result of ``compute()`` for the city, read from the artefact cache
+    when stored for the same files, package, date and ``params``, else
+    computed and stored (pickle). A stored result of other parameters is
+    replaced, so a participant who changes a parameter gets a fresh
+    computation and the next default run computes the default again."""
+    path = artifact_path(city, kind, params=params, date=date, folder=folder)
+    if path.is_file():
+        try:
+            with path.open("rb") as f:
+                return pickle.load(f)
+        except Exception:  # noqa: BLE001 - a damaged or foreign cache file is simply recomputed
+            pass
+    value = compute()
+
+    def write(tmp: Path) -> None:
+        with tmp.open("wb") as f:
+            pickle.dump(value, f, protocol=5)
+
+    _store(path, write)
+    return value
+
+
 def _store(path: Path, write) -> None:
     """Write atomically; drop older artefacts of the same kind and city; never fail the caller."""
     try:

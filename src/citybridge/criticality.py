@@ -35,9 +35,8 @@ from shapely.geometry import LineString
 from . import access
 from .errors import ScenarioError
 from .feed import FeedDay
-from .disruption import Closure, Disruption, disrupted_day, disruption, resolve, station_keys
+from .disruption import Closure, Disruption, call_codes, disrupted_rows, disruption, resolve, station_keys
 from .resilience import FREQUENT_HEADWAY_MIN, WALK_M, Baseline, baseline, lost_area, pick_period
-from .engine import codes_of
 from .periods import Periods, period_of, period_table
 
 # --------------------------------------------------------------------------
@@ -60,7 +59,8 @@ def metro_sections(day: FeedDay, *, period: str | None = None, periods: Periods 
         - ``geometry``: the straight section
     """
     pname, minutes = pick_period(period, periods)
-    st = day.stop_times[day.stop_times["mode"].isin(modes)].sort_values(["trip_id", "stop_sequence"], kind="stable")
+    st = day.stop_time_rows(day.trips["mode"].isin(modes).to_numpy()[day.trip])
+    st = st.sort_values(["trip_id", "stop_sequence"], kind="stable")
     key = station_keys(day)
     k = st["stop_id"].map(key).fillna(st["stop_id"]).to_numpy()
     code = pd.factorize(st["trip_id"])[0]
@@ -113,7 +113,7 @@ def bus_corridors(day: FeedDay, *, n: int = 10, period: str | None = None,
     xy = day.stops_xy()
     xy = xy[~xy.index.duplicated()]
     rows, geoms = [], []
-    sub = day.stop_times[day.stop_times["route_id"].isin(tph.index)]
+    sub = day.stop_time_rows(day.trips["route_id"].isin(tph.index).to_numpy()[day.trip])
     for rid, v in tph.items():
         st = sub[sub["route_id"] == rid]
         longest = st.groupby("trip_id").size().idxmax()
@@ -335,19 +335,17 @@ def bus_bridge(day: FeedDay, d: Disruption | Closure | Mapping, *, capacity: Map
     if closure.window_s is not None and (closure.window_s[1] <= pt.at[pname, "start_s"]
                                          or closure.window_s[0] >= pt.at[pname, "end_s"]):
         sec = sec.iloc[0:0]          # the closure does not reach into the period
-    after = disrupted_day(day, closure)
-    key = station_keys(day)
-    bus = (after.trips["mode"] == "bus").to_numpy()[after.trip]
-    rcode, rnames = codes_of(after.trips["route_id"])
-    pair = np.unique(after.stop[bus].astype(np.int64) * max(len(rnames), 1) + rcode[after.trip[bus]])
-    sr = pd.DataFrame({"station_id": pd.Series(after.stop_ids[pair // max(len(rnames), 1)]).map(key).to_numpy(),
-                       "route_id": rnames[pair % max(len(rnames), 1)]})
-    sr = sr.drop_duplicates()
+    cut, c = disrupted_rows(day, closure), call_codes(day)
+    bus = cut["rows"] & (day.trips["mode"] == "bus").to_numpy()[c["trip"]]
+    nr = max(len(c["routes"]), 1)
+    pair = np.unique(c["station"][bus].astype(np.int64) * nr + c["route"][bus])
+    sr = pd.DataFrame({"station_id": np.asarray(c["stations"])[pair // nr],
+                       "route_id": np.asarray(c["routes"])[pair % nr]})
     xy = day.stops_xy()
     xy = xy[~xy.index.duplicated()]
     bst = sr["station_id"].drop_duplicates().to_numpy()
     tree = shapely.STRtree(shapely.points(xy["x"].reindex(bst).to_numpy(), xy["y"].reindex(bst).to_numpy()))
-    t = after.trips[after.trips["mode"] == "bus"]
+    t = cut["trips"][cut["trips"]["mode"] == "bus"]
     t = t[period_of(t["start_s"], periods).to_numpy() == pname]
     bph = t.groupby(["route_id", "direction_id"]).size().groupby(level=0).max() / (minutes / 60)
     names = day.routes.drop_duplicates("route_id").set_index("route_id")["route_short_name"].astype(str)

@@ -126,7 +126,11 @@ def _norm(s: str) -> str:
 
 def station_keys(day: FeedDay) -> pd.Series:
     """stop_id → station id (the parent station when it has a position), as
-    in :func:`citybridge.access.stations`."""
+    in :func:`citybridge.access.stations` (computed once per day)."""
+    return day.remember("station_keys", lambda: _station_keys(day))
+
+
+def _station_keys(day: FeedDay) -> pd.Series:
     xy = day.stops_xy()
     xy = xy[~xy.index.duplicated()]
     ok = np.isfinite(xy["x"]) & np.isfinite(xy["y"])
@@ -138,7 +142,7 @@ def station_keys(day: FeedDay) -> pd.Series:
 def _stations_named(day: FeedDay, key: pd.Series, ref: str, name: str, fld: str) -> set[str]:
     if ref in key.index:
         return {key[ref]}
-    names = day.stops_xy()["stop_name"].astype(str).map(_norm)
+    names = day.remember("normalised_stop_names", lambda: day.stops_xy()["stop_name"].astype(str).map(_norm))
     hit = names.index[names.to_numpy() == _norm(ref)]
     if len(hit) == 0:
         raise _err(name, fld, f"unknown stop '{ref}': no stop_id or stop_name of the feed matches; "
@@ -205,31 +209,39 @@ def resolve(day: FeedDay, d: Disruption | Mapping) -> Closure:
         the service day (the message names the scenario and the field).
     """
     d = disruption(d)
+    memo = day.remember("closures", dict)
+    if repr(d) not in memo:
+        memo[repr(d)] = _resolve(day, d)
+    return memo[repr(d)]
+
+
+def _resolve(day: FeedDay, d: Disruption) -> Closure:
     key = station_keys(day)
+    c = call_codes(day)
     rows: list[tuple[str, str]] = []
     for i, s in enumerate(d.stops):
         rows += [(ALL_ROUTES, k) for k in _stations_named(day, key, s, d.name, f"stops[{i}]")]
     for i, r in enumerate(d.routes):
         for rid in _routes_named(day, r, d.name, f"routes[{i}]"):
-            served = day.stop_times.loc[day.stop_times["route_id"] == rid, "stop_id"].map(key).dropna()
-            rows += [(rid, k) for k in served.unique()]
+            served = c["station"][c["route"] == c["routes"].get_indexer([rid])[0]]
+            rows += [(rid, k) for k in c["stations"][pd.unique(served)]]
     for i, (r, a, b) in enumerate(d.segments):
         fld = f"segments[{i}]"
         rids = _routes_named(day, r, d.name, fld)
         sa, sb = _stations_named(day, key, a, d.name, fld), _stations_named(day, key, b, d.name, fld)
-        st = day.stop_times[day.stop_times["route_id"].isin(rids)]
-        k = st["stop_id"].map(key)
-        sq = st["stop_sequence"].astype(float)
-        pa = sq.where(k.isin(sa)).groupby(st["trip_id"]).min()
-        pb = sq.where(k.isin(sb)).groupby(st["trip_id"]).min()
+        on = np.flatnonzero(np.isin(c["route"], c["routes"].get_indexer(rids)))
+        k, trip = c["station"][on], c["trip"][on]
+        sq = pd.Series(day.seq[on].astype(float))
+        pa = sq.where(np.isin(k, c["stations"].get_indexer(list(sa)))).groupby(trip).min()
+        pb = sq.where(np.isin(k, c["stations"].get_indexer(list(sb)))).groupby(trip).min()
         both = pa.notna() & pb.notna()
         if not both.any():
             raise _err(d.name, fld, f"route '{r}' has no trip calling at both '{a}' and '{b}'; "
                                     "name two stations of that line")
         lo, hi = np.minimum(pa, pb)[both], np.maximum(pa, pb)[both]
-        tl, th = st["trip_id"].map(lo), st["trip_id"].map(hi)
-        inside = (sq >= tl) & (sq <= th)
-        rows += list(zip(st.loc[inside, "route_id"], k[inside]))
+        tl, th = lo.reindex(trip).to_numpy(), hi.reindex(trip).to_numpy()
+        inside = ((sq >= tl) & (sq <= th)).to_numpy()
+        rows += list(zip(c["routes"][c["route"][on][inside]], c["stations"][k[inside]]))
     area = None
     if d.polygon is not None:
         area = _polygon(day, d.polygon, d.name)
@@ -241,11 +253,24 @@ def resolve(day: FeedDay, d: Disruption | Mapping) -> Closure:
     return Closure(d, pairs, _window(day, d.window, d.name), area)
 
 
-def _calls(day: FeedDay) -> dict:
+def call_codes(day: FeedDay) -> dict:
     """Integer codes of the day's stop times (trip, route, mode, station), for fast masks.
 
-    The engine's own codes (rows in the order of ``day.stop_times``); no text column is built.
+    The engine's own codes (rows in the order of ``day.stop_times``); no text
+    column is built. Computed once per day.
+
+    Returns
+    -------
+    dict
+        Per stop time (arrays over the day's rows): ``trip``, ``stop``,
+        ``station``, ``route``, ``mode`` (int codes); the labels of the codes:
+        ``trips`` (trip_id), ``stops`` (stop_id), ``stations`` (station id,
+        :func:`station_keys`), ``routes`` (route_id), ``modes`` (mode), as Index.
     """
+    return day.remember("disruption_calls", lambda: _call_codes(day))
+
+
+def _call_codes(day: FeedDay) -> dict:
     from .engine import codes_of
 
     key = station_keys(day)
@@ -261,7 +286,7 @@ def _calls(day: FeedDay) -> dict:
 
 def closed_calls(day: FeedDay, closure: Closure, *, calls: dict | None = None) -> np.ndarray:
     """Boolean mask over ``day.stop_times``: calls the closure removes."""
-    c = calls or _calls(day)
+    c = calls or call_codes(day)
     p = closure.pairs
     m = np.isin(c["station"], c["stations"].get_indexer(p.loc[p["route_id"] == ALL_ROUTES, "station_id"]))
     rp = p[p["route_id"] != ALL_ROUTES]
@@ -277,7 +302,31 @@ def closed_calls(day: FeedDay, closure: Closure, *, calls: dict | None = None) -
 
 def disrupted_day(day: FeedDay, closure: Closure) -> FeedDay:
     """The service day with the closed calls and removed trips taken out."""
-    c = _calls(day)
+    cut = disrupted_rows(day, closure)
+    return day.select(cut["rows"], cut["trips"], notes=[*day.notes, f"disruption: {closure.disruption.name}"])
+
+
+def disrupted_rows(day: FeedDay, closure: Closure) -> dict:
+    """What a closure leaves of the day, as masks over the day's stop times
+    (kept per day and closure, so the impact and the bus bridge share it).
+
+    Returns
+    -------
+    dict
+        ``closed``: calls the closure removes (:func:`closed_calls`);
+        ``rows``: calls left (bool per stop time; trips left with fewer than
+        two calls lose all); ``trips``: the trips left, with ``start_s``,
+        ``end_s`` (s) and ``n_stops`` (count) of their remaining calls.
+    """
+    memo = day.remember("closure_rows", dict)
+    hit = memo.get(id(closure))
+    if hit is None or hit[0] is not closure:
+        memo[id(closure)] = hit = (closure, _cut(day, closure))
+    return hit[1]
+
+
+def _cut(day: FeedDay, closure: Closure) -> dict:
+    c = call_codes(day)
     m = closed_calls(day, closure, calls=c)
     n = np.bincount(c["trip"][~m], minlength=len(c["trips"]))
     rows = ~m & (n >= 2)[c["trip"]]
@@ -291,13 +340,16 @@ def disrupted_day(day: FeedDay, closure: Closure) -> FeedDay:
     trips["start_s"] = g_dep.reindex(ti).to_numpy()
     trips["end_s"] = g_arr.reindex(ti).to_numpy()
     trips["n_stops"] = n[ti]
-    return day.select(rows, trips, notes=[*day.notes, f"disruption: {closure.disruption.name}"])
+    return {"closed": m, "rows": rows, "trips": trips}
 
 
 def _pairs(a: np.ndarray, b: np.ndarray, mask: np.ndarray) -> pd.Series:
     """Distinct (a, b) code pairs where ``mask``, counted by ``a``."""
-    u = np.unique(a[mask].astype(np.int64) * (int(b.max(initial=0)) + 1) + b[mask])
-    return pd.Series(u // (int(b.max(initial=0)) + 1)).value_counts()
+    na, nb = int(a.max(initial=0)) + 1, int(b.max(initial=0)) + 1
+    seen = np.zeros(na * nb, dtype=bool)
+    seen[a[mask].astype(np.int64) * nb + b[mask]] = True
+    n = seen.reshape(na, nb).sum(axis=1)
+    return pd.Series(n[n > 0], index=np.flatnonzero(n > 0))
 
 
 def removed_service(day: FeedDay, closure: Closure) -> pd.DataFrame:
@@ -319,24 +371,22 @@ def removed_service(day: FeedDay, closure: Closure) -> pd.DataFrame:
         - ``stations_closed``: stations with calls before and none after (count)
         - ``routes_affected``: routes losing at least one call (count)
     """
-    c = _calls(day)
-    m = closed_calls(day, closure, calls=c)
-    order = np.lexsort((day.seq, c["trip"]))
-    tc, closed = c["trip"][order], m[order]
-    xy = day.stops_xy()
-    xy = xy[~xy.index.duplicated()]
-    x = xy["x"].reindex(c["stops"]).to_numpy(dtype=float)[c["stop"]][order]
-    y = xy["y"].reindex(c["stops"]).to_numpy(dtype=float)[c["stop"]][order]
-    i = np.flatnonzero(tc[1:] == tc[:-1])
+    from .engine import links
+
+    c = call_codes(day)
+    m = disrupted_rows(day, closure)["closed"]
+    tc, closed = c["trip"], m          # the day's rows are sorted by trip, then stop order
+    lk = links(day)
+    i = lk["i"]
     j = i + 1
-    dist = np.nan_to_num(np.hypot(x[j] - x[i], y[j] - y[i])) / 1000
+    dist = np.nan_to_num(lk["dist"]) / 1000
     nt, nm = len(c["trips"]), len(c["modes"])
     gone = np.bincount(tc, weights=~closed, minlength=nt) < 2
     hit = np.bincount(tc, weights=closed, minlength=nt) > 0
     tmode = np.zeros(nt, dtype=np.int64)
-    tmode[tc] = c["mode"][order]
+    tmode[tc] = c["mode"]
     link_gone = gone[tc[i]] | (closed[i] & closed[j])
-    lmode = c["mode"][order][i]
+    lmode = c["mode"][i]
     km = np.bincount(lmode, weights=dist, minlength=nm)
     km_gone = np.bincount(lmode, weights=dist * link_gone, minlength=nm)
     st_before = _pairs(c["mode"], c["station"], np.ones(len(m), dtype=bool))
@@ -354,7 +404,9 @@ def removed_service(day: FeedDay, closure: Closure) -> pd.DataFrame:
     out = pd.DataFrame(rows)
     if len(out):
         tot = out.drop(columns="mode").sum()
-        tot["stations_closed"] = len(np.unique(c["station"])) - len(np.unique(c["station"][~m]))
+        ns = len(c["stations"])
+        tot["stations_closed"] = int((np.bincount(c["station"], minlength=ns) > 0).sum()
+                                     - (np.bincount(c["station"][~m], minlength=ns) > 0).sum())
         out = pd.concat([out, pd.DataFrame([{"mode": "total", **tot.to_dict()}])], ignore_index=True)
         ints = [col for col in out.columns if col not in ("mode", "vehicle_km", "vehicle_km_removed")]
         out[ints] = out[ints].astype(int)

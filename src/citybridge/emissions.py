@@ -106,6 +106,22 @@ def annual_vehicle_km(day: FeedDay) -> pd.DataFrame:
     return wide.reset_index()
 
 
+def stored_annual_vehicle_km(city, day: FeedDay, *, date: str | None = None) -> pd.DataFrame:
+    """:func:`annual_vehicle_km` of the city's service day for ``date``, stored
+    with the city's artefacts (:func:`citybridge.artifacts.stored`): preparing
+    its Saturday and Sunday takes seconds on a metropolitan feed, so it is
+    done once per city files, package and date.
+
+    Returns
+    -------
+    DataFrame
+        As :func:`annual_vehicle_km`.
+    """
+    from .artifacts import stored
+
+    return stored(city, "annual-vkm", lambda: annual_vehicle_km(day), date=date or None)
+
+
 def apply_electric_share(vkm: pd.DataFrame, share: float, *, km_col: str = "vehicle_km") -> pd.DataFrame:
     """Re-split bus vehicle-km so that ``share`` (0–1) of it is electric.
 

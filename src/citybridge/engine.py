@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from .columns import take_text
 from .periods import Periods, period_codes, period_names, period_of, period_table
 
 #: Order in which modes are listed.
@@ -149,18 +150,25 @@ class FeedDay:
         Treat it as read-only.
         """
         if "stop_times" not in self._cache:
-            t = self.trips
-            self._cache["stop_times"] = pd.DataFrame({
-                "trip_id": t["trip_id"].to_numpy(dtype=object)[self.trip],
-                "template_id": t["template_id"].to_numpy(dtype=object)[self.trip],
-                "route_id": t["route_id"].to_numpy(dtype=object)[self.trip],
-                "mode": t["mode"].to_numpy(dtype=object)[self.trip],
-                "stop_id": self.stop_ids[self.stop],
-                "stop_sequence": self.seq,
-                "arrival_s": self.arr,
-                "departure_s": self.dep,
-            })
+            self._cache["stop_times"] = self.stop_time_rows(None)
         return self._cache["stop_times"]
+
+    def stop_time_rows(self, rows: np.ndarray | None) -> pd.DataFrame:
+        """Some rows of :attr:`stop_times` (a boolean mask over the stop times;
+        None: all), built without the others; the index is the rows' positions."""
+        at = np.arange(len(self.trip)) if rows is None else np.flatnonzero(rows)
+        t, trip = self.trips, self.trip[at]
+        out = pd.DataFrame({
+            "trip_id": take_text(t["trip_id"], trip),
+            "template_id": take_text(t["template_id"], trip),
+            "route_id": take_text(t["route_id"], trip),
+            "mode": take_text(t["mode"], trip),
+            "stop_id": take_text(self.stop_ids, self.stop[at]),
+            "stop_sequence": self.seq[at],
+            "arrival_s": self.arr[at],
+            "departure_s": self.dep[at],
+        })
+        return out if rows is None else out.set_axis(at)
 
     def stops_xy(self) -> pd.DataFrame:
         """Stops with ``x``, ``y`` in metres in :attr:`crs`, indexed by stop_id."""
@@ -171,6 +179,12 @@ class FeedDay:
             x, y = tr.transform(self.stops["stop_lon"].to_numpy(), self.stops["stop_lat"].to_numpy())
             self._cache["xy"] = self.stops.assign(x=x, y=y).set_index("stop_id")
         return self._cache["xy"]
+
+    def remember(self, key: str, compute):
+        """The value kept under ``key`` for this day, from ``compute()`` on first use (never pickled)."""
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
 
     def modes(self) -> list[str]:
         """Modes with at least one trip on the date, in a fixed order."""

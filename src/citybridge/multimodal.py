@@ -129,7 +129,7 @@ def ferry_routes(day: FeedDay) -> pd.DataFrame:
             "last_departure", "mean_headway_min"]
     if t.empty:
         return pd.DataFrame(columns=cols)
-    st = day.stop_times[day.stop_times["mode"] == "ferry"]
+    st = day.stop_time_rows((day.trips["mode"] == "ferry").to_numpy()[day.trip])
     piers = st.groupby("route_id")["stop_id"].nunique().rename("piers")
     g = t.groupby("route_id")
     agg = pd.DataFrame({"trips": g.size(), "start": g["start_s"].min(), "end": g["start_s"].max(),

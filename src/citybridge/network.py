@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from shapely import linestrings
 
+from .engine import codes_of
 from .feed import FeedDay
 
 MODE_ORDER = ["metro", "rail", "tram", "bus", "ferry", "aerial", "funicular", "other"]
@@ -28,8 +29,8 @@ def template_stop_times(day: FeedDay) -> pd.DataFrame:
         The rows of ``day.stop_times`` of the first concrete trip of each
         ``template_id`` (same columns).
     """
-    first = day.trips.drop_duplicates("template_id")["trip_id"]
-    return day.stop_times[day.stop_times["trip_id"].isin(first)]
+    first = ~day.trips["template_id"].duplicated().to_numpy()   # trips are the day's trip codes, in order
+    return day.stop_time_rows(first[day.trip])
 
 
 def route_patterns(day: FeedDay) -> pd.DataFrame:
@@ -68,7 +69,13 @@ def route_lines(day: FeedDay) -> gpd.GeoDataFrame:
         trips on the day, both directions), ``n_stops`` (stops on the drawn
         pattern), ``length_km`` (straight-line stop-to-stop length of the
         pattern, km, measured in the local CRS), ``geometry`` (LineString).
+
+        Computed once per day (a copy is returned).
     """
+    return day.remember("route_lines", lambda: _route_lines(day)).copy()
+
+
+def _route_lines(day: FeedDay) -> gpd.GeoDataFrame:
     pats = route_patterns(day).drop_duplicates("route_id")
     st = template_stop_times(day)
     st = st[st["template_id"].isin(set(pats["template_id"]))].sort_values(["template_id", "stop_sequence"])
@@ -108,13 +115,20 @@ def served_stops(day: FeedDay) -> pd.DataFrame:
         ``modes`` (comma-separated, in :data:`MODE_ORDER`), ``main_mode``
         (the first of them), ``departures`` (count on the day).
     """
-    st = day.stop_times
-    dep = st.groupby("stop_id").size().rename("departures")
-    modes = st[["stop_id", "mode"]].drop_duplicates()
-    modes["rank"] = modes["mode"].map({m: i for i, m in enumerate(MODE_ORDER)})
-    modes = modes.sort_values(["stop_id", "rank"])
-    mode_list = modes.groupby("stop_id")["mode"].agg(",".join).rename("modes")
-    main = modes.drop_duplicates("stop_id").set_index("stop_id")["mode"].rename("main_mode")
+    # on the day's codes: which modes call at each stop code, and how often
+    mcode, mnames = codes_of(day.trips["mode"])
+    rank = {m: i for i, m in enumerate(MODE_ORDER)}
+    order = sorted(range(len(mnames)), key=lambda k: (rank.get(mnames[k], len(rank)), mnames[k]))
+    ns, nm = len(day.stop_ids), max(len(mnames), 1)
+    seen = np.zeros(ns * nm, dtype=bool)
+    seen[day.stop.astype(np.int64) * nm + mcode[day.trip]] = True
+    seen = seen.reshape(ns, nm)[:, order]
+    names = [str(mnames[k]) for k in order]
+    idx = pd.Index(day.stop_ids, name="stop_id")
+    lists = [[names[k] for k in np.flatnonzero(row)] for row in seen]
+    dep = pd.Series(np.bincount(day.stop, minlength=ns), index=idx, name="departures")
+    mode_list = pd.Series([",".join(x) for x in lists], index=idx, name="modes")
+    main = pd.Series([x[0] if x else None for x in lists], index=idx, name="main_mode")
     stops = day.stops.set_index("stop_id").join([dep, mode_list, main], how="inner").reset_index()
     stops["station_id"] = stops["parent_station"].where(stops["parent_station"] != "", stops["stop_id"])
     return stops[["stop_id", "stop_name", "stop_lat", "stop_lon", "station_id", "modes", "main_mode", "departures"]]

@@ -298,8 +298,8 @@ def scheduled_links(day: FeedDay, *, hours: list[int]) -> pd.DataFrame:
         a zero or negative running time are left out.
     """
     lo, hi = min(hours) * 3600, (max(hours) + 1) * 3600
-    t = day.trips[(day.trips["start_s"] < hi) & (day.trips["end_s"] >= lo)]["trip_id"]
-    st = day.stop_times[day.stop_times["trip_id"].isin(set(t))].sort_values(["trip_id", "stop_sequence"])
+    on = (day.trips["start_s"] < hi).to_numpy() & (day.trips["end_s"] >= lo).to_numpy()   # by trip code
+    st = day.stop_time_rows(on[day.trip]).sort_values(["trip_id", "stop_sequence"])
     same = st["trip_id"].eq(st["trip_id"].shift(-1)).to_numpy()
     dep = st["departure_s"].to_numpy()
     arr_next = st["arrival_s"].shift(-1).to_numpy()

@@ -7,7 +7,7 @@ the files), so the chapter and the KPI board compute it once.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import geopandas as gpd
 import numpy as np
@@ -121,13 +121,28 @@ def analyse(city, *, max_distance_m: float = O.MATCH_DISTANCE_M, bunch_distance_
     DataError
         The realtime inputs cannot be read (file, field and entity named).
     """
-    from .feed import feed_day, read_feed
-
     if not R.has_realtime(city):
         return None
     key = (_files_key(city), max_distance_m, bunch_distance_m, stale_after_s, date or "")
     if key in _CACHE:
         return _CACHE[key]
+    from .artifacts import stored
+    from .feed import feed_day
+
+    params = {"max_distance_m": max_distance_m, "bunch_distance_m": bunch_distance_m,
+              "stale_after_s": stale_after_s}
+    # stored without its service day (kept on disk on its own), which is read back here
+    obs, day_date = stored(city, "observed", lambda: _observe(city, date=date, **params), params=params, date=date)
+    obs = replace(obs, city=city, day=feed_day(city, day_date))
+    _CACHE[key] = obs
+    return obs
+
+
+def _observe(city, *, max_distance_m: float, bunch_distance_m: float, stale_after_s: float,
+             date: str | None) -> tuple[ObservedDay, str | None]:
+    """:func:`analyse` computed, without its service day, and the date the day is read for."""
+    from .feed import feed_day, read_feed
+
     spec = city.profile.realtime
     tz = city.profile.timezone
     pos = R.city_positions(city)
@@ -169,8 +184,7 @@ def analyse(city, *, max_distance_m: float = O.MATCH_DISTANCE_M, bunch_distance_
                                f"({tz})",
                       settings={"match_distance_m": max_distance_m, "bunch_distance_m": bunch_distance_m,
                                 "stale_after_s": stale_after_s})
-    _CACHE[key] = obs
-    return obs
+    return replace(obs, day=None), date
 
 
 def summary(obs: ObservedDay) -> pd.DataFrame:

@@ -21,15 +21,21 @@ dropped; the counts are kept in ``seg.attrs`` (``merged_links``,
 """
 from __future__ import annotations
 
+import weakref
+
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
 
 from . import engine as E
+from .columns import take_text
 from .engine import FeedDay
 from .periods import Periods, period_table
 from .service import trip_table
+
+#: id of a table of :func:`segment_speeds` -> (weak reference to it, the day's codes of its rows)
+_CODES: dict[int, tuple] = {}
 
 
 def segment_speeds(day: FeedDay) -> pd.DataFrame:
@@ -75,12 +81,12 @@ def segment_speeds(day: FeedDay) -> pd.DataFrame:
     t = r["trip"][ok]
     trips = day.trips
     seg = pd.DataFrame({
-        "trip_id": trips["trip_id"].to_numpy(dtype=object)[t],
-        "route_id": trips["route_id"].to_numpy(dtype=object)[t],
-        "mode": trips["mode"].to_numpy(dtype=object)[t],
+        "trip_id": take_text(trips["trip_id"], t),
+        "route_id": take_text(trips["route_id"], t),
+        "mode": take_text(trips["mode"], t),
         "direction_id": trips["direction_id"].to_numpy()[t].astype(int),
-        "from_stop_id": day.stop_ids[r["from_stop"][ok]],
-        "to_stop_id": day.stop_ids[r["to_stop"][ok]],
+        "from_stop_id": take_text(day.stop_ids, r["from_stop"][ok]),
+        "to_stop_id": take_text(day.stop_ids, r["to_stop"][ok]),
         "departure_s": r["dep"][ok],
         "arrival_s": r["arr"][ok],
         "hour": (r["dep"][ok] // 3600).astype(int),
@@ -91,7 +97,22 @@ def segment_speeds(day: FeedDay) -> pd.DataFrame:
     seg["n_links"] = r["n_links"][ok].astype(int)
     seg.attrs.update(merged_links=int((r["n_links"][ok] - 1).sum()), dropped_zero_run_links=dropped_zero,
                      dropped_unknown_position_links=dropped_unknown)
+    mcode, mnames = E.codes_of(trips["mode"])
+    rcode, _ = E.codes_of(trips["route_id"])
+    _CODES[id(seg)] = (weakref.ref(seg), {
+        "from_stop": r["from_stop"][ok], "to_stop": r["to_stop"][ok], "mode": mcode[t].astype(np.int16),
+        "route": rcode[t].astype(np.int32), "stop_names": day.stop_ids, "mode_names": mnames})
+    weakref.finalize(seg, _CODES.pop, id(seg), None)
     return seg
+
+
+def _codes(seg: pd.DataFrame) -> dict | None:
+    """The day's codes of a table made by :func:`segment_speeds` (None for any other table)."""
+    hit = _CODES.get(id(seg))
+    if hit is None or hit[0]() is not seg or len(hit[1]["mode"]) != len(seg):
+        return None
+    # rows sorted or dropped in place no longer follow the codes
+    return hit[1] if seg.index.equals(pd.RangeIndex(len(seg))) else None
 
 
 def mode_speeds(day: FeedDay) -> pd.DataFrame:
@@ -153,6 +174,13 @@ def segment_stats(seg: pd.DataFrame, *, periods: Periods | None = None) -> pd.Da
         - ``speed_kmh``: total distance / total run time (km/h)
         - ``speed_kmh_min``, ``speed_kmh_max``: slowest and fastest trip (km/h)
     """
+    pt = None if periods is None else period_table(periods)
+    c = _codes(seg)
+    if c is not None:        # straight from segment_speeds: its codes, no text to sort again
+        return E.aggregate_segments(c["from_stop"], c["to_stop"], c["mode"], c["route"],
+                                    seg["departure_s"].to_numpy(dtype=float), seg["distance_m"].to_numpy(dtype=float),
+                                    seg["run_s"].to_numpy(dtype=float), stop_names=c["stop_names"],
+                                    mode_names=c["mode_names"], pt=pt)
     stop_code, stop_names = E.codes_of(pd.concat([seg["from_stop_id"], seg["to_stop_id"]], ignore_index=True))
     mode_code, mode_names = E.codes_of(seg["mode"])
     route_code, _ = E.codes_of(seg["route_id"])
@@ -160,7 +188,7 @@ def segment_stats(seg: pd.DataFrame, *, periods: Periods | None = None) -> pd.Da
     return E.aggregate_segments(stop_code[:n], stop_code[n:], mode_code, route_code,
                                 seg["departure_s"].to_numpy(dtype=float), seg["distance_m"].to_numpy(dtype=float),
                                 seg["run_s"].to_numpy(dtype=float), stop_names=stop_names, mode_names=mode_names,
-                                pt=None if periods is None else period_table(periods))
+                                pt=pt)
 
 
 def route_speeds(day: FeedDay, *, by_hour: bool = False) -> pd.DataFrame:
