@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import html
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -381,6 +382,7 @@ def build_html(book_dir: Path, *, strict: bool = False) -> Path:
         shutil.rmtree(tmp, ignore_errors=True)
         raise CitybridgeError(f"the book did not build (sphinx exit {proc.returncode}):\n{tail}")
     _refresh_static(book_dir / "_static", tmp / "_static")
+    strip_asset_versions(tmp)
     share_map_assets(tmp)
     manifest.unlink(missing_ok=True)
     old = build_root / ".html-old"
@@ -391,6 +393,27 @@ def build_html(book_dir: Path, *, strict: bool = False) -> Path:
     shutil.rmtree(old, ignore_errors=True)
     manifest.write_text(sources, encoding="utf-8")
     return final / "index.html"
+
+
+_ASSET_VERSION = re.compile(r'(["\'][^"\'<>]*_static/[^"\'<>?]+)\?v=[0-9a-f]+(["\'])')
+
+
+def strip_asset_versions(html_dir: Path) -> None:
+    """Remove Sphinx's ``?v=<checksum>`` from the pages' links to ``_static`` files.
+
+    Sphinx adds the checksum only when the file is already in the output when
+    a page is written, so a page rewritten by an incremental build would carry
+    it while the same page of a fresh build does not; without it, a rebuild with
+    nothing changed gives the same bytes. (The book is read from disk offline:
+    there is no browser cache to bust.) Pages are rewritten only when they change.
+    """
+    for page in Path(html_dir).rglob("*.html"):
+        if "_static" in page.parts:
+            continue
+        text = page.read_text(encoding="utf-8")
+        new = _ASSET_VERSION.sub(r"\1\2", text)
+        if new != text:
+            page.write_text(new, encoding="utf-8")
 
 
 def _refresh_static(src: Path, dest: Path) -> None:

@@ -286,6 +286,9 @@ def _finish_sphinx(proc: subprocess.Popen, book_src: Path, out: Path, lang: str)
         tail = "\n".join((stdout + stderr).strip().splitlines()[-25:])
         raise CitybridgeError(f"the {LANGUAGES[lang].name} edition of the book did not build "
                               f"(sphinx exit {proc.returncode}):\n{tail}")
+    from .book import strip_asset_versions
+
+    strip_asset_versions(out)
 
 
 def _swap_in(tmp: Path, out_html: Path, lang: str) -> Path:
