@@ -89,7 +89,33 @@ def dict_columns(table, names: list[str]) -> dict[str, Column]:
     return out
 
 
-class _Inflater:
+class _ReadOnlyStream:
+    """The file protocol shared by the read-only streams below: not seekable,
+    closed once (closing the file it reads), usable in ``with``. A subclass
+    sets ``self._raw`` (the file read from) and ``self.closed``."""
+
+    _raw = None
+    closed = False
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._raw.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class _Inflater(_ReadOnlyStream):
     """Read-only stream of one deflated zip member, never more than its
     declared size (a lying header cannot exhaust memory), CRC checked.
 
@@ -107,14 +133,14 @@ class _Inflater:
             import zlib as zmod
         self._z = zmod
         self._label = label
-        self._fp = open(path, "rb")
-        self._fp.seek(info.header_offset)
-        head = self._fp.read(30)
+        self._raw = open(path, "rb")
+        self._raw.seek(info.header_offset)
+        head = self._raw.read(30)
         if len(head) < 30 or head[:4] != b"PK\x03\x04":
-            self._fp.close()
+            self._raw.close()
             raise zipfile.BadZipFile(f"bad local header for {info.filename}")
         n, m = struct.unpack("<HH", head[26:30])
-        self._fp.seek(info.header_offset + 30 + n + m)
+        self._raw.seek(info.header_offset + 30 + n + m)
         self._left_in = info.compress_size
         self._size = info.file_size
         self._crc_want = info.CRC
@@ -130,7 +156,7 @@ class _Inflater:
             if self._d.unconsumed_tail:
                 data = self._d.decompress(self._d.unconsumed_tail, n)
             elif self._left_in > 0:
-                raw = self._fp.read(min(self._left_in, max(n, 1 << 16)))
+                raw = self._raw.read(min(self._left_in, max(n, 1 << 16)))
                 if not raw:
                     raise zipfile.BadZipFile(f"{self._label}: truncated")
                 self._left_in -= len(raw)
@@ -170,29 +196,13 @@ class _Inflater:
             return out
         return self._more(n)
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self._fp.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
-class _Bounded:
+class _Bounded(_ReadOnlyStream):
     """A read-only stream that refuses to yield more than ``limit`` bytes."""
 
     def __init__(self, fh, limit: int, label: str):
-        self._fh = fh
+        self._raw = fh
         self._limit = limit
         self._label = label
         self.count = 0
@@ -205,26 +215,11 @@ class _Bounded:
         return data
 
     def read(self, n: int = -1) -> bytes:
-        return self._add(self._fh.read(n))
+        return self._add(self._raw.read(n))
 
     def readline(self, n: int = 1 << 20) -> bytes:
-        return self._add(self._fh.readline(n))
+        return self._add(self._raw.readline(n))
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        self.closed = True
-        self._fh.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
 
 
 def text_pieces(fh, size: int = 1 << 22):
