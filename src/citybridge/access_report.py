@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .i18n import N_, ngettext
 from .inputs import AREA_CLASSES
+from .texts import FORMATTER, Text, resolve, tr, translate
 
 #: Distance method of every access result: a circle around each stop.
 STRAIGHT_LINE = "straight line"
@@ -64,8 +66,9 @@ def summarise(cov: pd.DataFrame) -> pd.DataFrame:
     return out[["scope", "districts", "population", "pop_covered", "share_covered"] + text_cols]
 
 
-def rural_gap_sentence(summary: pd.DataFrame, *, district_word: str = "districts",
-                       reach: str = "live within walking distance of transit", gaps: str = "") -> str:
+def rural_gap_sentence(summary: pd.DataFrame, *, district_word: str | Text = N_("districts"),
+                       reach: str | Text = N_("live within walking distance of transit"),
+                       gaps: str | Text = "") -> str:
     """One sentence on the urban–rural gap, computed from :func:`summarise`.
 
     Percentages are rounded to whole numbers and the gap is the difference
@@ -87,8 +90,10 @@ def rural_gap_sentence(summary: pd.DataFrame, *, district_word: str = "districts
     Returns
     -------
     str
-        E.g. ``"In rural comunas 23% of people live within walking distance of
-        transit, against 87% in urban ones: a gap of 64 points."``
+        In the language in force, e.g. ``"In rural comunas 23% of people live
+        within walking distance of transit, against 87% in urban ones: a gap of
+        64 points."`` (``district_word`` and ``reach`` are translated when the
+        catalog has them).
     """
     s = summary.set_index("scope")["share_covered"]
 
@@ -97,26 +102,36 @@ def rural_gap_sentence(summary: pd.DataFrame, *, district_word: str = "districts
         return None if v is None or pd.isna(v) else int(round(float(v) * 100))
 
     urban, rural, city = pct("urban"), pct("rural"), pct("city")
+    words, reach = translate(str(resolve(district_word))), translate(str(resolve(reach)))
     if urban is not None and rural is not None:
-        head = f"In rural {district_word} {rural}% of people {reach}, against {urban}% in urban ones"
         gap = urban - rural
         if gap > 0:
-            text = f"{head}: a gap of {gap} point{'s' if gap != 1 else ''}."
+            text = ngettext("In rural {districts} {rural}% of people {reach}, against {urban}% in urban ones: "
+                            "a gap of {gap} point.",
+                            "In rural {districts} {rural}% of people {reach}, against {urban}% in urban ones: "
+                            "a gap of {gap} points.", gap)
         elif gap < 0:
-            text = f"{head}: rural ones are ahead by {-gap} point{'s' if gap != -1 else ''}."
+            text = ngettext("In rural {districts} {rural}% of people {reach}, against {urban}% in urban ones: "
+                            "rural ones are ahead by {gap} point.",
+                            "In rural {districts} {rural}% of people {reach}, against {urban}% in urban ones: "
+                            "rural ones are ahead by {gap} points.", -gap)
         else:
-            text = f"{head}: no gap."
+            text = tr("In rural {districts} {rural}% of people {reach}, against {urban}% in urban ones: no gap.")
+        text = FORMATTER.format(text, districts=words, rural=rural, urban=urban, reach=reach, gap=abs(gap))
         if gaps:
-            text += f" The rural figure measures only the network in the feed: {gaps.strip()}"
+            text += " " + tr("The rural figure measures only the network in the feed: {gaps}",
+                             gaps=str(resolve(gaps)).strip())
         return text
     only = "urban" if urban is not None else "rural" if rural is not None else None
     if only is not None:
-        return (f"All {district_word} are {only}: {pct(only)}% of people {reach}; "
-                "there is no urban–rural comparison to make.")
+        return (tr("All {districts} are urban: {share}% of people {reach}; there is no urban–rural comparison to make.",
+                   districts=words, share=pct(only), reach=reach) if only == "urban" else
+                tr("All {districts} are rural: {share}% of people {reach}; there is no urban–rural comparison to make.",
+                   districts=words, share=pct(only), reach=reach))
     if city is not None:
-        return (f"The {district_word} are not classed urban or rural, so no gap can be computed; "
-                f"city-wide {city}% of people {reach}.")
-    return f"No population data: the share of people who {reach} cannot be computed."
+        return tr("The {districts} are not classed urban or rural, so no gap can be computed; "
+                  "city-wide {share}% of people {reach}.", districts=words, share=city, reach=reach)
+    return tr("No population data: the share of people who {reach} cannot be computed.", reach=reach)
 
 
 def least_served(cov: pd.DataFrame, n: int = 10) -> pd.DataFrame:

@@ -483,6 +483,10 @@ def build(root: Path, *, cities: list[str] | None = None, workers: int = 1, sche
     Returns the report and the path of ``index.html`` (None when ``html_out``
     is False).
     """
+    from .i18n import LANGUAGES
+    from .texts import EDITIONS_ENV
+
+    os.environ.setdefault(EDITIONS_ENV, ",".join(LANGUAGES))  # outputs drawn in every edition's language
     book_dir = root / "book"
     jobs, city_errors = plan(root, cities=cities, book_dir=book_dir)
     # --no-cache re-executes every notebook but still stores the results, so

@@ -26,6 +26,8 @@ update functions with it, translate every empty or fuzzy entry
 """
 from __future__ import annotations
 
+import io
+import json
 import shutil
 import subprocess
 import sys
@@ -107,18 +109,43 @@ def write_catalog(po: Path, cat) -> Path:
     return po
 
 
-def extract_package_messages(package_dir: Path = PACKAGE_DIR):
-    """The template catalog of the package's messages (Babel's Python extractor).
+#: Names under which the package and the notebooks mark messages: Babel's
+#: defaults (``_``, ``gettext``, ``ngettext``, ``N_``…) and the texts shown at
+#: drawing time (:class:`citybridge.texts.Text`, its short name ``T``, and ``tr``).
+KEYWORDS = ("T", "Text", "tr")
 
-    Keywords are Babel's defaults (``_``, ``gettext``, ``ngettext``, ``N_``...).
+
+def extract_package_messages(package_dir: Path = PACKAGE_DIR, notebooks_dir: Path | None = None):
+    """The template catalog of the package's messages and of the notebooks' code
+    cells (Babel's Python extractor, keywords :data:`KEYWORDS` and Babel's own).
+
+    ``notebooks_dir`` defaults to the project's ``notebooks/`` (when the package
+    runs from a source checkout); the messages its code cells show (captions,
+    sentences, chart labels) belong to the package catalog, because the
+    package draws them.
     """
     from babel.messages.catalog import Catalog
-    from babel.messages.extract import extract_from_dir
+    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir, extract_python
 
+    from .notebook_i18n import NOTEBOOKS_DIR
+
+    keywords = {**DEFAULT_KEYWORDS, **{k: None for k in KEYWORDS}}
     cat = Catalog(project="citybridge", domain=DOMAIN, charset="utf-8")
     for filename, lineno, message, comments, context in extract_from_dir(
-            str(package_dir), method_map=[("**.py", "python")]):
+            str(package_dir), method_map=[("**.py", "python")], keywords=keywords):
         cat.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+    nb_dir = Path(notebooks_dir) if notebooks_dir is not None else NOTEBOOKS_DIR
+    for nb in sorted(nb_dir.glob("*.ipynb")) if nb_dir.is_dir() else []:
+        cells = json.loads(nb.read_text(encoding="utf-8")).get("cells", [])
+        code = "\n".join("".join(c.get("source", "")) if isinstance(c.get("source"), list) else c.get("source", "")
+                         for c in cells if c.get("cell_type") == "code")
+        for lineno, _func, message, comments in extract_python(io.BytesIO(code.encode("utf-8")), keywords.keys(),
+                                                                 [], {}):
+            msgs = [m for m in (message if isinstance(message, tuple) else (message,)) if m]
+            if not msgs:
+                continue
+            cat.add(msgs[0] if len(msgs) == 1 else tuple(msgs), None, [(f"notebooks/{nb.name}", lineno)],
+                    auto_comments=comments)
     return cat
 
 
@@ -134,11 +161,14 @@ def compile_catalog(po: Path, mo: Path | None = None, *, lang: str | None = None
 
 
 def update_package_catalogs(*, locale_dir: Path = LOCALE_DIR, languages: tuple[str, ...] = TARGET_LANGUAGES,
-                            package_dir: Path = PACKAGE_DIR) -> dict[str, Path]:
+                            package_dir: Path = PACKAGE_DIR, fragments: Path | None = None) -> dict[str, Path]:
     """Merge the package's current messages into each language's catalog and compile it.
 
     New messages arrive empty, changed ones fuzzy (with the old translation
-    as a suggestion), removed ones are dropped. Returns the ``.po`` path per language.
+    as a suggestion), removed ones are dropped. With ``fragments``, a folder
+    of partial catalogs named ``<anything>.<lang>.po`` (translations written
+    apart, e.g. by several translators at once), their translations fill the
+    catalog's entries. Returns the ``.po`` path per language.
     """
     from babel.messages.catalog import Catalog
 
@@ -152,6 +182,11 @@ def update_package_catalogs(*, locale_dir: Path = LOCALE_DIR, languages: tuple[s
         else:
             cat = Catalog(locale=LANGUAGES[lang].babel, domain=DOMAIN, project="citybridge", charset="utf-8")
         cat.update(template, update_header_comment=False)
+        for part in sorted(Path(fragments).glob(f"*.{lang}.po")) if fragments is not None else []:
+            for m in read_catalog(part, lang=lang):
+                if m.id and m.string and not m.fuzzy and m.id in cat:
+                    cat[m.id].string = m.string
+                    cat[m.id].flags.discard("fuzzy")
         write_catalog(po, cat)
         compile_catalog(po, lang=lang)
         out[lang] = po

@@ -31,21 +31,56 @@ def style(fig: go.Figure, *, title: str = "", height: int = 420) -> go.Figure:
     return fig
 
 
-class Chart:
-    """A figure with caption, alternative text and source, displayable anywhere."""
+#: Figure properties holding text a reader sees (translated by :func:`translated_figure`).
+_TEXT_KEYS = {"text", "name", "hovertemplate", "ticktext", "legendgroup"}
+#: Trace properties that may hold category labels (translated when the catalog knows them).
+_CATEGORY_KEYS = {"x", "y", "labels", "text", "customdata"}
 
-    def __init__(self, fig: go.Figure, *, caption: str, alt: str, source: str):
+
+def _translate_tree(node, key: str = ""):
+    from .texts import translate
+
+    if isinstance(node, str):
+        return translate(node) if key in _TEXT_KEYS or key in _CATEGORY_KEYS or key == "title" else node
+    if isinstance(node, dict):
+        return {k: _translate_tree(v, k) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_translate_tree(v, key) for v in node]
+    return node
+
+
+def translated_figure(fig: go.Figure) -> dict:
+    """The figure as a plotly JSON dictionary, with its titles, legend entries,
+    hover templates and category labels in the language in force (exact
+    look-up in the package catalog; names of places and routes stay as they are)."""
+    d = json.loads(fig.to_json())
+    d["data"] = [_translate_tree(t) for t in d.get("data", [])]
+    layout = d.get("layout", {})
+    d["layout"] = {k: (_translate_tree(v, k) if k != "template" else v) for k, v in layout.items()}
+    return d
+
+
+class Chart:
+    """A figure with caption, alternative text and source, displayable anywhere,
+    drawn in every language of the build (see :mod:`citybridge.texts`)."""
+
+    def __init__(self, fig: go.Figure, *, caption, alt, source):
         self.fig = fig
         self.caption = caption
         self.alt = alt
         self.source = source
 
-    def to_html(self) -> str:
+    def to_html(self, spec: dict | None = None) -> str:
+        """The book's ``<figure>`` in the language in force."""
+        from .notebook import plain
+        from .texts import tr
+
+        spec = translated_figure(self.fig) if spec is None else spec
         div = f"cb-{uuid.uuid4().hex[:12]}"
-        spec = self.fig.to_json().replace("</", "<\\/")
-        cap = html.escape(self.caption)
-        src = html.escape(self.source)
-        alt = html.escape(self.alt, quote=True)
+        data = json.dumps(spec, ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
+        cap = html.escape(plain(self.caption))
+        src = html.escape(tr("Source: {source}", source=plain(self.source)))
+        alt = html.escape(plain(self.alt), quote=True)
         loader = (
             "(function(){var id=%s;function draw(){var el=document.getElementById(id);"
             "if(!el){return;}if(!window.Plotly){return setTimeout(draw,50);}"
@@ -56,28 +91,45 @@ class Chart:
         return (f'<figure class="cb-chart" role="group" aria-label="{alt}">'
                 f'<div id="{div}" class="cb-plotly" role="img" aria-label="{alt}" '
                 f'style="min-height:{int(self.fig.layout.height or 420)}px"></div>'
-                f'<script type="application/json" id="{div}-data">{spec}</script>'
+                f'<script type="application/json" id="{div}-data">{data}</script>'
                 f"<script>{loader}</script>"
-                f'<figcaption>{cap}<br><span class="cb-source">Source: {src}</span></figcaption>'
+                f"<figcaption>{cap}<br><span class=\"cb-source\">{src}</span></figcaption>"
                 f"</figure>")
 
-    def _repr_mimebundle_(self, include=None, exclude=None):
+    def draw(self) -> dict:
+        """The output's data by MIME type, in the language in force."""
+        from .notebook import plain
+        from .texts import tr
+
+        spec = translated_figure(self.fig)
         return {
-            "application/vnd.plotly.v1+json": json.loads(self.fig.to_json()),
-            "text/html": self.to_html(),
-            "text/plain": f"[chart] {self.caption} — {self.alt} (source: {self.source})",
+            "application/vnd.plotly.v1+json": spec,
+            "text/html": self.to_html(spec),
+            "text/plain": f"[{tr('chart')}] {plain(self.caption)} — {plain(self.alt)} "
+                          f"({tr('Source: {source}', source=plain(self.source))})",
         }
 
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        from .texts import VARIANTS_KEY, each_language
 
-def show(fig: go.Figure, *, caption: str, alt: str, source: str) -> Chart:
+        drawn = each_language(self.draw)
+        langs = list(drawn)
+        data = drawn[langs[0]]
+        if len(langs) == 1:
+            return data
+        others = {lang: {k: v for k, v in drawn[lang].items() if k != "application/vnd.plotly.v1+json"}
+                  for lang in langs[1:]}
+        return data, {"citybridge": {VARIANTS_KEY: others}}
+
+
+def show(fig: go.Figure, *, caption, alt, source) -> Chart:
     """Wrap ``fig`` for display; make it the last expression of a cell.
 
-    Code identifiers in the caption and text alternative read as words
-    (:func:`citybridge.notebook.plain`).
+    The caption, text alternative and source may be
+    :class:`~citybridge.texts.Text` (translated when drawn); code
+    identifiers in them read as words (:func:`citybridge.notebook.plain`).
     """
-    from .notebook import plain
-
-    return Chart(fig, caption=plain(caption), alt=plain(alt), source=source)
+    return Chart(fig, caption=caption, alt=alt, source=source)
 
 
 def bar_by_mode(df: pd.DataFrame, *, x: str = "mode", y: str, title: str = "", y_title: str = "") -> go.Figure:

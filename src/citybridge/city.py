@@ -68,6 +68,14 @@ class City:
             return self.profile.data_status
         return "illustrative" if self.profile.sample else "official"
 
+    def text(self, field: str) -> str:
+        """A prose field of ``city.yml`` (``data_assumptions``…) in the language in force:
+        its ``translations`` entry when the profile has one, else as written."""
+        from .i18n import current_language
+
+        own = self.profile.translations.get(current_language(), {}).get(field)
+        return own if own else str(getattr(self.profile, field) or "")
+
     def has_official_download(self) -> bool:
         """True when ``gtfs`` is the very file named by ``download`` (its sha256 matches).
 

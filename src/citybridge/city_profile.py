@@ -265,6 +265,10 @@ class Parameters(_Strict):
     car_kgco2_per_km: SourcedValue | None = None
 
 
+#: Fields of ``city.yml`` written in prose, which ``translations`` may give in other languages.
+TRANSLATABLE = ("data_source", "data_assumptions", "coverage_gaps", "notes")
+
+
 class CityProfile(_Strict):
     """The contents of ``city.yml``."""
 
@@ -301,6 +305,26 @@ class CityProfile(_Strict):
     #: for the bus-bridge estimate of chapter 09; absent modes are not estimated.
     vehicle_capacity: dict[str, SourcedValue] = Field(default_factory=dict)
     notes: str = ""
+    #: The profile's prose in the book's other languages: ``{lang: {field: text}}``
+    #: for ``data_source``, ``data_assumptions``, ``coverage_gaps`` and ``notes``
+    #: (``translations: {es: {data_assumptions: "..."}}``); a field left out is
+    #: shown as written above. See :meth:`citybridge.city.City.text`.
+    translations: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+    @field_validator("translations")
+    @classmethod
+    def _translations_ok(cls, v: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+        from .i18n import LANGUAGES
+
+        for lang, fields in v.items():
+            if lang not in LANGUAGES:
+                raise ValueError(f"translations: {lang!r} is not a language of the workbook; "
+                                 f"use {', '.join(l for l in LANGUAGES if l != 'en')}")
+            bad = sorted(set(fields) - set(TRANSLATABLE))
+            if bad:
+                raise ValueError(f"translations.{lang}: {', '.join(bad)} cannot be translated; "
+                                 f"translate only {', '.join(TRANSLATABLE)}")
+        return v
 
     @field_validator("crs")
     @classmethod

@@ -19,6 +19,8 @@ import geopandas as gpd
 import pandas as pd
 
 from . import maps
+from .i18n import N_
+from .texts import Text
 
 #: Modes drawn as landmark lines on every map.
 LANDMARK_MODES = ("metro", "rail")
@@ -146,3 +148,26 @@ def finish(m: folium.Map) -> folium.Map:
         if ctx.urban is not None:
             maps.add_view_buttons(m, {"urban area": ctx.urban, "whole region": ctx.region})
     return maps.finish(m)
+
+
+def network_map(lines: gpd.GeoDataFrame, stops: pd.DataFrame, *, boundaries: gpd.GeoDataFrame | None = None,
+                tiles: str | None = None, base: folium.Map | None = None) -> maps.OfflineMap:
+    """Lines coloured by mode with their stops, over optional boundaries.
+
+    ``lines`` comes from :func:`citybridge.network.route_lines`, ``stops``
+    from :func:`citybridge.network.served_stops`. With ``base`` (e.g. from
+    :func:`citybridge.citymap.city_map`) the layers go on that map, which
+    is returned unfinished.
+    """
+    m = base if base is not None else maps.base_map(maps.bounds_of(lines, stops), tiles=tiles)
+    if boundaries is not None and len(boundaries):
+        maps.add_polygons(m, boundaries, name=N_("boundaries"), fill_opacity=0.15, color="#ffffff",
+                     tooltip=["name"], aliases=[N_("area")])
+    for mode in [x for x in maps.MODE_COLORS if x in set(lines["mode"])]:
+        maps.add_lines(m, lines[lines["mode"] == mode], tooltip=["route_short_name", "route_long_name", "mode"],
+                  aliases=[N_("route"), N_("name"), N_("mode")], weight=4 if mode in ("metro", "rail") else 2.5,
+                  name=Text("{mode} lines", mode=Text(mode)))
+    maps.add_points(m, stops, color_by="main_mode", tooltip=["stop_name", "modes", "departures"],
+               aliases=[N_("stop"), N_("modes"), N_("departures on the day")], name=N_("stops"), radius=2.5)
+    maps.add_legend(m, N_("Mode"), {Text(k): v for k, v in maps.MODE_COLORS.items() if k in set(lines["mode"])})
+    return m if base is not None else maps.finish(m)

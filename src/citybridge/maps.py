@@ -35,11 +35,17 @@ import pandas as pd
 from branca.element import Element, MacroElement, Template
 from folium.map import Layer
 
+from .i18n import N_
+
 #: One colour per mode, used by every map and chart.
 MODE_COLORS = {
     "metro": "#d62728", "rail": "#8c564b", "tram": "#e377c2", "bus": "#1f77b4",
     "ferry": "#17becf", "aerial": "#9467bd", "funicular": "#bcbd22", "other": "#7f7f7f",
 }
+
+#: The modes' names as readers see them (marked for the catalogs; shown through :func:`label`).
+MODE_NAMES = (N_("metro"), N_("rail"), N_("tram"), N_("bus"), N_("ferry"), N_("aerial"), N_("funicular"),
+              N_("other"))
 
 #: Colours of the headway classes (frequent network map), best first.
 HEADWAY_COLORS = {"≤5": "#08306b", "≤10": "#2171b5", "≤15": "#6baed6", "≤30": "#fd8d3c",
@@ -234,9 +240,28 @@ class CompactLayer(Layer):
     """)
 
     def __init__(self, spec: dict, name: str):
+        self._label = name
         super().__init__(name=name, overlay=True, control=True, show=True)
         self._name = "CompactLayer"
-        self.spec_json = _json(spec)
+        self.spec = spec
+
+    @property
+    def layer_name(self) -> str:
+        """The layer's name in the layer control, in the language in force."""
+        return label(self._label)
+
+    @layer_name.setter
+    def layer_name(self, value) -> None:
+        self._label = value
+
+    @property
+    def spec_json(self) -> str:
+        """The layer as JSON, its tooltip labels in the language in force (drawn at render time)."""
+        spec = dict(self.spec)
+        spec["fields"] = [label(f) for f in spec.get("fields", [])]
+        if "detail" in spec:
+            spec["detail"] = dict(spec["detail"], fields=[label(f) for f in spec["detail"]["fields"]])
+        return _json(spec)
 
 
 def _rows(values: pd.DataFrame, fields: list[str], color_idx: np.ndarray, geoms: list) -> list:
@@ -274,18 +299,37 @@ class _Legend(MacroElement):
         {% endmacro %}
     """)
 
-    def __init__(self, box: str):
+    def __init__(self, title, items: dict):
         super().__init__()
         self._name = "Legend"
+        self.title, self.items = title, items
+
+    @property
+    def box_json(self) -> str:
+        """The legend's HTML as a JSON string, in the language in force (drawn at render time)."""
+        rows = "".join(f'<div><i style="background:{esc(c)}"></i>{esc(label(k))}</div>' for k, c in self.items.items())
+        box = f'<div class="cb-legend"><b>{esc(label(self.title))}</b>{rows}</div>'
         # json.dumps escapes quotes; "</" is broken up so the text cannot close the script
-        self.box_json = json.dumps(box).replace("</", "<\\/")
+        return json.dumps(box).replace("</", "<\\/")
 
 
-def add_legend(m: folium.Map, title: str, items: dict[str, str]) -> None:
-    """Add a legend box (bottom right) of ``{label: colour}``; labels escaped."""
-    rows = "".join(f'<div><i style="background:{esc(c)}"></i>{esc(k)}</div>' for k, c in items.items())
-    box = f'<div class="cb-legend"><b>{esc(title)}</b>{rows}</div>'
-    _Legend(box).add_to(m)
+def label(value) -> str:
+    """A map label (legend entry, tooltip field, layer name) in the language in force:
+    a :class:`~citybridge.texts.Text` is translated, a string the catalog knows too."""
+    from .texts import Text, translate
+
+    return str(value) if isinstance(value, Text) else translate(str(value))
+
+
+def translated_page(m: folium.Map) -> str:
+    """The map's standalone HTML page drawn in the language in force."""
+    return m.get_root().render()
+
+
+def add_legend(m: folium.Map, title, items: dict) -> None:
+    """Add a legend box (bottom right) of ``{label: colour}``; labels escaped and
+    translated when the page is drawn (:func:`label`)."""
+    _Legend(title, items).add_to(m)
 
 
 def add_lines(m: folium.Map, lines: gpd.GeoDataFrame, *, color_by: str = "mode",
@@ -469,26 +513,3 @@ def bounds_of(*frames: pd.DataFrame | gpd.GeoDataFrame, lat: str = "stop_lat", l
         return (-180.0, -60.0, 180.0, 75.0)
     arr = np.vstack(b)
     return (float(arr[:, 0].min()), float(arr[:, 1].min()), float(arr[:, 2].max()), float(arr[:, 3].max()))
-
-
-def network_map(lines: gpd.GeoDataFrame, stops: pd.DataFrame, *, boundaries: gpd.GeoDataFrame | None = None,
-                tiles: str | None = None, base: folium.Map | None = None) -> OfflineMap:
-    """Lines coloured by mode with their stops, over optional boundaries.
-
-    ``lines`` comes from :func:`citybridge.network.route_lines`, ``stops``
-    from :func:`citybridge.network.served_stops`. With ``base`` (e.g. from
-    :func:`citybridge.citymap.city_map`) the layers go on that map, which
-    is returned unfinished.
-    """
-    m = base if base is not None else base_map(bounds_of(lines, stops), tiles=tiles)
-    if boundaries is not None and len(boundaries):
-        add_polygons(m, boundaries, name="boundaries", fill_opacity=0.15, color="#ffffff",
-                     tooltip=["name"], aliases=["area"])
-    for mode in [x for x in MODE_COLORS if x in set(lines["mode"])]:
-        add_lines(m, lines[lines["mode"] == mode], tooltip=["route_short_name", "route_long_name", "mode"],
-                  aliases=["route", "name", "mode"], weight=4 if mode in ("metro", "rail") else 2.5,
-                  name=f"{mode} lines")
-    add_points(m, stops, color_by="main_mode", tooltip=["stop_name", "modes", "departures"],
-               aliases=["stop", "modes", "departures on the day"], name="stops", radius=2.5)
-    add_legend(m, "Mode", {k: v for k, v in MODE_COLORS.items() if k in set(lines["mode"])})
-    return m if base is not None else finish(m)

@@ -9,7 +9,10 @@ import html
 
 import pandas as pd
 
+from . import i18n
 from .city import City
+from .i18n import N_
+from .texts import VARIANTS_KEY, Text, multilingual, resolve, tr
 
 
 class HTML:
@@ -24,10 +27,24 @@ class HTML:
         self.body = body
         self.text = text or "(see the HTML output)"
         self.meta = meta
+        #: The same output drawn in the book's other languages: {lang: data by MIME type}
+        #: (see :func:`citybridge.texts.multilingual`).
+        self.variants: dict[str, dict] = {}
+
+    def bundle_data(self) -> dict:
+        """The output's data by MIME type."""
+        return {"text/html": self.body, "text/plain": self.text}
 
     def bundle(self) -> tuple[dict, dict]:
-        """The output as a notebook stores it: (data by MIME type, metadata)."""
-        return {"text/html": self.body, "text/plain": self.text}, dict(self.meta or {})
+        """The output as a notebook stores it: (data by MIME type, metadata).
+
+        The other languages' drawings go in ``metadata.citybridge.i18n``."""
+        meta = dict(self.meta or {})
+        if self.variants:
+            cb = dict(meta.get("citybridge", {}))
+            cb[VARIANTS_KEY] = self.variants
+            meta["citybridge"] = cb
+        return self.bundle_data(), meta
 
     def _repr_mimebundle_(self, include=None, exclude=None):
         data, meta = self.bundle()
@@ -35,7 +52,7 @@ class HTML:
 
 
 def status_message(city: City) -> tuple[str, str, str]:
-    """The data-status notice of a city: (status, title, text).
+    """The data-status notice of a city: (status, title, text), in the language in force.
 
     ``official`` names the feed; ``reconstructed`` says where the network comes
     from and what was assumed; ``illustrative`` warns that figures describe
@@ -44,26 +61,32 @@ def status_message(city: City) -> tuple[str, str, str]:
     """
     p = city.profile
     st = city.status
+    assumptions = city.text("data_assumptions")
     if st == "illustrative":
-        title = "Illustrative sample data"
-        text = (f"The network of {city.name} shown here is teaching data built from public facts (station "
-                "positions, published headways, census counts), not the operator's schedule. Figures describe "
-                "the sample, not the real city, and no lesson about the real city is drawn from them.")
-        if p.data_assumptions:
-            text += " " + p.data_assumptions
+        title = tr("Illustrative sample data")
+        text = tr("The network of {city} shown here is teaching data built from public facts (station "
+                  "positions, published headways, census counts), not the operator's schedule. Figures describe "
+                  "the sample, not the real city, and no lesson about the real city is drawn from them.",
+                  city=city.name)
+        if assumptions:
+            text += " " + assumptions
     elif st == "reconstructed":
-        title = "Reconstructed from official data"
-        src = (p.data_source or "see Data and sources").strip().rstrip(".")
-        text = f"The network of {city.name} is rebuilt from the operator's official data: {src}. {p.data_assumptions}"
+        title = tr("Reconstructed from official data")
+        src = (city.text("data_source") or tr("see Data and sources")).strip().rstrip(".")
+        text = tr("The network of {city} is rebuilt from the operator's official data: {source}.",
+                  city=city.name, source=src) + (" " + assumptions if assumptions else "")
         text = text.strip()
     else:
-        title = "Official data"
-        text = (f"The network of {city.name} is the operator's feed as published"
-                f"{': ' + p.data_source if p.data_source else ''} "
-                f"({city.gtfs_path.name}).")
+        title = tr("Official data")
+        source = city.text("data_source")
+        text = (tr("The network of {city} is the operator's feed as published: {source} ({file}).",
+                   city=city.name, source=source, file=city.gtfs_path.name) if source else
+                tr("The network of {city} is the operator's feed as published ({file}).",
+                   city=city.name, file=city.gtfs_path.name))
     return st, title, text
 
 
+@multilingual
 def banner(city: City) -> HTML:
     """The visible data-status banner of every page: official, reconstructed or illustrative."""
     st, title, text = status_message(city)
@@ -75,68 +98,69 @@ def banner(city: City) -> HTML:
     return HTML(body, f"{title.upper()}: {text}")
 
 
-def source_line(city: City, day=None, extra: str = "") -> str:
-    """'<city> GTFS (file), service day …' plus the data status."""
-    parts = [f"{city.name} GTFS feed ({city.gtfs_path.name})"]
+def source_line(city: City, day=None, extra: str | Text = "") -> Text:
+    """'<city> GTFS (file), service day …' plus the data status, shown in the language in force."""
+    parts: list = [Text("{city} GTFS feed ({file})", city=city.name, file=city.gtfs_path.name)]
     if day is not None:
         d = day.date
-        parts.append(f"service day {d[:4]}-{d[4:6]}-{d[6:]}")
+        iso = f"{d[:4]}-{d[4:6]}-{d[6:]}"
+        parts.append(Text("service day {date}", date=iso))
     if extra:
         parts.append(extra)
-    parts.append({"illustrative": "illustrative sample data (see Data and sources)",
-                  "reconstructed": "reconstructed from official data (see Data and sources)",
-                  "official": "official feed"}[city.status])
-    return "; ".join(parts)
+    parts.append(Text({"illustrative": N_("illustrative sample data (see Data and sources)"),
+                       "reconstructed": N_("reconstructed from official data (see Data and sources)"),
+                       "official": N_("official feed")}[city.status]))
+    return Text.join(parts, "; ")
 
 
 #: Code identifiers that readers never see: where one appears in a computed
 #: sentence, a caption, a table cell or header, its plain-language label
 #: (with its unit) is shown instead (:func:`plain`). Tested on the built book.
 IDENTIFIERS = {
-    "share_covered": "population covered (%)",
-    "dist_to_bike_m": "distance to the nearest bike station (m)",
-    "dist_to_stop_m": "distance to the nearest stop (m)",
-    "am_peak": "AM peak",
-    "pm_peak": "PM peak",
-    "electric_share": "electric share of bus-km",
-    "diesel_bus_litres_per_100km": "diesel bus consumption (L/100 km)",
-    "ebus_kwh_per_km": "electric bus consumption (kWh/km)",
-    "diesel_kgco2_per_litre": "diesel emission factor (kg CO2/L)",
-    "grid_kgco2_per_kwh": "grid emission factor (kg CO2/kWh)",
-    "car_kgco2_per_km": "car emission factor (kg CO2/km)",
-    "mean_headway_min": "mean headway (min)",
-    "median_headway_min": "median headway (min)",
-    "pop_covered": "people covered",
-    "pop_uncovered": "people not covered",
-    "trips_per_hour": "trips per hour",
-    "peak_vehicles": "peak vehicles",
-    "span_hours": "span of service (h)",
-    "service_km": "service-km (km)",
-    "service_hours": "service-hours (h)",
-    "vehicle_km_year": "vehicle-km per year (km)",
-    "speed_kmh": "speed (km/h)",
+    "share_covered": N_("population covered (%)"),
+    "dist_to_bike_m": N_("distance to the nearest bike station (m)"),
+    "dist_to_stop_m": N_("distance to the nearest stop (m)"),
+    "am_peak": N_("AM peak"),
+    "pm_peak": N_("PM peak"),
+    "electric_share": N_("electric share of bus-km"),
+    "diesel_bus_litres_per_100km": N_("diesel bus consumption (L/100 km)"),
+    "ebus_kwh_per_km": N_("electric bus consumption (kWh/km)"),
+    "diesel_kgco2_per_litre": N_("diesel emission factor (kg CO2/L)"),
+    "grid_kgco2_per_kwh": N_("grid emission factor (kg CO2/kWh)"),
+    "car_kgco2_per_km": N_("car emission factor (kg CO2/km)"),
+    "mean_headway_min": N_("mean headway (min)"),
+    "median_headway_min": N_("median headway (min)"),
+    "pop_covered": N_("people covered"),
+    "pop_uncovered": N_("people not covered"),
+    "trips_per_hour": N_("trips per hour"),
+    "peak_vehicles": N_("peak vehicles"),
+    "span_hours": N_("span of service (h)"),
+    "service_km": N_("service-km (km)"),
+    "service_hours": N_("service-hours (h)"),
+    "vehicle_km_year": N_("vehicle-km per year (km)"),
+    "speed_kmh": N_("speed (km/h)"),
 }
 
 #: Plain-language headers (with units) of the columns that tables show.
 LABELS = {
     **IDENTIFIERS,
-    "share_covered": "covered (%)",
-    "area_class": "area",
-    "agency_name": "operator", "agency_timezone": "time zone", "agency_url": "web address",
-    "bus_m": "nearest bus stop (m)", "metro_m": "nearest metro station (m)",
-    "distance_km": "distance (km)", "distance_m": "distance (m)", "district_id": "district code",
-    "energy_unit": "energy unit", "first_departure": "first departure", "last_departure": "last departure",
-    "from_stop_id": "from stop (id)", "from_stop_name": "from stop", "to_stop_id": "to stop (id)",
-    "to_stop_name": "to stop", "high_tco2": "high case (t CO2)", "low_tco2": "low case (t CO2)",
-    "population_assumption": "population assumption", "route_id": "route id", "route_km": "route length (km)",
-    "route_long_name": "route name", "route_short_name": "route", "run_s": "running time (s)",
-    "size_kb": "size (kB)", "speed_kmh_max": "fastest (km/h)", "speed_kmh_min": "slowest (km/h)",
-    "stop_id": "stop id", "stop_name": "stop", "swing_pct": "swing (%)", "swing_tco2": "swing (t CO2)",
-    "tco2": "CO2 (t)", "to_bus": "to bus", "to_metro": "to metro", "vehicle_energy": "energy",
-    "vehicle_hours": "vehicle-hours (h)", "vehicle_km": "vehicle-km (km)", "kpi": "KPI",
-    "trips_one_way": "trips, busier direction", "departures_one_way": "departures, busier direction",
-    "weekday_km": "weekday (km)", "saturday_km": "Saturday (km)", "sunday_km": "Sunday (km)",
-    "population": "population", "trips": "trips", "routes": "routes", "stops": "stops",
+    "share_covered": N_("covered (%)"),
+    "area_class": N_("area"),
+    "agency_name": N_("operator"), "agency_timezone": N_("time zone"), "agency_url": N_("web address"),
+    "bus_m": N_("nearest bus stop (m)"), "metro_m": N_("nearest metro station (m)"),
+    "distance_km": N_("distance (km)"), "distance_m": N_("distance (m)"), "district_id": N_("district code"),
+    "energy_unit": N_("energy unit"), "first_departure": N_("first departure"), "last_departure": N_("last departure"),
+    "from_stop_id": N_("from stop (id)"), "from_stop_name": N_("from stop"), "to_stop_id": N_("to stop (id)"),
+    "to_stop_name": N_("to stop"), "high_tco2": N_("high case (t CO2)"), "low_tco2": N_("low case (t CO2)"),
+    "population_assumption": N_("population assumption"), "route_id": N_("route id"), "route_km": N_("route length (km)"),
+    "route_long_name": N_("route name"), "route_short_name": N_("route"), "run_s": N_("running time (s)"),
+    "size_kb": N_("size (kB)"), "speed_kmh_max": N_("fastest (km/h)"), "speed_kmh_min": N_("slowest (km/h)"),
+    "stop_id": N_("stop id"), "stop_name": N_("stop"), "swing_pct": N_("swing (%)"), "swing_tco2": N_("swing (t CO2)"),
+    "tco2": N_("CO2 (t)"), "to_bus": N_("to bus"), "to_metro": N_("to metro"), "vehicle_energy": N_("energy"),
+    "vehicle_hours": N_("vehicle-hours (h)"), "vehicle_km": N_("vehicle-km (km)"), "kpi": N_("KPI"),
+    "trips_one_way": N_("trips, busier direction"), "departures_one_way": N_("departures, busier direction"),
+    "weekday_km": N_("weekday (km)"), "saturday_km": N_("Saturday (km)"), "sunday_km": N_("Sunday (km)"),
+    "population": N_("population"), "trips": N_("trips"), "routes": N_("routes"), "stops": N_("stops"),
 }
 
 #: Columns that hold counts: always shown as whole numbers.
@@ -152,9 +176,10 @@ SHARE_COLUMNS = {"share_covered", "electric_share", "share"}
 _IDENT_RE = None
 
 
-def plain(text: str) -> str:
-    """``text`` with every code identifier of :data:`IDENTIFIERS` replaced by its
-    label, and GTFS dates after "day" or "date" (``20260105``) written as the
+def plain(text: str | Text) -> str:
+    """``text`` (translated when a :class:`~citybridge.texts.Text`) with every code
+    identifier of :data:`IDENTIFIERS` replaced by its label in the language in
+    force, and GTFS dates after "day" or "date" (``20260105``) written as the
     book writes dates everywhere (``2026-01-05``)."""
     import re
 
@@ -162,21 +187,21 @@ def plain(text: str) -> str:
     if _IDENT_RE is None:
         _IDENT_RE = re.compile(r"(?<![\w.])(" + "|".join(sorted(map(re.escape, IDENTIFIERS), key=len, reverse=True))
                                + r")(?!\w)")
-    text = _IDENT_RE.sub(lambda m: IDENTIFIERS[m.group(1)], str(text))
+    text = _IDENT_RE.sub(lambda m: i18n.gettext(IDENTIFIERS[m.group(1)]), str(resolve(text)))
     return re.sub(r"\b(day|date) (\d{4})(\d{2})(\d{2})\b", r"\1 \2-\3-\4", text)
 
 
 def header(column: object) -> str:
-    """A plain-language header for a column name (a code name never shows)."""
-    c = str(column)
+    """A plain-language header for a column name, in the language in force (a code name never shows)."""
+    c = str(resolve(column))
     if c in LABELS:
-        return LABELS[c]
-    return plain(c).replace("_", " ") if "_" in c else c
+        return i18n.gettext(LABELS[c])
+    return plain(c).replace("_", " ") if "_" in c else i18n.gettext(c)
 
 
 def period_label(period: str) -> str:
-    """A period key of city.yml as people write it (``am_peak`` → ``AM peak``)."""
-    return IDENTIFIERS.get(period, str(period).replace("_", " "))
+    """A period key of city.yml as people write it (``am_peak`` → ``AM peak``), in the language in force."""
+    return i18n.gettext(IDENTIFIERS.get(period, str(period).replace("_", " ")))
 
 
 def _whole(v) -> bool:
@@ -186,46 +211,68 @@ def _whole(v) -> bool:
         return False
 
 
-def number_formatter(column: str, values: pd.Series, float_format: str = "{:,.1f}"):
-    """How one float column is written in a table.
+def _fixed(digits: int):
+    return lambda v: i18n.decimal(v, digits)
 
-    Counts are whole numbers (``7,400,741``, not ``7,400,741.00``); input
-    values (:data:`PRECISE_COLUMNS`) keep the precision they were given; shares
-    (0–1) are percentages with a % sign; distances in metres and seconds
-    are whole; a column whose values are all whole numbers shows no
-    decimals; otherwise whole numbers and numbers from 1,000 up show no
-    decimals and the others ``float_format`` (in a column of mixed units,
-    such as KPI values, this is decided value by value).
+
+def number_formatter(column: str, values: pd.Series, float_format: str = "{:,.1f}"):
+    """How one float column is written in a table, in the language in force.
+
+    Counts are whole numbers (``7,400,741``, not ``7,400,741.00``; Chile
+    ``7.400.741``); input values (:data:`PRECISE_COLUMNS`) keep the precision
+    they were given; shares (0–1) are percentages with a % sign; distances in
+    metres and seconds are whole; a column whose values are all whole numbers
+    shows no decimals; otherwise whole numbers and numbers from 1,000 up show
+    no decimals and the others the decimals of ``float_format`` (in a column
+    of mixed units, such as KPI values, this is decided value by value).
     """
+    import re
+
     name = str(column)
     finite = values.dropna()
+    m = re.search(r"\.(\d+)f", float_format)
+    digits = int(m.group(1)) if m else 1
 
     def dash(f):
         return lambda v: "–" if pd.isna(v) else f(v)
 
+    whole = _fixed(0)
     if name in COUNT_COLUMNS:
-        return dash(lambda v: f"{v:,.0f}")
+        return dash(whole)
     if name in PRECISE_COLUMNS:
-        return dash(lambda v: f"{v:,.0f}" if _whole(v) or abs(v) >= 1e5 else f"{v:.6g}")
+        def precise(v):
+            if _whole(v) or abs(v) >= 1e5:
+                return whole(v)
+            g = f"{v:.6g}"
+            return i18n.decimal(v, len(g.split(".")[1]) if "." in g and "e" not in g else 0)
+        return dash(precise)
     if name in SHARE_COLUMNS or name.startswith("share_") or name.endswith("_share"):
         if finite.empty or finite.between(0, 1).all():
-            return dash(lambda v: f"{v * 100:,.1f} %")
+            return dash(lambda v: f"{i18n.decimal(v * 100, 1)} %")
     if name.endswith(("_m", "_s")) or name in ("seconds",):
-        return dash(lambda v: f"{v:,.0f}")
+        return dash(whole)
     if not finite.empty and finite.map(_whole).all():
-        return dash(lambda v: f"{v:,.0f}")
+        return dash(whole)
     # sensible precision: no decimals on whole numbers and from 1,000 up
-    return dash(lambda v: f"{v:,.0f}" if _whole(v) or abs(v) >= 1000 else float_format.format(v))
+    return dash(lambda v: whole(v) if _whole(v) or abs(v) >= 1000 else i18n.decimal(v, digits))
 
 
-def table(df: pd.DataFrame, *, caption: str, source: str, index: bool = False,
+def _cell(v):
+    """A text cell as shown: code identifiers read as words; labels the catalog knows are translated."""
+    return plain(i18n.gettext(v)) if isinstance(v, str) else (str(v) if isinstance(v, Text) else v)
+
+
+@multilingual
+def table(df: pd.DataFrame, *, caption: str | Text, source: str | Text, index: bool = False,
           float_format: str = "{:,.1f}", max_rows: int = 60) -> HTML:
-    """A captioned, escaped HTML table with its source line.
+    """A captioned, escaped HTML table with its source line, in every language of the build.
 
-    Numbers are written as people write them (:func:`number_formatter`),
-    headers are plain language with units (:func:`header`) and code
-    identifiers in cells read as words (:func:`plain`). The table scrolls
-    inside the page column when it is wider.
+    Numbers are written as people of the language write them
+    (:func:`number_formatter`), headers are plain language with units
+    (:func:`header`), code identifiers in cells read as words (:func:`plain`)
+    and cells that are labels of the catalog (``urban``, ``AM peak``) are
+    translated; names (of places, routes, stops) stay as they are. The table
+    scrolls inside the page column when it is wider.
     """
     d = df.head(max_rows).copy()
     fmt = {}
@@ -233,54 +280,74 @@ def table(df: pd.DataFrame, *, caption: str, source: str, index: bool = False,
         if pd.api.types.is_float_dtype(d[c]):
             fmt[c] = number_formatter(c, d[c], float_format)
         elif pd.api.types.is_integer_dtype(d[c]) and not pd.api.types.is_bool_dtype(d[c]):
-            fmt[c] = "{:,}".format
+            fmt[c] = lambda v: "–" if pd.isna(v) else i18n.number(v)
         elif not pd.api.types.is_numeric_dtype(d[c]):
-            d[c] = d[c].map(lambda v: plain(v) if isinstance(v, str) else v)
+            d[c] = d[c].map(_cell)
     for c, f in fmt.items():
         d[c] = d[c].map(f)
     d.columns = [header(c) for c in d.columns]
     if index and d.index.name:
         d.index.name = header(d.index.name)
+    if index:
+        d.index = [_cell(v) for v in d.index] if not isinstance(d.index, pd.MultiIndex) else d.index
+        d.index.name = header(df.index.name) if df.index.name else None
     body = d.to_html(index=index, escape=True, border=0, classes="cb-table table", na_rep="–")
-    more = f"<br>Showing {max_rows} of {len(df):,} rows." if len(df) > max_rows else ""
+    caption = plain(caption)
+    more = ("<br>" + html.escape(tr("Showing {shown:,} of {total:,} rows.", shown=max_rows, total=len(df)))
+            if len(df) > max_rows else "")
     out = (f'<figure class="cb-table-figure"><div class="cb-table-scroll" tabindex="0" role="region" '
-           f'aria-label="{html.escape(plain(caption), quote=True)}">{body}</div><figcaption>{html.escape(plain(caption))}'
-           f'<br><span class="cb-source">Source: {html.escape(source)}</span>{more}</figcaption></figure>')
+           f'aria-label="{html.escape(caption, quote=True)}">{body}</div><figcaption>{html.escape(caption)}'
+           f'<br><span class="cb-source">{html.escape(tr("Source: {source}", source=plain(source)))}</span>'
+           f'{more}</figcaption></figure>')
     return HTML(out, d.to_string(index=index))
 
 
-def map_figure(m, *, caption: str, alt: str, source: str) -> HTML:
-    """A folium map in a captioned figure with a text alternative and source."""
+@multilingual
+def map_figure(m, *, caption: str | Text, alt: str | Text, source: str | Text) -> HTML:
+    """A folium map in a captioned figure with a text alternative and source, in
+    every language of the build (the map's own labels through
+    :func:`citybridge.maps.translated_page`)."""
+    from .maps import translated_page
+
     caption, alt = plain(caption), plain(alt)
-    page = m.get_root().render()
+    page = translated_page(m)
     inner = (f'<iframe srcdoc="{html.escape(page, quote=True)}" title="{html.escape(alt, quote=True)}" '
              'style="width:100%;height:520px;border:0;"></iframe>')
     body = (f'<figure class="cb-map" role="group" aria-label="{html.escape(alt, quote=True)}">{inner}'
-            f"<figcaption>{html.escape(caption)}<br><span class=\"cb-source\">Source: {html.escape(source)}"
-            "</span></figcaption></figure>")
-    return HTML(body, f"[map] {caption} — {alt}")
+            f"<figcaption>{html.escape(caption)}<br><span class=\"cb-source\">"
+            f"{html.escape(tr('Source: {source}', source=plain(source)))}</span></figcaption></figure>")
+    return HTML(body, f"[{tr('map')}] {caption} — {alt}")
 
 
-def say(text: str) -> HTML:
-    """A computed sentence as a paragraph (escaped; code identifiers read as words)."""
-    text = plain(text)
+@multilingual
+def say(text, /, *args, **kwargs) -> HTML:
+    """A computed sentence as a paragraph (escaped; code identifiers read as words), in every language of the build.
+
+    ``text`` is a string, a :class:`~citybridge.texts.Text`, or a function of
+    the package that writes a sentence, called with ``args`` and ``kwargs``
+    in each language (``nb.say(access.rural_gap_sentence, summ)``).
+    """
+    text = plain(text(*args, **kwargs) if callable(text) else text)
     return HTML(f"<p class=\"cb-finding\">{html.escape(text)}</p>", text)
 
 
+@multilingual
 def notes(day) -> HTML:
     """What was fixed or assumed while reading the feed, as a list (no list
     when there is nothing to report)."""
     items = "".join(f"<li>{html.escape(plain(n))}</li>" for n in day.notes)
-    return HTML(f"<p>Analysis date: <b>{day.date[:4]}-{day.date[4:6]}-{day.date[6:]}</b> "
-                f"({'frequency-based' if day.is_frequency_based else 'timetable'} feed, "
-                f"{len(day.trips):,} trips).</p>" + (f"<ul>{items}</ul>" if items else ""),
-                "; ".join([f"analysis date {day.date}", *day.notes]))
+    d = f"{day.date[:4]}-{day.date[4:6]}-{day.date[6:]}"
+    kind = tr("frequency-based") if day.is_frequency_based else tr("timetable")
+    head = tr("Analysis date: {date} ({kind} feed, {trips:,} trips).", date=d, kind=kind, trips=len(day.trips))
+    return HTML(f"<p>{html.escape(head).replace(d, f'<b>{d}</b>', 1)}</p>" + (f"<ul>{items}</ul>" if items else ""),
+                "; ".join([f"analysis date {day.date}", *map(plain, day.notes)]))
 
 
-def bullets(items: list[str], *, empty: str = "Nothing to list.") -> HTML:
-    """A bulleted list of computed statements (escaped)."""
+@multilingual
+def bullets(items: list[str | Text], *, empty: str | Text = N_("Nothing to list.")) -> HTML:
+    """A bulleted list of computed statements (escaped), in every language of the build."""
     if not items:
-        return say(empty)
+        return say(Text(empty) if isinstance(empty, str) else empty)
     items = [plain(s) for s in items]
     body = "<ul>" + "".join(f"<li>{html.escape(s)}</li>" for s in items) + "</ul>"
     return HTML(body, "\n".join(f"- {s}" for s in items))

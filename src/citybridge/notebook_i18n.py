@@ -31,6 +31,7 @@ from pathlib import Path
 
 from .errors import CitybridgeError
 from .i18n import LANGUAGES, SOURCE_LANGUAGE
+from .texts import VARIANTS_KEY
 
 #: Sub-folder of ``LC_MESSAGES`` that holds the chapters' catalogs.
 NOTEBOOK_CATALOGS = "notebooks"
@@ -133,17 +134,37 @@ def update_notebook_catalogs(notebooks_dir: Path = NOTEBOOKS_DIR, *, locale_root
     return written
 
 
-def translate_notebook(nb: dict, messages: dict[str, str]) -> dict:
-    """The notebook with each markdown cell whose text is in ``messages`` replaced by its translation.
+def translate_notebook(nb: dict, messages: dict[str, str], lang: str | None = None) -> dict:
+    """The notebook with each markdown cell whose text is in ``messages`` replaced
+    by its translation and, with ``lang``, each output drawn in that language
+    (its ``metadata.citybridge.i18n`` drawing, see :mod:`citybridge.texts`) in
+    place of the English one.
 
-    Code cells, outputs and metadata are untouched; the dictionary is changed in place and returned.
+    Code cells and other metadata are untouched; the dictionary is changed in place and returned.
     """
     for c in nb.get("cells", []):
         if c.get("cell_type") == "markdown":
             new = messages.get(cell_text(c).strip())
             if new:
                 c["source"] = new
+        elif lang is not None:
+            for out in c.get("outputs", []):
+                use_drawing(out, lang)
     return nb
+
+
+def use_drawing(output: dict, lang: str) -> bool:
+    """Put an output's drawing in ``lang`` in place of its data (True when it had one)."""
+    variants = ((output.get("metadata") or {}).get("citybridge") or {}).get(VARIANTS_KEY) or {}
+    drawn = variants.get(lang)
+    if not isinstance(drawn, dict) or "data" not in output:
+        return False
+    data = {k: v for k, v in output["data"].items() if k in drawn or k.startswith("text/")}
+    data.update(drawn)
+    if "application/vnd.plotly.v1+json" in output["data"] and "application/vnd.plotly.v1+json" not in drawn:
+        data.pop("application/vnd.plotly.v1+json", None)
+    output["data"] = data
+    return True
 
 
 def translate_notebook_text(text: str, chapter: str, lang: str, *, locale_root: Path) -> str:
@@ -154,15 +175,15 @@ def translate_notebook_text(text: str, chapter: str, lang: str, *, locale_root: 
     if lang == SOURCE_LANGUAGE or lang not in LANGUAGES:
         return text
     messages = catalog_messages(catalog_path(lang, chapter, locale_root=locale_root))
-    if not messages:
-        return text
     try:
         nb = json.loads(text)
     except ValueError:
         return text
     if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
         return text
-    return json.dumps(translate_notebook(nb, messages), ensure_ascii=False, indent=1)
+    before = json.dumps(nb, sort_keys=True)
+    translate_notebook(nb, messages, lang)
+    return text if json.dumps(nb, sort_keys=True) == before else json.dumps(nb, ensure_ascii=False, indent=1)
 
 
 def lab_notebook(nb: dict, messages: dict[str, str], lang: str) -> dict:
@@ -253,7 +274,7 @@ def _translate_on_read(app, docname: str, source: list[str]) -> None:
     po = catalog_path(lang, path.stem, locale_root=root)
     if po.is_file():
         app.env.note_dependency(str(po))  # a changed translation re-reads the page
-        source[0] = translate_notebook_text(source[0], path.stem, lang, locale_root=root)
+    source[0] = translate_notebook_text(source[0], path.stem, lang, locale_root=root)
 
 
 def setup(app) -> dict:

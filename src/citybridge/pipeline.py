@@ -38,6 +38,7 @@ from pathlib import Path
 
 from .city import City, list_cities, load_city
 from .errors import CitybridgeError
+from .i18n import LANGUAGES
 from .fetch import remove_stale_downloads
 
 CACHE_DIR_NAME = ".citybridge-cache"
@@ -252,7 +253,7 @@ def plan(root: Path, *, cities: list[str] | None = None, notebooks: list[str] | 
                 f"{p.file}{', column ' + repr(p.column) if getattr(p, 'column', '') else ''}: {p.message}"
                 if hasattr(p, "message") else str(p) for p in problems))
     pkg = package_hash()
-    env = environment_fingerprint()
+    env = environment_fingerprint() + "|editions=" + ",".join(LANGUAGES)
     remove_leftovers(book_dir)
     for c in ok:
         remove_stale_downloads(c.folder)

@@ -29,6 +29,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from .errors import CitybridgeError
+from .i18n import LANGUAGES
 from .pipeline import BoardResult, Job, JobResult, current_umask
 
 #: The chapter that shows a city's KPI board (the board itself is computed
@@ -63,6 +64,10 @@ def run_job(job: Job, cache_dir: str | None = None, cwd: str | None = None, reus
     """
     import papermill as pm
 
+    from .texts import EDITIONS_ENV
+
+    # a build draws every output in each edition's language (citybridge.texts)
+    os.environ.setdefault(EDITIONS_ENV, ",".join(LANGUAGES))
     t0 = time.perf_counter()
     out = Path(job.output)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -27,6 +27,7 @@ import pandas as pd
 from .city import City, cities_dir, list_cities, load_city
 from .errors import CitybridgeError
 from .notebook import HTML, say, table
+from .texts import Text, multilingual, tr
 
 #: Key of an output's ``citybridge`` metadata that marks a side-by-side table.
 SIDE_BY_SIDE = "side_by_side"
@@ -110,14 +111,17 @@ def read_boards(cities_root: Path, *, folder: Path, skip: tuple[str, ...] = ()) 
     return out
 
 
-def left_out_sentence(missing: list[StoredBoard]) -> str:
-    """One sentence naming the cities left out of a side-by-side table and why ('' for none)."""
+def left_out_sentence(missing: list[StoredBoard], *, compared: bool = False) -> str:
+    """One sentence naming the cities left out of a side-by-side table (or of the
+    comparison) and why ('' for none), in the language in force."""
     if not missing:
         return ""
-    parts = [f"{b.name}: {b.reason}" for b in missing]
-    return "Not shown side by side: " + "; ".join(parts) + "."
+    parts = "; ".join(f"{b.name}: {b.reason}" for b in missing)
+    return tr("Not compared: {cities}.", cities=parts) if compared else \
+        tr("Not shown side by side: {cities}.", cities=parts)
 
 
+@multilingual
 def side_by_side_html(boards: list[StoredBoard], theme: str, *, caption: str, source: str,
                       float_format: str = "{:,.1f}", city: str = "") -> HTML:
     """One KPI theme of several cities as a captioned table, then the sentence
@@ -132,21 +136,26 @@ def side_by_side_html(boards: list[StoredBoard], theme: str, *, caption: str, so
         parts.append(table(theme_table([(b.city, b.table) for b in have], theme), caption=caption, source=source,
                            float_format=float_format))
     if sentence or not have:
-        parts.append(say(sentence or "No city has a KPI board to show side by side."))
-    meta = {"citybridge": {SIDE_BY_SIDE: {"city": city, "theme": theme, "caption": caption, "source": source,
-                                          "float_format": float_format}}}
+        parts.append(say(sentence or tr("No city has a KPI board to show side by side.")))
+    meta = {"citybridge": {SIDE_BY_SIDE: {"city": city, "theme": theme, "caption": _spec(caption),
+                                          "source": _spec(source), "float_format": float_format}}}
     return HTML("".join(p.body for p in parts), "\n".join(p.text for p in parts), meta)
 
 
+def _spec(text):
+    return text.spec() if isinstance(text, Text) else text
+
+
+@multilingual
 def sample_note_html(boards: list[StoredBoard], *, city: str = "") -> HTML:
     """One sentence on the cities of a side-by-side table whose data are
     illustrative (those with a board); remembered like :func:`side_by_side_html`."""
     sample = [b.city.name for b in boards if b.table is not None and b.city is not None
               and b.city.status == "illustrative"]
-    out = say(f"Not comparable: sample data for {', '.join(sample)}. Read those side-by-side figures as a check of "
-              "the method, not as a finding about the real networks." if sample else
-              "Every city here runs on official or reconstructed data; the differences come from their networks and "
-              "census populations, under the same rules.")
+    out = say(tr("Not comparable: sample data for {cities}. Read those side-by-side figures as a check of "
+                 "the method, not as a finding about the real networks.", cities=", ".join(sample)) if sample else
+              tr("Every city here runs on official or reconstructed data; the differences come from their networks "
+                 "and census populations, under the same rules."))
     out.meta = {"citybridge": {SIDE_BY_SIDE: {"city": city, "kind": "sample_note"}}}
     return out
 
@@ -157,7 +166,8 @@ def redraw(spec: dict, boards: list[StoredBoard]) -> HTML:
     rest = [b for b in boards if b.slug != spec.get("city")]
     if spec.get("kind") == "sample_note":
         return sample_note_html(own + rest, city=spec.get("city", ""))
-    return side_by_side_html(own + rest, spec["theme"], caption=spec["caption"], source=spec["source"],
+    return side_by_side_html(own + rest, spec["theme"], caption=Text.from_spec(spec["caption"]),
+                             source=Text.from_spec(spec["source"]),
                              float_format=spec.get("float_format", "{:,.1f}"), city=spec.get("city", ""))
 
 
@@ -295,9 +305,10 @@ class Sessions(list):
         """``(city, board)`` of every city compared, for :func:`citybridge.compare.board`."""
         return [(s.city, self.tables[s.city.slug]) for s in self]
 
+    @multilingual
     def note(self) -> HTML:
         """The sentence on the cities left out of the comparison (empty when none is)."""
-        return say(left_out_sentence(self.left_out).replace("Not shown side by side", "Not compared"))
+        return say(left_out_sentence(self.left_out, compared=True))
 
 
 def refresh_pages(pages: list[tuple[Path, Path | None]], cities_root: Path, *, folder: Path) -> list[Path]:
