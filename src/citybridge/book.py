@@ -477,16 +477,22 @@ def _run_child(cmd: list[str], env: dict) -> subprocess.CompletedProcess:
 
 
 def build(root: Path, *, cities: list[str] | None = None, workers: int = 1, scheduler: str | None = None,
-          use_cache: bool = True, strict: bool = False, html_out: bool = True) -> tuple[BuildReport, Path | None]:
+          use_cache: bool = True, strict: bool = False, html_out: bool = True,
+          editions: tuple[str, ...] | None = None) -> tuple[BuildReport, Path | None]:
     """Execute every notebook for every city and build the book.
+
+    ``editions`` are the languages of the book (default: every language of
+    the workbook, English first); each chapter is executed once and draws
+    its outputs in all of them (:mod:`citybridge.texts`).
 
     Returns the report and the path of ``index.html`` (None when ``html_out``
     is False).
     """
-    from .i18n import LANGUAGES
-    from .texts import EDITIONS_ENV
+    from .editions import EDITIONS
+    from .texts import EDITIONS_ENV, editions_of
 
-    os.environ.setdefault(EDITIONS_ENV, ",".join(LANGUAGES))  # outputs drawn in every edition's language
+    editions = editions_of(editions or EDITIONS)
+    os.environ[EDITIONS_ENV] = ",".join(editions)  # the kernels draw every output in these languages
     book_dir = root / "book"
     jobs, city_errors = plan(root, cities=cities, book_dir=book_dir)
     # --no-cache re-executes every notebook but still stores the results, so
@@ -509,7 +515,7 @@ def build(root: Path, *, cities: list[str] | None = None, workers: int = 1, sche
     if index is not None:  # the English, Spanish and Chinese editions, and the root page offering them
         from .editions import build_editions
 
-        build_editions(book_dir, index.parent, strict=strict)
+        build_editions(book_dir, index.parent, strict=strict, languages=editions)
     return report, index
 
 
