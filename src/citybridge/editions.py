@@ -286,7 +286,7 @@ def _finish_sphinx(proc: subprocess.Popen, book_src: Path, out: Path, lang: str)
         tail = "\n".join((stdout + stderr).strip().splitlines()[-25:])
         raise CitybridgeError(f"the {LANGUAGES[lang].name} edition of the book did not build "
                               f"(sphinx exit {proc.returncode}):\n{tail}")
-    from .book import strip_asset_versions
+    from .site import strip_asset_versions
 
     strip_asset_versions(out)
 
@@ -304,7 +304,7 @@ def _swap_in(tmp: Path, out_html: Path, lang: str) -> Path:
 
 def _finish_edition(tmp: Path, book_src: Path, lang: str, languages: tuple[str, ...] = EDITIONS) -> None:
     """Shared Leaflet, the edition's own index page, switcher, notes and captions."""
-    from .book import share_map_assets
+    from .site import share_map_assets
 
     share_map_assets(tmp)
     # each edition's own index.html leads to its first page (the root one offers the editions)
