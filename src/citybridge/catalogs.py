@@ -65,10 +65,12 @@ def read_catalog(po: Path, *, lang: str | None = None):
 
 
 def missing_translations(po: Path) -> list[str]:
-    """The messages of a catalog that lack a usable translation: empty or fuzzy.
+    """The messages of a catalog that lack a usable translation: empty or fuzzy,
+    or a plural message with any of the language's plural forms empty.
 
     (An untranslated message would show the English text in another
-    edition; a fuzzy one was marked by a merge because its English changed.)
+    edition; a fuzzy one was marked by a merge because its English changed;
+    Spanish has three plural forms, the third for most counts.)
     """
     cat = read_catalog(po)
     out = []
@@ -76,7 +78,11 @@ def missing_translations(po: Path) -> list[str]:
         if not m.id:
             continue
         s = m.string
-        empty = not any(s) if isinstance(s, tuple) else not s
+        if isinstance(m.id, (tuple, list)):
+            forms = tuple(s) if isinstance(s, (tuple, list)) else (s,)
+            empty = len(forms) < cat.num_plurals or not all(forms[:cat.num_plurals])
+        else:
+            empty = not s
         if empty or m.fuzzy:
             out.append(m.id if isinstance(m.id, str) else m.id[0])
     return out
