@@ -161,6 +161,9 @@ LABELS = {
     "trips_one_way": N_("trips, busier direction"), "departures_one_way": N_("departures, busier direction"),
     "weekday_km": N_("weekday (km)"), "saturday_km": N_("Saturday (km)"), "sunday_km": N_("Sunday (km)"),
     "population": N_("population"), "trips": N_("trips"), "routes": N_("routes"), "stops": N_("stops"),
+    # network and service
+    "mode": N_("mode"), "stations": N_("stations"), "period": N_("period"), "start": N_("start"), "end": N_("end"),
+    "minutes": N_("minutes"),
 }
 
 #: Columns that hold counts: always shown as whole numbers.
