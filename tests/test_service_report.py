@@ -81,3 +81,21 @@ def test_total_row_and_stations_header_are_translated():
         zh = nb.table(df, caption="", source="").body
     assert "<td>total</td>" in es and "<th>estaciones</th>" in es
     assert "<td>合计</td>" in zh and "<th>车站</th>" in zh
+
+
+def test_a_feed_note_the_catalog_knows_reads_in_the_language():
+    """Santiago's note (frequencies expanded) in chapter 01's list of what was assumed while reading."""
+    from types import SimpleNamespace
+
+    note = ("trips from frequencies.txt were expanded into concrete departures "
+            "(start + k × headway, before the end time)")
+    day = SimpleNamespace(date="20260706", notes=[note, "a note no catalog knows"], is_frequency_based=True,
+                          trips=pd.DataFrame({"trip_id": range(3)}))
+    with use_language("es"):
+        es = nb.notes(day)
+    with use_language("zh"):
+        zh = nb.notes(day)
+    assert ("<li>los viajes de frequencies.txt se expandieron en salidas concretas (inicio + k × intervalo, antes de "
+            "la hora de término)</li><li>a note no catalog knows</li>") in es.body
+    assert "<li>frequencies.txt 中的班次已展开为具体发车（开始时间 + k × 发车间隔，早于结束时间）</li>" in zh.body
+    assert nb.notes(day).text.endswith("; " + note + "; a note no catalog knows")
