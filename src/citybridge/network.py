@@ -13,6 +13,7 @@ from shapely import linestrings
 
 from .engine import codes_of
 from .feed import FeedDay
+from .i18n import N_
 
 MODE_ORDER = ["metro", "rail", "tram", "bus", "ferry", "aerial", "funicular", "other"]
 
@@ -159,7 +160,7 @@ def network_summary(day: FeedDay) -> pd.DataFrame:
             "route_km": float(lines.loc[lines["mode"] == m, "length_km"].sum()),
         })
     df = pd.DataFrame(rows, columns=["mode", "routes", "stations", "trips", "route_km"])
-    total = {"mode": "total", "routes": int(day.trips["route_id"].nunique()),
+    total = {"mode": N_("total"), "routes": int(day.trips["route_id"].nunique()),
              "stations": int(stops["station_id"].nunique()), "trips": int(len(day.trips)),
              "route_km": float(df["route_km"].sum())}
     df = pd.concat([df, pd.DataFrame([total])], ignore_index=True)

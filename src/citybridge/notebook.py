@@ -161,6 +161,9 @@ LABELS = {
     "trips_one_way": N_("trips, busier direction"), "departures_one_way": N_("departures, busier direction"),
     "weekday_km": N_("weekday (km)"), "saturday_km": N_("Saturday (km)"), "sunday_km": N_("Sunday (km)"),
     "population": N_("population"), "trips": N_("trips"), "routes": N_("routes"), "stops": N_("stops"),
+    # network and service
+    "mode": N_("mode"), "stations": N_("stations"), "period": N_("period"), "start": N_("start"), "end": N_("end"),
+    "minutes": N_("minutes"),
 }
 
 #: Columns that hold counts: always shown as whole numbers.
@@ -335,12 +338,13 @@ def say(text, /, *args, **kwargs) -> HTML:
 def notes(day) -> HTML:
     """What was fixed or assumed while reading the feed, as a list (no list
     when there is nothing to report)."""
-    items = "".join(f"<li>{html.escape(plain(n))}</li>" for n in day.notes)
+    notes = [plain(i18n.gettext(n)) for n in day.notes]   # a note the catalog knows is translated
+    items = "".join(f"<li>{html.escape(n)}</li>" for n in notes)
     d = f"{day.date[:4]}-{day.date[4:6]}-{day.date[6:]}"
     kind = tr("frequency-based") if day.is_frequency_based else tr("timetable")
     head = tr("Analysis date: {date} ({kind} feed, {trips:,} trips).", date=d, kind=kind, trips=len(day.trips))
     return HTML(f"<p>{html.escape(head).replace(d, f'<b>{d}</b>', 1)}</p>" + (f"<ul>{items}</ul>" if items else ""),
-                "; ".join([f"analysis date {day.date}", *map(plain, day.notes)]))
+                "; ".join([head.rstrip("."), *notes]))
 
 
 @multilingual

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ProfileError
+from .i18n import N_
 
 #: Default analysis periods (local time, ``[start, end)``). A profile may
 #: override them because peaks differ by city.
@@ -38,7 +39,13 @@ DEFAULT_PERIODS: dict[str, tuple[str, str]] = {
 }
 
 #: Name given to times outside every period.
-OTHER = "other"
+OTHER = N_("other")
+
+#: The default periods' names as tables show them, marked for the catalogs
+#: (a table cell ``midday`` reads ``fuera de punta (mediodía)`` in Spanish;
+#: ``am_peak`` and ``pm_peak`` read as words through
+#: :data:`citybridge.notebook.IDENTIFIERS`).
+PERIOD_NAMES = (N_("early"), N_("midday"), N_("evening"), N_("night"), OTHER)
 
 Periods = Mapping[str, tuple[str, str]]
 

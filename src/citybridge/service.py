@@ -32,11 +32,16 @@ import pandas as pd
 
 from . import engine as E
 from .engine import FeedDay
+from .i18n import N_
 from .periods import (DEFAULT_PERIODS, OTHER, Periods, hhmm_to_seconds, order_periods, period_of, period_table,  # noqa: F401
                       seconds_to_hhmm)
 
 #: Labels of :func:`headway_class`, best first.
 HEADWAY_CLASSES = ["≤5", "≤10", "≤15", "≤30", ">30", "none"]
+#: How a reader sees a class of :data:`HEADWAY_CLASSES` whose label is not
+#: self-explanatory (map legends, layer names, alternative texts); the others
+#: show as they are. Translated at drawing time (catalog messages).
+HEADWAY_CLASS_NAMES = {"none": N_("no service")}
 
 
 # --------------------------------------------------------------------------

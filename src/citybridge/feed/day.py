@@ -25,6 +25,7 @@ import pandas as pd
 
 from ..engine import FeedDay, sorted_codes
 from ..errors import FeedError
+from ..i18n import N_
 from ..periods import parse_times, times_to_seconds
 from .archive import MAX_COMPRESSION_RATIO, MAX_UNCOMPRESSED_BYTES
 from .calendar import active_trips, choose_date, date_choice_note, to_date
@@ -312,8 +313,8 @@ def build_day(feed, cols: dict[str, Column], names: list[str], date: str | None 
                          "_code": present})
     conc = expand_frequencies(mini, feed.frequencies)
     if feed.frequencies is not None and not feed.frequencies.empty:
-        notes.append("trips from frequencies.txt were expanded into concrete departures "
-                     "(start + k × headway, before the end time)")
+        notes.append(N_("trips from frequencies.txt were expanded into concrete departures "
+                        "(start + k × headway, before the end time)"))
     ccode = conc["_code"].to_numpy(dtype=np.int64)
     shift = conc["departure_s"].to_numpy(dtype=float) - first_dep[ccode]
     rank, cid_sorted = sorted_codes(conc["trip_id"].to_numpy(dtype=object))
