@@ -259,7 +259,7 @@ def number_formatter(column: str, values: pd.Series, float_format: str = "{:,.1f
 
 def _cell(v):
     """A text cell as shown: code identifiers read as words; labels the catalog knows are translated."""
-    return plain(i18n.gettext(v)) if isinstance(v, str) else (str(v) if isinstance(v, Text) else v)
+    return plain(i18n.gettext(v)) if isinstance(v, str) else (plain(v) if isinstance(v, Text) else v)
 
 
 @multilingual
