@@ -416,9 +416,10 @@ def density_classes(values: pd.Series, *, unit: str = "g/km") -> tuple[pd.Series
         return ",.0f" if x >= 10 else ",.2g"
 
     # texts: the numbers are written in the conventions of the language the legend is drawn in
-    names = [Text("< {a:" + spec(edges[0]) + "} {unit}", a=edges[0], unit=unit)] + \
-        [Text("{a:" + spec(a) + "}–{b:" + spec(b) + "} {unit}", a=a, b=b, unit=unit)
-         for a, b in zip(edges[:-1], edges[1:])] + [Text("≥ {a:" + spec(edges[-1]) + "} {unit}", a=edges[-1], unit=unit)]
+    below, between, above = "< {a:%s} {unit}", "{a:%s}–{b:%s} {unit}", "≥ {a:%s} {unit}"  # no words to translate
+    names = [Text(below % spec(edges[0]), a=edges[0], unit=unit)] + \
+        [Text(between % (spec(a), spec(b)), a=a, b=b, unit=unit) for a, b in zip(edges[:-1], edges[1:])] + \
+        [Text(above % spec(edges[-1]), a=edges[-1], unit=unit)]
     idx = np.searchsorted(edges, v.fillna(0).to_numpy(), side="right")
     colors = DENSITY_COLORS[-len(names):] if len(names) <= len(DENSITY_COLORS) else DENSITY_COLORS
     labels = pd.Series(np.array(names, dtype=object)[idx], index=v.index)
