@@ -37,6 +37,9 @@ ANNUAL_RULE = N_("annual = weekday × 250 + Saturday × 52 + Sunday × 63 "
 #: The ``input`` of :func:`sensitivity` for a feed with no bus: nothing to vary.
 NO_BUS_INPUT = N_("none (the feed has no bus trips, so there is no bus CO2 to vary)")
 
+#: The ``vehicle_energy`` marks as readers see them (marked for the catalogs; tables translate them).
+ENERGY_NAMES = (N_("diesel"), N_("electric"), N_("other"), N_("unknown"))
+
 BUS_PARAMETERS = ("diesel_bus_litres_per_100km", "diesel_kgco2_per_litre", "ebus_kwh_per_km",
                   "grid_kgco2_per_kwh")
 

@@ -285,7 +285,9 @@ def number_formatter(column: str, values: pd.Series, float_format: str = "{:,.1f
 
 def _cell(v):
     """A text cell as shown: code identifiers read as words; labels the catalog knows are translated."""
-    return plain(i18n.gettext(v)) if isinstance(v, str) else (plain(v) if isinstance(v, Text) else v)
+    if isinstance(v, str):
+        return plain(i18n.gettext(v)) if v else v  # gettext("") is the catalog's header
+    return plain(v) if isinstance(v, Text) else v
 
 
 @multilingual
