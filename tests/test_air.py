@@ -278,3 +278,22 @@ def test_stations_against_the_standard():
     assert t.loc["Parque O'Higgins", "above_standard"] == "no data"
     assert "not official" in t["basis"].iloc[0]
     assert AP.station_table("hangzhou", "China").empty
+
+
+def test_electrification_sentence_in_spanish_and_chinese():
+    from citybridge import i18n
+
+    k = pd.Series({"routes": 2, "routes_pct": 12.5, "buses": 1400.0, "nox_pct": 13.2, "pm_exhaust_pct": 18.0,
+                   "nox_pct_random_routes": 12.6, "nox_pct_random": 9.0, "nox_pct_random_p05": 7.0,
+                   "nox_pct_random_p95": 12.0})
+    with i18n.use_language("es"):
+        assert AP.electrification_sentence(k, routes=16, city="Santiago") == (
+            "Electrificar los primeros 2 de 16 recorridos (12 %, cerca de 1.400 buses) en el orden priorizado elimina "
+            "el 13 % del NOx de los buses de Santiago y el 18 % de su MP2,5 de escape. Elegidos al azar, la misma "
+            "cantidad de recorridos elimina en promedio el 13 %, y la misma cantidad de buses en recorridos al azar "
+            "el 9 % (90 % de las elecciones al azar: 7–12 %).")
+    with i18n.use_language("zh"):
+        assert AP.electrification_sentence(k, routes=16, city="杭州") == (
+            "按排序对前 2 条线路（共 16 条，占 12 %，约 1,400 辆公交车）实施电动化，可消除杭州公交车 NOx 的 13 % 和尾气 "
+            "PM2.5 的 18 %。随机选择同样数量的线路平均消除 13 %，随机线路上同样数量的公交车消除 9 %（90 % 的随机选择在 "
+            "7–12 % 之间）。")
