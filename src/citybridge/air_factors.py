@@ -53,11 +53,11 @@ POLLUTANT_NAMES = {"nox": "NOx", "pm_exhaust": N_("exhaust PM (PM2.5)"), "co": "
 BRAKE_FACTORS = ("carculator_truck", "gtfs2emis")
 #: Axles by bus size (tyre wear scales with the number of axles).
 AXLES = {"midi": 2, "standard": 2, "articulated": 3}
-HOT_SOURCE = ("EMEP/EEA air pollutant emission inventory guidebook 2019, 1.A.3.b.i-iv, Tier 3 hot-exhaust "
-              "functions for urban buses (slope 0, load 50 %), as decoded from ipeaGIT/gtfs2emis@99204aab "
-              "data/ef_europe_emep_db.rda (MIT)")
-NON_EXHAUST_SOURCE = ("EMEP/EEA guidebook 2019, 1.A.3.b.vi-vii Road tyre and brake wear and road surface wear, "
-                      "Tier 2, as coded in gtfs2emis@99204aab and carculator_truck@894a5b6")
+HOT_SOURCE = N_("EMEP/EEA air pollutant emission inventory guidebook 2019, 1.A.3.b.i-iv, Tier 3 hot-exhaust "
+                 "functions for urban buses (slope 0, load 50 %), as decoded from ipeaGIT/gtfs2emis@99204aab "
+                 "data/ef_europe_emep_db.rda (MIT)")
+NON_EXHAUST_SOURCE = N_("EMEP/EEA guidebook 2019, 1.A.3.b.vi-vii Road tyre and brake wear and road surface wear, "
+                         "Tier 2, as coded in gtfs2emis@99204aab and carculator_truck@894a5b6")
 STATIONS_NOTE = N_("computed as simple means of validated daily values from SINCA daily files redistributed by "
                    "github.com/franciscoparrao/PM25_Santiago; not official statistics")
 _KEYS = ["fuel", "euro", "technology", "size"]
@@ -108,6 +108,25 @@ def hot_functions() -> pd.DataFrame:
         ``edition`` (guidebook edition of the function).
     """
     return read_table("emep_eea_2019_urban_bus_hot.csv")
+
+
+#: Fuels and sizes of fleet classes as readers see them (marked for the catalogs).
+FUEL_NAMES = {"electric": N_("electric"), "diesel": N_("diesel"), "cng": N_("cng"), "lng": N_("lng"),
+              "hybrid": N_("hybrid")}
+SIZE_NAMES = {"midi": N_("midi"), "standard": N_("standard"), "articulated": N_("articulated")}
+
+
+def class_label(fleet_class) -> Text:
+    """A fleet class's readable name (its ``label``, e.g. ``diesel Euro V (SCR), standard``) as a
+    text written in the language in force when shown; the Euro class and technology keep their symbols."""
+    c = fleet_class
+    fuel = Text(FUEL_NAMES.get(c.fuel, c.fuel))
+    size = Text(SIZE_NAMES.get(c.size, c.size))
+    if c.fuel == "electric":
+        return Text("{fuel}, {size}", fuel=fuel, size=size)
+    tech = f" ({c.emep_technology})" if c.emep_technology else ""
+    euro = "EEV" if c.euro == "EEV" else f"Euro {c.euro}"
+    return Text("{fuel} {euro}{technology}, {size}", fuel=fuel, euro=euro, technology=tech, size=size)
 
 
 def proxy_note(fuel: str, euro: str) -> Text | None:
