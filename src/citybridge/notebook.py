@@ -187,6 +187,7 @@ LABELS = {
     "pm25_2022": N_("PM2.5 2022 (µg/m³)"), "pm25_2023": N_("PM2.5 2023 (µg/m³)"), "pm25_2024": N_("PM2.5 2024 (µg/m³)"),
     "mean_2022_2024": N_("PM2.5 mean 2022–2024 (µg/m³)"), "standard_ugm3": N_("annual standard (µg/m³)"),
     "above_standard": N_("above the standard"), "piers": N_("piers"),
+    "early": N_("early"), "midday": N_("midday"), "evening": N_("evening"), "night": N_("night"),
 }
 
 #: Columns that hold counts: always shown as whole numbers.
