@@ -116,6 +116,13 @@ def test_unknown_energy_and_missing_parameters_are_explained():
     s = E.summary(e, Parameters()).set_index("indicator")
     assert s.loc["bus CO2 per day", "note"].startswith("not computed: city.yml lacks")
     assert pd.isna(s.loc["bus CO2 per day", "value"])
+    from citybridge import i18n
+    shown = E.summary_table(e, Parameters())
+    with i18n.use_language("es"):
+        assert str(shown.loc[0, "indicator"]) == "CO2 de buses por día"
+        assert str(shown.loc[0, "note"]).startswith("no calculado: a city.yml le falta diesel_bus_litres_per_100km")
+    with i18n.use_language("zh"):
+        assert str(shown.loc[2, "indicator"]) == "公交车公里电动化比例"
 
 
 def test_stored_annual_vehicle_km_is_read_back_until_the_city_files_change(tmp_path, monkeypatch):
