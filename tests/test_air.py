@@ -278,3 +278,56 @@ def test_stations_against_the_standard():
     assert t.loc["Parque O'Higgins", "above_standard"] == "no data"
     assert "not official" in t["basis"].iloc[0]
     assert AP.station_table("hangzhou", "China").empty
+
+
+def test_electrification_sentence_in_spanish_and_chinese():
+    from citybridge import i18n
+
+    k = pd.Series({"routes": 2, "routes_pct": 12.5, "buses": 1400.0, "nox_pct": 13.2, "pm_exhaust_pct": 18.0,
+                   "nox_pct_random_routes": 12.6, "nox_pct_random": 9.0, "nox_pct_random_p05": 7.0,
+                   "nox_pct_random_p95": 12.0})
+    with i18n.use_language("es"):
+        assert AP.electrification_sentence(k, routes=16, city="Santiago") == (
+            "Electrificar los primeros 2 de 16 recorridos (12 %, cerca de 1.400 buses) en el orden priorizado elimina "
+            "el 13 % del NOx de los buses de Santiago y el 18 % de su MP2,5 de escape. Elegidos al azar, la misma "
+            "cantidad de recorridos elimina en promedio el 13 %, y la misma cantidad de buses en recorridos al azar "
+            "el 9 % (90 % de las elecciones al azar: 7–12 %).")
+    with i18n.use_language("zh"):
+        assert AP.electrification_sentence(k, routes=16, city="杭州") == (
+            "按排序对前 2 条线路（共 16 条，占 12 %，约 1,400 辆公交车）实施电动化，可消除杭州公交车 NOx 的 13 % 和尾气 "
+            "PM2.5 的 18 %。随机选择同样数量的线路平均消除 13 %，随机线路上同样数量的公交车消除 9 %（90 % 的随机选择在 "
+            "7–12 % 之间）。")
+
+
+def test_findings_in_spanish_and_chinese():
+    from citybridge import i18n
+
+    tot = pd.DataFrame({"pollutant": ["NOx", "PM2.5 (exhaust + non-exhaust)", "non-exhaust PM2.5"],
+                        "t_per_day": [0.5, 0.08, 0.06], "g_per_vehicle_km": [0.4, 0.064, 0.048],
+                        "low_t_per_day": [0.5, 0.08, 0.06], "high_t_per_day": [0.5, 0.08, 0.06]})
+    em = pd.DataFrame({"vehicle_km": [1000.0, 250.0], "combustion_km": [400.0, 100.0], "clamped_low_km": [5.0, 0.0],
+                       "clamped_high_km": [0.0, 0.0], "speed_kmh": [20.0, 45.0], "mix_fallback": [False, True]})
+    f = air.findings(tot, em, city="Santiago")
+    assert len(f) == 6 and str(f[0]) == ("Santiago's buses emit about 0.5 t of NOx and 0.08 t of PM2.5 on the service "
+                                         "day: 0.4 g NOx and 0.064 g PM2.5 per bus-km.")
+    with i18n.use_language("es"):
+        assert str(f[0]) == ("Los buses de Santiago emiten cerca de 0,5 t de NOx y 0,08 t de MP2,5 en el día de "
+                             "servicio: 0,4 g de NOx y 0,064 g de MP2,5 por bus-km.")
+        assert str(f[1]) == ("El desgaste (emisiones que no son de escape) aporta el 75 % del MP2,5 de los buses: la "
+                             "electrificación elimina solo la parte de escape.")
+        assert str(f[5]) == ("El 20,0 % de los buses-km está marcado con una energía que ninguna clase de flota tiene; "
+                             "allí se usó la composición de toda la flota.")
+    with i18n.use_language("zh"):
+        assert str(f[2]) == "超出排放函数适用范围的速度（按边界值计算）：燃油公交车公里中 1.0 % 低于下限，0.0 % 高于上限。"
+        assert str(f[3]) == "20.0 % 的公交车公里行驶在 40 km/h 及以上的路段，此处采用的城市轮胎和制动磨损因子会高估磨损。"
+
+
+def test_class_label_reads_in_the_language_and_keeps_the_english_label():
+    from citybridge import i18n
+
+    c = _cls("diesel", 50, "V", "SCR")
+    assert str(AF.class_label(c)) == c.label == "diesel Euro V (SCR), standard"
+    with i18n.use_language("es"):
+        assert str(AF.class_label(c)) == "diésel Euro V (SCR), estándar"
+    with i18n.use_language("zh"):
+        assert str(AF.class_label(_cls("electric", 50))) == "电动，标准"

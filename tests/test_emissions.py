@@ -116,6 +116,13 @@ def test_unknown_energy_and_missing_parameters_are_explained():
     s = E.summary(e, Parameters()).set_index("indicator")
     assert s.loc["bus CO2 per day", "note"].startswith("not computed: city.yml lacks")
     assert pd.isna(s.loc["bus CO2 per day", "value"])
+    from citybridge import i18n
+    shown = E.summary_table(e, Parameters())
+    with i18n.use_language("es"):
+        assert str(shown.loc[0, "indicator"]) == "CO2 de buses por día"
+        assert str(shown.loc[0, "note"]).startswith("no calculado: a city.yml le falta diesel_bus_litres_per_100km")
+    with i18n.use_language("zh"):
+        assert str(shown.loc[2, "indicator"]) == "公交车公里电动化比例"
 
 
 def test_stored_annual_vehicle_km_is_read_back_until_the_city_files_change(tmp_path, monkeypatch):
@@ -136,3 +143,15 @@ def test_stored_annual_vehicle_km_is_read_back_until_the_city_files_change(tmp_p
     key["files"] = "two"                       # a file of the city changed
     E.stored_annual_vehicle_km(city, day)
     assert len(runs) == 2
+
+
+def test_parameters_sentence_in_spanish_and_chinese():
+    from citybridge import i18n
+
+    assert E.parameters_sentence([], []) == "Every parameter used on this page has a solid source."
+    with i18n.use_language("es"):
+        assert E.parameters_sentence(["ebus_kwh_per_km"], ["grid_kgco2_per_kwh"]) == (
+            "Los resultados de esta página usan parámetros sin una fuente sólida: ebus_kwh_per_km. "
+            "El CO2 no se calcula donde faltan estos parámetros en city.yml: grid_kgco2_per_kwh.")
+    with i18n.use_language("zh"):
+        assert E.parameters_sentence([], []) == "本页使用的每个参数都有可靠来源。"

@@ -78,6 +78,15 @@ def test_proximity_both_sides_of_300_m():
     assert p_out["has_bike"].tolist() == [True]
     summ = mm.bike_summary(s_out, p_out).set_index("indicator")["value"]
     assert summ["bike stations within 300 m of a transit stop"] == 50.0
+    from citybridge import i18n
+    shown = mm.bike_summary_table(s_out, p_out)
+    with i18n.use_language("es"):
+        assert [str(x) for x in shown["indicator"]][1:4] == [
+            "estaciones de bicicletas a menos de 300 m de un paradero o estación de transporte público",
+            "paraderos y estaciones de transporte público con una estación de bicicletas a menos de 300 m",
+            "paraderos o estaciones de bus con una estación de bicicletas a menos de 300 m"]
+    with i18n.use_language("zh"):
+        assert str(shown["indicator"][1]) == "距公共交通站点 300 米以内的自行车站点"
 
 
 def test_crs_mismatch_is_explicit():

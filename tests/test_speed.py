@@ -156,3 +156,21 @@ def test_segment_stats_of_a_table_changed_in_place_reads_its_rows(tmp_path):
                                                            ["speed_kmh"].to_numpy() / 2)
     seg.index = seg.index + 1                       # relabelled rows: read from the text again
     pd.testing.assert_frame_equal(V.segment_stats(seg), halved)
+
+
+def test_slow_segments_sentence_in_spanish_and_chinese():
+    from citybridge import i18n
+    from citybridge.speed import slow_segments_sentence
+
+    slow = pd.DataFrame({"distance_m": [1500.0, 2600.0], "vehicle_hours": [1000.0, 234.0]})
+    kw = dict(city="Santiago", max_speed_kmh=18.0, min_trips_per_hour=8.0, period="punta mañana")
+    with i18n.use_language("es"):
+        assert slow_segments_sentence(slow, **kw) == (
+            "2 tramos de Santiago bajan de 18 km/h con 8 o más buses por hora en el período punta mañana, "
+            "con 4,1 km y 1.234 buses-hora en total.")
+    with i18n.use_language("zh"):
+        assert slow_segments_sentence(slow.head(1), **{**kw, "period": "早高峰"}) == (
+            "Santiago在早高峰时段有 1 个路段速度低于 18 km/h 且每小时通过 8 辆及以上公交车，合计 1.5 公里、1,000 公交车小时。")
+    assert slow_segments_sentence(slow.head(1), **{**kw, "period": "AM peak"}) == (
+        "1 segment of Santiago runs below 18 km/h with 8 or more buses per hour in the AM peak period, "
+        "together 1.5 km and 1,000 bus-hours.")

@@ -32,17 +32,19 @@ import pandas as pd
 from . import air_factors as AF
 from .errors import DataError
 from .feed import FeedDay
+from .i18n import N_
+from .texts import Text
 
 #: ``vehicle_energy`` marks and the fleet-class fuels they stand for.
 ENERGY_FUELS = {"electric": ("electric",), "diesel": ("diesel",), "other": ("cng", "lng", "hybrid")}
 #: Columns of emissions (g, or MJ for energy) in :func:`segment_emissions`.
 EMISSION_COLUMNS = ["nox_g", "pm_exhaust_g", "co_g", "energy_mj", "pm25_nonexhaust_g", "pm10_nonexhaust_g",
                     "pm25_g", "pm10_g"]
-NO_CLASSES = ("city.yml has no fleet_classes, so NOx and PM2.5 are not computed. Add the shares of bus-km by fuel "
-              "and Euro class, each with year and source (or assumed: true with a note), adding up to 100 %, for "
-              "example 'fleet_classes: [{fuel: electric, share: 60, year: 2025, source: ...}, {fuel: diesel, "
-              "euro: V, share: 40, year: 2025, source: ...}]'. This unlocks the emission totals, the street map, "
-              "the hourly profile and the electrification ranking.")
+NO_CLASSES = N_("city.yml has no fleet_classes, so NOx and PM2.5 are not computed. Add the shares of bus-km by fuel "
+                 "and Euro class, each with year and source (or assumed: true with a note), adding up to 100 %, for "
+                 "example 'fleet_classes: [{fuel: electric, share: 60, year: 2025, source: ...}, {fuel: diesel, "
+                 "euro: V, share: 40, year: 2025, source: ...}]'. This unlocks the emission totals, the street map, "
+                 "the hourly profile and the electrification ranking.")
 
 
 def segment_groups(day: FeedDay) -> pd.DataFrame:
@@ -348,6 +350,52 @@ def clamp_summary(seg_em: pd.DataFrame) -> dict[str, float]:
     return {"combustion_km": comb, "low_km": lo, "high_km": hi,
             "low_pct": 100 * lo / comb if comb else 0.0, "high_pct": 100 * hi / comb if comb else 0.0,
             "fast_pct": 100 * fast / km if km else 0.0}
+
+
+def findings(totals_: pd.DataFrame, seg_em: pd.DataFrame, *, city: str) -> list[Text]:
+    """The chapter's findings on bus NOx and PM2.5, as texts written when shown (in the reader's language).
+
+    Parameters
+    ----------
+    totals_
+        :func:`totals` (with ``variants`` for the range over the assumed fleet split).
+    seg_em
+        :func:`segment_emissions`.
+    city
+        The city's name.
+
+    Returns
+    -------
+    list of Text
+        Daily NOx and PM2.5 (t) and per bus-km (g); the non-exhaust share of
+        PM2.5 (%); the bus-km evaluated at a clamped speed and above the
+        non-exhaust factors' 40 km/h (%); the straight-line caveat; and the
+        bus-km marked with an energy no fleet class has (%), when any.
+    """
+    t = totals_.set_index("pollutant")
+    cl = clamp_summary(seg_em)
+    nox, pm = t.loc[AF.POLLUTANT_NAMES["nox"]], t.loc[AF.POLLUTANT_NAMES["pm25"]]
+    values = dict(city=city, nox=nox["t_per_day"], pm=pm["t_per_day"], nox_km=nox["g_per_vehicle_km"],
+                  pm_km=pm["g_per_vehicle_km"], low=nox["low_t_per_day"], high=nox["high_t_per_day"])
+    head = (Text("{city}'s buses emit about {nox:,.3g} t of NOx (from {low:,.3g} to {high:,.3g} t over the assumed "
+                 "fleet split) and {pm:,.3g} t of PM2.5 on the service day: {nox_km:,.3g} g NOx and {pm_km:,.3g} g "
+                 "PM2.5 per bus-km.", **values)
+            if nox["high_t_per_day"] > nox["low_t_per_day"] else
+            Text("{city}'s buses emit about {nox:,.3g} t of NOx and {pm:,.3g} t of PM2.5 on the service day: "
+                 "{nox_km:,.3g} g NOx and {pm_km:,.3g} g PM2.5 per bus-km.", **values))
+    out = [head,
+           Text("Non-exhaust wear makes {share:,.0f} % of the buses' PM2.5: electrification removes the exhaust part "
+                "only.", share=100 * t.loc[AF.POLLUTANT_NAMES["pm25_nonexhaust"], "t_per_day"] / pm["t_per_day"]),
+           Text("Speeds outside a function's valid range (evaluated at the limit): {low:.1f} % of the combustion "
+                "bus-km below it, {high:.1f} % above it.", low=cl["low_pct"], high=cl["high_pct"]),
+           Text("{fast:.1f} % of bus-km runs on segments at 40 km/h or faster, where the urban tyre and brake factors "
+                "used here overstate wear.", fast=cl["fast_pct"]),
+           Text("Distances are straight lines between stops, so vehicle-km and emissions are slightly understated.")]
+    if seg_em["mix_fallback"].any():
+        share = 100 * seg_em.loc[seg_em["mix_fallback"], "vehicle_km"].sum() / seg_em["vehicle_km"].sum()
+        out.append(Text("{share:.1f} % of bus-km is marked with an energy that no fleet class has; the whole fleet mix "
+                        "was used there.", share=share))
+    return out
 
 
 def hourly(seg_em: pd.DataFrame) -> pd.DataFrame:

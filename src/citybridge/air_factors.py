@@ -38,25 +38,28 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import i18n
 from .errors import DataError
+from .i18n import N_
+from .texts import Text
 
 #: Hot-exhaust quantities computed, with their units per vehicle-km.
 POLLUTANTS = {"nox": "g/km", "pm_exhaust": "g/km", "co": "g/km", "energy": "MJ/km"}
 #: Names for tables and charts.
-POLLUTANT_NAMES = {"nox": "NOx", "pm_exhaust": "exhaust PM (PM2.5)", "co": "CO", "energy": "energy",
-                   "pm25_nonexhaust": "non-exhaust PM2.5", "pm10_nonexhaust": "non-exhaust PM10",
-                   "pm25": "PM2.5 (exhaust + non-exhaust)", "pm10": "PM10 (exhaust + non-exhaust)"}
+POLLUTANT_NAMES = {"nox": "NOx", "pm_exhaust": N_("exhaust PM (PM2.5)"), "co": "CO", "energy": N_("energy"),
+                   "pm25_nonexhaust": N_("non-exhaust PM2.5"), "pm10_nonexhaust": N_("non-exhaust PM10"),
+                   "pm25": N_("PM2.5 (exhaust + non-exhaust)"), "pm10": N_("PM10 (exhaust + non-exhaust)")}
 #: The two brake-wear multipliers found in implementations of the EMEP Tier 2 equation.
 BRAKE_FACTORS = ("carculator_truck", "gtfs2emis")
 #: Axles by bus size (tyre wear scales with the number of axles).
 AXLES = {"midi": 2, "standard": 2, "articulated": 3}
-HOT_SOURCE = ("EMEP/EEA air pollutant emission inventory guidebook 2019, 1.A.3.b.i-iv, Tier 3 hot-exhaust "
-              "functions for urban buses (slope 0, load 50 %), as decoded from ipeaGIT/gtfs2emis@99204aab "
-              "data/ef_europe_emep_db.rda (MIT)")
-NON_EXHAUST_SOURCE = ("EMEP/EEA guidebook 2019, 1.A.3.b.vi-vii Road tyre and brake wear and road surface wear, "
-                      "Tier 2, as coded in gtfs2emis@99204aab and carculator_truck@894a5b6")
-STATIONS_NOTE = ("computed as simple means of validated daily values from SINCA daily files redistributed by "
-                 "github.com/franciscoparrao/PM25_Santiago; not official statistics")
+HOT_SOURCE = N_("EMEP/EEA air pollutant emission inventory guidebook 2019, 1.A.3.b.i-iv, Tier 3 hot-exhaust "
+                 "functions for urban buses (slope 0, load 50 %), as decoded from ipeaGIT/gtfs2emis@99204aab "
+                 "data/ef_europe_emep_db.rda (MIT)")
+NON_EXHAUST_SOURCE = N_("EMEP/EEA guidebook 2019, 1.A.3.b.vi-vii Road tyre and brake wear and road surface wear, "
+                         "Tier 2, as coded in gtfs2emis@99204aab and carculator_truck@894a5b6")
+STATIONS_NOTE = N_("computed as simple means of validated daily values from SINCA daily files redistributed by "
+                   "github.com/franciscoparrao/PM25_Santiago; not official statistics")
 _KEYS = ["fuel", "euro", "technology", "size"]
 
 
@@ -107,20 +110,49 @@ def hot_functions() -> pd.DataFrame:
     return read_table("emep_eea_2019_urban_bus_hot.csv")
 
 
+#: Fuels and sizes of fleet classes as readers see them (marked for the catalogs).
+FUEL_NAMES = {"electric": N_("electric"), "diesel": N_("diesel"), "cng": N_("cng"), "lng": N_("lng"),
+              "hybrid": N_("hybrid")}
+SIZE_NAMES = {"midi": N_("midi"), "standard": N_("standard"), "articulated": N_("articulated")}
+
+
+def class_label(fleet_class) -> Text:
+    """A fleet class's readable name (its ``label``, e.g. ``diesel Euro V (SCR), standard``) as a
+    text written in the language in force when shown; the Euro class and technology keep their symbols."""
+    c = fleet_class
+    fuel = Text(FUEL_NAMES.get(c.fuel, c.fuel))
+    size = Text(SIZE_NAMES.get(c.size, c.size))
+    if c.fuel == "electric":
+        return Text("{fuel}, {size}", fuel=fuel, size=size)
+    tech = f" ({c.emep_technology})" if c.emep_technology else ""
+    euro = "EEV" if c.euro == "EEV" else f"Euro {c.euro}"
+    return Text("{fuel} {euro}{technology}, {size}", fuel=fuel, euro=euro, technology=tech, size=size)
+
+
+def proxy_note(fuel: str, euro: str) -> Text | None:
+    """How a class without its own EMEP function is mapped to one, as a text
+    written when shown (None when the class has its own functions)."""
+    if fuel == "lng":
+        return Text("LNG bus: EMEP natural-gas (CNG) bus functions used (no LNG function)")
+    if fuel == "hybrid" and euro != "VI":
+        return Text("hybrid Euro {euro}: conventional diesel Euro {euro} functions used (upper bound)", euro=euro)
+    if fuel == "hybrid":
+        return Text("hybrid Euro VI: EMEP diesel-hybrid functions; exhaust PM of the diesel Euro VI (DPF+SCR) bus")
+    return None
+
+
 def _lookup(fuel: str, euro: str, technology: str, size: str) -> tuple[dict[str, tuple], str]:
-    """EMEP rows (by pollutant) for one vehicle class and the proxy note."""
+    """EMEP rows (by pollutant) for one vehicle class and the proxy note (English)."""
     f = hot_functions()
-    note = ""
     want = {p: (fuel, euro, technology, size) for p in POLLUTANTS}
     if fuel == "lng":
         want = {p: ("cng", euro, "", size) for p in POLLUTANTS}
-        note = "LNG bus: EMEP natural-gas (CNG) bus functions used (no LNG function)"
     elif fuel == "hybrid" and euro != "VI":
         want = {p: ("diesel", euro, technology, size) for p in POLLUTANTS}
-        note = f"hybrid Euro {euro}: conventional diesel Euro {euro} functions used (upper bound)"
     elif fuel == "hybrid":
         want["pm_exhaust"] = ("diesel", "VI", "DPF+SCR", size)
-        note = "hybrid Euro VI: EMEP diesel-hybrid functions; exhaust PM of the diesel Euro VI (DPF+SCR) bus"
+    with i18n.use_language(i18n.SOURCE_LANGUAGE):
+        note = str(proxy_note(fuel, euro) or "")
     out = {}
     for pol, key in want.items():
         hit = f[(f["fuel"] == key[0]) & (f["euro"] == key[1]) & (f["technology"] == key[2]) &
@@ -227,7 +259,8 @@ def factor_table(classes, *, speeds=(10.0, 20.0, 30.0)) -> pd.DataFrame:
         ``class``, ``pollutant``, ``unit``, one column ``at_<v>_kmh`` per speed
         (g/km or MJ/km; speeds outside the valid range use the limit),
         ``valid_kmh`` (range), ``source`` (guidebook, edition and year, and
-        the proxy used if any). Electric classes show 0 exhaust.
+        the proxy used if any; a text written in the language in force when
+        shown). Electric classes show 0 exhaust.
     """
     fn = class_functions(classes)
     out = []
@@ -236,15 +269,16 @@ def factor_table(classes, *, speeds=(10.0, 20.0, 30.0)) -> pd.DataFrame:
             r = {"class": c.label, "pollutant": POLLUTANT_NAMES[pol], "unit": unit}
             if c.fuel == "electric":
                 r.update({f"at_{v:g}_kmh": (np.nan if pol == "energy" else 0.0) for v in speeds})
-                r.update(valid_kmh="any", source="no exhaust (battery-electric); energy not in EMEP")
+                r.update(valid_kmh=Text("any"), source=Text("no exhaust (battery-electric); energy not in EMEP"))
             else:
                 f = fn[(fn["class_id"] == i) & (fn["pollutant"] == pol)].iloc[0]
                 vals, _ = evaluate(tuple(f[["alpha", "beta", "gamma", "delta", "epsilon", "zita", "hta", "rf", "k",
                                             "vmin_kmh", "vmax_kmh"]]), np.asarray(speeds, dtype=float))
                 r.update({f"at_{v:g}_kmh": float(x) for v, x in zip(speeds, vals)})
+                proxy = proxy_note(c.fuel, c.euro)
+                source = Text("{edition} guidebook, Tier 3 (via gtfs2emis)", edition=f["edition"])
                 r.update(valid_kmh=f"{f['vmin_kmh']:g}–{f['vmax_kmh']:g}",
-                         source=f"{f['edition']} guidebook, Tier 3 (via gtfs2emis)" +
-                         (f"; {f['proxy']}" if f["proxy"] else ""))
+                         source=Text.join([source, proxy], "; ") if proxy is not None else source)
             out.append(r)
     return pd.DataFrame(out)
 
@@ -279,12 +313,12 @@ def non_exhaust_factors(*, brake: str = "carculator_truck", size: str = "standar
     brk = p[f"brake_hdv_factor_{brake}"] * (p["brake_lcf_base"] + p["brake_lcf_per_load"] * lf) \
         * p["brake_ef_pc_tsp"] * p["brake_speed_corr_urban"]
     road = p["road_ef_hdv_tsp"]
-    rows = [("tyre", tyre, tyre * p["tyre_pm10_fraction"], tyre * p["tyre_pm25_fraction"]),
-            ("brake", brk, brk * p["brake_pm10_fraction"], brk * p["brake_pm25_fraction"]),
-            ("road", road, road * p["road_pm10_fraction"], road * p["road_pm25_fraction"])]
+    rows = [(N_("tyre"), tyre, tyre * p["tyre_pm10_fraction"], tyre * p["tyre_pm25_fraction"]),
+            (N_("brake"), brk, brk * p["brake_pm10_fraction"], brk * p["brake_pm25_fraction"]),
+            (N_("road"), road, road * p["road_pm10_fraction"], road * p["road_pm25_fraction"])]
     out = pd.DataFrame(rows, columns=["source", "tsp", "pm10", "pm25"])
     total = out[["tsp", "pm10", "pm25"]].sum()
-    return pd.concat([out, pd.DataFrame([{"source": "total", **total.to_dict()}])], ignore_index=True)
+    return pd.concat([out, pd.DataFrame([{"source": N_("total"), **total.to_dict()}])], ignore_index=True)
 
 
 def urban_speed_limit() -> float:

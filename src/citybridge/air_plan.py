@@ -20,6 +20,8 @@ import pandas as pd
 
 from . import air_factors as AF
 from .errors import DataError
+from .i18n import N_
+from .texts import Text, tr
 
 
 def street_density(seg_em: pd.DataFrame) -> pd.DataFrame:
@@ -254,6 +256,37 @@ def at_routes_pct(curve: pd.DataFrame, pct: float) -> pd.Series:
     return curve.iloc[k]
 
 
+def electrification_sentence(point: pd.Series, *, routes: int, city: str) -> str:
+    """What electrifying the first ranked routes removes, against random choices, in the language in force.
+
+    Parameters
+    ----------
+    point
+        A row of :func:`electrification_curve` (:func:`at_routes_pct`): ``routes``
+        (count), ``routes_pct``, ``buses`` (count), ``nox_pct``, ``pm_exhaust_pct``,
+        ``nox_pct_random_routes``, ``nox_pct_random``, ``nox_pct_random_p05``,
+        ``nox_pct_random_p95`` (%).
+    routes
+        The number of ranked routes.
+    city
+        The city's name.
+
+    Returns
+    -------
+    str
+        E.g. ``"Electrifying the first 2 of 16 routes (12 %, about 14 buses) in the ranked order removes 13 % of
+        Hangzhou's bus NOx and 18 % of its exhaust PM2.5. Taken at random, …"``
+    """
+    k = point
+    return tr("Electrifying the first {k} of {n} routes ({routes_pct:.0f} %, about {buses:,.0f} buses) in the ranked "
+              "order removes {nox_pct:.0f} % of {city}'s bus NOx and {pm_pct:.0f} % of its exhaust PM2.5. Taken at "
+              "random, as many routes remove {random_routes:.0f} % on average, and as many buses on random routes "
+              "{random:.0f} % (90 % of random choices: {p05:.0f}–{p95:.0f} %).",
+              k=int(k["routes"]), n=routes, routes_pct=k["routes_pct"], buses=k["buses"], nox_pct=k["nox_pct"],
+              city=city, pm_pct=k["pm_exhaust_pct"], random_routes=k["nox_pct_random_routes"],
+              random=k["nox_pct_random"], p05=k["nox_pct_random_p05"], p95=k["nox_pct_random_p95"])
+
+
 def with_electric_share(classes, share: float) -> list:
     """The fleet classes with ``share`` (0–1) of bus-km electric.
 
@@ -305,14 +338,14 @@ def scenario(groups: pd.DataFrame, classes, *, electric_share: float, co2_now_t:
     base = segment_emissions(groups, classes, brake=brake)
     unmarked = groups.assign(vehicle_energy="unknown")
     new = segment_emissions(unmarked, with_electric_share(classes, electric_share), brake=brake)
-    rows = [("CO2", co2_now_t, co2_scenario_t, "t/day", "diesel tank-to-wheel + grid electricity (city.yml)"),
-            ("NOx", base["nox_g"].sum() / 1000, new["nox_g"].sum() / 1000, "kg/day", "hot exhaust"),
-            ("PM2.5 exhaust", base["pm_exhaust_g"].sum() / 1000, new["pm_exhaust_g"].sum() / 1000, "kg/day",
-             "hot exhaust"),
-            ("PM2.5 non-exhaust", base["pm25_nonexhaust_g"].sum() / 1000, new["pm25_nonexhaust_g"].sum() / 1000,
-             "kg/day", "tyre, brake and road wear: every bus, electric too"),
-            ("PM2.5 total", base["pm25_g"].sum() / 1000, new["pm25_g"].sum() / 1000, "kg/day",
-             "exhaust + non-exhaust")]
+    rows = [("CO2", co2_now_t, co2_scenario_t, "t/day", N_("diesel tank-to-wheel + grid electricity (city.yml)")),
+            ("NOx", base["nox_g"].sum() / 1000, new["nox_g"].sum() / 1000, "kg/day", N_("hot exhaust")),
+            (N_("PM2.5 exhaust"), base["pm_exhaust_g"].sum() / 1000, new["pm_exhaust_g"].sum() / 1000, "kg/day",
+             N_("hot exhaust")),
+            (N_("PM2.5 non-exhaust"), base["pm25_nonexhaust_g"].sum() / 1000, new["pm25_nonexhaust_g"].sum() / 1000,
+             "kg/day", N_("tyre, brake and road wear: every bus, electric too")),
+            (N_("PM2.5 total"), base["pm25_g"].sum() / 1000, new["pm25_g"].sum() / 1000, "kg/day",
+             N_("exhaust + non-exhaust"))]
     df = pd.DataFrame(rows, columns=["pollutant", "now", "scenario", "unit", "note"])
     df["change_pct"] = np.where(df["now"] > 0, 100 * (df["scenario"] - df["now"]) / df["now"].where(df["now"] > 0, 1),
                                 np.nan).round(9)
@@ -352,11 +385,14 @@ def station_table(city_slug: str, country: str, *, years: tuple[int, ...] = (202
     mcol = f"mean_{years[0]}_{years[-1]}"
     out[mcol] = out[[f"pm25_{y}" for y in years]].mean(axis=1)
     out["standard_ugm3"] = limit
-    out["above_standard"] = np.where(out[mcol].isna(), "no data", np.where(out[mcol] >= limit, "yes", "no"))
+    out["above_standard"] = np.where(out[mcol].isna(), N_("no data"), np.where(out[mcol] >= limit, N_("yes"), N_("no")))
     excl = means[means["excluded"]].drop_duplicates("station").set_index("station")["exclusion_reason"]
     out["note"] = out["station"].map(excl).fillna("")
-    out.loc[(out["note"] == "") & out[mcol].isna(), "note"] = f"no computed PM2.5 mean for {years[0]}–{years[-1]}"
-    out.loc[(out["note"] == "") & out["latitude"].isna(), "note"] = "not in the station list (no position)"
+    no_mean = Text("no computed PM2.5 mean for {first}–{last}", first=str(years[0]), last=str(years[-1]))
+    out["note"] = out["note"].astype(object)
+    for i in out.index[(out["note"] == "") & out[mcol].isna()]:
+        out.at[i, "note"] = no_mean
+    out.loc[(out["note"] == "") & out["latitude"].isna(), "note"] = N_("not in the station list (no position)")
     out["basis"] = AF.STATIONS_NOTE
     return out.sort_values([mcol, "station"], ascending=[False, True], na_position="last").reset_index(drop=True)
 
@@ -373,14 +409,17 @@ def density_classes(values: pd.Series, *, unit: str = "g/km") -> tuple[pd.Series
     """
     v = pd.Series(values, dtype=float)
     if v.dropna().empty:
-        return pd.Series("no data", index=v.index), {"no data": "#bdbdbd"}
+        return pd.Series(N_("no data"), index=v.index), {N_("no data"): "#bdbdbd"}
     edges = np.unique(np.nanpercentile(v, [50, 75, 90, 97.5]))
 
-    def fmt(x: float) -> str:
-        return f"{x:,.0f}" if x >= 10 else f"{x:,.2g}"
+    def spec(x: float) -> str:
+        return ",.0f" if x >= 10 else ",.2g"
 
-    names = [f"< {fmt(edges[0])} {unit}"] + [f"{fmt(a)}–{fmt(b)} {unit}" for a, b in zip(edges[:-1], edges[1:])] + \
-        [f"≥ {fmt(edges[-1])} {unit}"]
+    # texts: the numbers are written in the conventions of the language the legend is drawn in
+    below, between, above = "< {a:%s} {unit}", "{a:%s}–{b:%s} {unit}", "≥ {a:%s} {unit}"  # no words to translate
+    names = [Text(below % spec(edges[0]), a=edges[0], unit=unit)] + \
+        [Text(between % (spec(a), spec(b)), a=a, b=b, unit=unit) for a, b in zip(edges[:-1], edges[1:])] + \
+        [Text(above % spec(edges[-1]), a=edges[-1], unit=unit)]
     idx = np.searchsorted(edges, v.fillna(0).to_numpy(), side="right")
     colors = DENSITY_COLORS[-len(names):] if len(names) <= len(DENSITY_COLORS) else DENSITY_COLORS
     labels = pd.Series(np.array(names, dtype=object)[idx], index=v.index)

@@ -21,18 +21,24 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 
+from . import i18n
 from .city import Parameters, SourcedValue
 from .errors import DataError
+from .i18n import N_
 from .feed import FeedDay, feed_date_range, prepare_day, trips_by_date
 from .service import trip_table
+from .texts import Text, tr
 
 #: Days of each type in a year (the annualisation rule).
 DAYS_PER_YEAR = {"weekday": 250, "saturday": 52, "sunday": 63}
-ANNUAL_RULE = ("annual = weekday × 250 + Saturday × 52 + Sunday × 63 "
-               "(Sundays plus about 11 public holidays on a Sunday timetable)")
+ANNUAL_RULE = N_("annual = weekday × 250 + Saturday × 52 + Sunday × 63 "
+                 "(Sundays plus about 11 public holidays on a Sunday timetable)")
 
 #: The ``input`` of :func:`sensitivity` for a feed with no bus: nothing to vary.
-NO_BUS_INPUT = "none (the feed has no bus trips, so there is no bus CO2 to vary)"
+NO_BUS_INPUT = N_("none (the feed has no bus trips, so there is no bus CO2 to vary)")
+
+#: The ``vehicle_energy`` marks as readers see them (marked for the catalogs; tables translate them).
+ENERGY_NAMES = (N_("diesel"), N_("electric"), N_("other"), N_("unknown"))
 
 BUS_PARAMETERS = ("diesel_bus_litres_per_100km", "diesel_kgco2_per_litre", "ebus_kwh_per_km",
                   "grid_kgco2_per_kwh")
@@ -230,11 +236,11 @@ def emissions(vkm: pd.DataFrame, params: Parameters, *, km_col: str = "vehicle_k
     unknown = (v["mode"] == "bus") & ~(diesel | elec)
     v["basis"] = np.select(
         [diesel & bool(d_missing), diesel, elec & bool(e_missing), elec, unknown],
-        [f"not computed: city.yml lacks {', '.join(d_missing)}", "tank-to-wheel (diesel)",
-         f"not computed: city.yml lacks {', '.join(e_missing)}", "grid electricity",
+        [f"not computed: city.yml lacks {', '.join(d_missing)}", N_("tank-to-wheel (diesel)"),
+         f"not computed: city.yml lacks {', '.join(e_missing)}", N_("grid electricity"),
          "not computed: energy type unknown; mark vehicle_energy in trips.txt or give bus fleet "
          "shares under 'fleet' in city.yml"],
-        "not computed: no sourced energy parameter for this mode")
+        N_("not computed: no sourced energy parameter for this mode"))
     return v
 
 
@@ -326,8 +332,70 @@ def mode_shift(new_transit_pkm_year: float, *, car_km_per_pkm: float, car_kgco2_
     return new_transit_pkm_year * car_km_per_pkm * car_kgco2_per_km / 1000
 
 
+def parameters_sentence(flags: list[str], missing: list[str]) -> str:
+    """Which emission parameters lack a solid source or are missing, in the language in force.
+
+    Parameters
+    ----------
+    flags
+        :func:`flagged_parameters` not in ``missing`` (parameter names).
+    missing
+        :func:`missing_parameters` (parameter names).
+
+    Returns
+    -------
+    str
+        One or two sentences, e.g. ``"Results on this page use parameters
+        without a solid source: ebus_kwh_per_km."`` (the names are code
+        identifiers; :func:`citybridge.notebook.plain` shows them as words).
+    """
+    parts = []
+    if flags:
+        parts.append(tr("Results on this page use parameters without a solid source: {names}.", names=", ".join(flags)))
+    if missing:
+        parts.append(tr("CO2 is not computed where these are missing from city.yml: {names}.", names=", ".join(missing)))
+    return " ".join(parts) or tr("Every parameter used on this page has a solid source.")
+
+
+def summary_table(e_day: pd.DataFrame, params: Parameters, e_year: pd.DataFrame | None = None) -> pd.DataFrame:
+    """:func:`summary` as shown: indicators, units and notes are :class:`~citybridge.texts.Text`,
+    written in the language in force when the table is drawn.
+
+    Returns
+    -------
+    DataFrame
+        ``indicator`` (text), ``value`` (t, g/km, % or km as the unit says), ``unit`` (text), ``note`` (text).
+    """
+    bus_d = e_day[e_day["mode"] == "bus"]
+    missing = missing_parameters(params)
+    flags = [f for f in flagged_parameters(params) if f not in missing]
+    parts = ([Text("not computed: city.yml lacks {names}", names=", ".join(missing))] if missing else []) + \
+        ([Text("uses parameters without a solid source: {names}", names=", ".join(flags))] if flags else [])
+    note = Text.join(parts, "; ") if parts else Text("all parameters sourced")
+    km = bus_d["vehicle_km"].sum()
+    if not km > 0:
+        note = Text("not computed: the feed has no bus trips on this day")
+    rows = [
+        (Text("bus CO2 per day"), bus_d["tco2"].sum(skipna=False), "tCO2/day", note),
+        (Text("bus CO2 per service-km"), 1e6 * bus_d["tco2"].sum(skipna=False) / km if km else np.nan, "gCO2/km",
+         note),
+        (Text("electric share of bus vehicle-km"),
+         100 * bus_d.loc[bus_d["vehicle_energy"] == "electric", "vehicle_km"].sum() / km if km else np.nan, "%",
+         Text("from the vehicle_energy marked on each trip, or the fleet share where unmarked")),
+    ]
+    if e_year is not None:
+        rows.insert(1, (Text("bus CO2 per year"), e_year.loc[e_year["mode"] == "bus", "tco2"].sum(skipna=False),
+                        "tCO2/year", Text.join([note, Text(ANNUAL_RULE)], "; ")))
+        for mode, g in e_year.groupby("mode", sort=True):
+            rows.append((Text("{mode} vehicle-km per year", mode=Text(mode)), g["vehicle_km"].sum(), "km/year",
+                         Text(ANNUAL_RULE)))
+    return pd.DataFrame(rows, columns=["indicator", "value", "unit", "note"])
+
+
 def summary(e_day: pd.DataFrame, params: Parameters, e_year: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Headline emission figures with the flag of any unsourced parameter.
+    """Headline emission figures with the flag of any unsourced parameter (in
+    English: the indicators are keys of the KPI board; :func:`summary_table`
+    is the same table in the reader's language).
 
     Parameters
     ----------
@@ -341,25 +409,8 @@ def summary(e_day: pd.DataFrame, params: Parameters, e_year: pd.DataFrame | None
         per year (t), per bus service-km (g/km), electric share of bus
         vehicle-km (%), and vehicle-km per year by mode.
     """
-    bus_d = e_day[e_day["mode"] == "bus"]
-    missing = missing_parameters(params)
-    flags = [f for f in flagged_parameters(params) if f not in missing]
-    parts = ([f"not computed: city.yml lacks {', '.join(missing)}"] if missing else []) + \
-        ([f"uses parameters without a solid source: {', '.join(flags)}"] if flags else [])
-    note = "; ".join(parts) or "all parameters sourced"
-    km = bus_d["vehicle_km"].sum()
-    if not km > 0:
-        note = "not computed: the feed has no bus trips on this day"
-    rows = [
-        ("bus CO2 per day", bus_d["tco2"].sum(skipna=False), "tCO2/day", note),
-        ("bus CO2 per service-km", 1e6 * bus_d["tco2"].sum(skipna=False) / km if km else np.nan, "gCO2/km", note),
-        ("electric share of bus vehicle-km",
-         100 * bus_d.loc[bus_d["vehicle_energy"] == "electric", "vehicle_km"].sum() / km if km else np.nan, "%",
-         "from the vehicle_energy marked on each trip, or the fleet share where unmarked"),
-    ]
-    if e_year is not None:
-        rows.insert(1, ("bus CO2 per year", e_year.loc[e_year["mode"] == "bus", "tco2"].sum(skipna=False), "tCO2/year",
-                        note + "; " + ANNUAL_RULE))
-        for mode, g in e_year.groupby("mode", sort=True):
-            rows.append((f"{mode} vehicle-km per year", g["vehicle_km"].sum(), "km/year", ANNUAL_RULE))
-    return pd.DataFrame(rows, columns=["indicator", "value", "unit", "note"])
+    out = summary_table(e_day, params, e_year)
+    with i18n.use_language(i18n.SOURCE_LANGUAGE):
+        for c in ("indicator", "note"):
+            out[c] = out[c].map(str)
+    return out

@@ -10,7 +10,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from . import i18n
 from .feed import FeedDay
+from .i18n import N_
+from .texts import Text
 from .inputs import read_gbfs  # noqa: F401 - public here too (notebooks and tests import it from multimodal)
 
 #: Default walking distance between a bike station and a transit stop.
@@ -84,9 +87,35 @@ def bike_links(stations: pd.DataFrame, stops: pd.DataFrame, *, crs: str,
     return s_out, p_out
 
 
+def bike_summary_table(stations_out: pd.DataFrame, stops_out: pd.DataFrame, *, radius_m: float = LINK_RADIUS_M
+                       ) -> pd.DataFrame:
+    """:func:`bike_summary` as shown: the indicators and units are
+    :class:`~citybridge.texts.Text`, written in the language in force when the table is drawn.
+
+    Returns
+    -------
+    DataFrame
+        ``indicator`` (text), ``value`` (count or %), ``unit`` (text).
+    """
+    rows = [(Text("bike-share stations"), len(stations_out), Text(N_("stations"))),
+            (Text("bike stations within {radius:,.0f} m of a transit stop", radius=radius_m),
+             100 * stations_out["near_transit"].mean() if len(stations_out) else np.nan, "%"),
+            (Text("transit stops with a bike station within {radius:,.0f} m", radius=radius_m),
+             100 * stops_out["has_bike"].mean() if len(stops_out) else np.nan, "%")]
+    for mode, g in stops_out.groupby("main_mode", sort=True):
+        rows.append((Text("{mode} stops with a bike station within {radius:,.0f} m", mode=Text(mode), radius=radius_m),
+                     100 * g["has_bike"].mean(), "%"))
+    metro = stops_out[stops_out["main_mode"] == "metro"]
+    if len(metro):
+        key = "station_id" if "station_id" in metro else "stop_id"
+        without = metro.groupby(key)["has_bike"].any()
+        rows.append((Text("metro stations without a bike station"), int((~without).sum()), Text(N_("stations"))))
+    return pd.DataFrame(rows, columns=["indicator", "value", "unit"])
+
+
 def bike_summary(stations_out: pd.DataFrame, stops_out: pd.DataFrame, *, radius_m: float = LINK_RADIUS_M
                  ) -> pd.DataFrame:
-    """Headline integration figures.
+    """Headline integration figures (in English: the names are keys of the KPI board).
 
     Returns
     -------
@@ -94,21 +123,14 @@ def bike_summary(stations_out: pd.DataFrame, stops_out: pd.DataFrame, *, radius_
         ``indicator``, ``value``, ``unit``: bike stations; share of bike
         stations within ``radius_m`` of a stop (%); share of stops with a
         bike station within ``radius_m`` (%), overall and per mode; metro
-        stations without a bike station (count).
+        stations without a bike station (count). :func:`bike_summary_table`
+        is the same table in the reader's language.
     """
-    rows = [("bike-share stations", len(stations_out), "stations"),
-            (f"bike stations within {radius_m:.0f} m of a transit stop",
-             100 * stations_out["near_transit"].mean() if len(stations_out) else np.nan, "%"),
-            (f"transit stops with a bike station within {radius_m:.0f} m",
-             100 * stops_out["has_bike"].mean() if len(stops_out) else np.nan, "%")]
-    for mode, g in stops_out.groupby("main_mode", sort=True):
-        rows.append((f"{mode} stops with a bike station within {radius_m:.0f} m", 100 * g["has_bike"].mean(), "%"))
-    metro = stops_out[stops_out["main_mode"] == "metro"]
-    if len(metro):
-        key = "station_id" if "station_id" in metro else "stop_id"
-        without = metro.groupby(key)["has_bike"].any()
-        rows.append(("metro stations without a bike station", int((~without).sum()), "stations"))
-    return pd.DataFrame(rows, columns=["indicator", "value", "unit"])
+    out = bike_summary_table(stations_out, stops_out, radius_m=radius_m)
+    with i18n.use_language(i18n.SOURCE_LANGUAGE):
+        for c in ("indicator", "unit"):
+            out[c] = out[c].map(str)
+    return out
 
 
 def ferry_routes(day: FeedDay) -> pd.DataFrame:

@@ -164,6 +164,33 @@ LABELS = {
     # network and service
     "mode": N_("mode"), "stations": N_("stations"), "period": N_("period"), "start": N_("start"), "end": N_("end"),
     "minutes": N_("minutes"),
+    # speed, carbon, air, multimodal
+    "hours": N_("hours (h)"), "segments": N_("segments"),
+    "indicator": N_("indicator"), "value": N_("value"), "unit": N_("unit"), "note": N_("note"),
+    "basis": N_("basis"), "parameter": N_("parameter"), "year": N_("year"), "source": N_("source"),
+    "solid source": N_("solid source"), "input": N_("input"), "base": N_("base"),
+    "class": N_("class"), "share of bus-km (%)": N_("share of bus-km (%)"), "range (%)": N_("range (%)"),
+    "status": N_("status"), "source and note": N_("source and note"), "share_pct": N_("share of bus-km (%)"),
+    "assumed": N_("assumed"), "pollutant": N_("pollutant"), "valid_kmh": N_("valid speeds (km/h)"),
+    "at_10_kmh": N_("at 10 km/h"), "at_20_kmh": N_("at 20 km/h"), "at_30_kmh": N_("at 30 km/h"),
+    "tsp": N_("TSP (g/km)"), "pm10": N_("PM10 (g/km)"), "pm25": N_("PM2.5 (g/km)"),
+    "t_per_day": N_("t per day"), "t_per_year": N_("t per year"), "g_per_vehicle_km": N_("g per vehicle-km"),
+    "low_t_per_day": N_("low case (t per day)"), "high_t_per_day": N_("high case (t per day)"),
+    "nox_kg": N_("NOx (kg)"), "pm_exhaust_kg": N_("exhaust PM (kg)"), "pm25_nonexhaust_kg": N_("non-exhaust PM2.5 (kg)"),
+    "pm25_kg": N_("PM2.5 (kg)"), "co_kg": N_("CO (kg)"), "nox_g_per_km": N_("NOx (g/km)"),
+    "pm25_g_per_km": N_("PM2.5 (g/km)"), "nox_t_per_year": N_("NOx (t/year)"), "pm25_t_per_year": N_("PM2.5 (t/year)"),
+    "corridor": N_("corridor"), "length_km": N_("length (km)"), "trips_per_day": N_("trips per day"),
+    "main_routes": N_("main routes"), "combustion_km": N_("combustion bus-km (km)"),
+    "buses_to_convert": N_("buses to convert"), "avoided_nox_g": N_("NOx avoided (g)"),
+    "avoided_pm_exhaust_g": N_("exhaust PM avoided (g)"), "remaining_pm25_g": N_("PM2.5 remaining (g)"),
+    "avoided_nox_g_per_bus": N_("NOx avoided per bus (g)"), "avoided_pm_exhaust_g_per_bus":
+    N_("exhaust PM avoided per bus (g)"), "avoided_nox_g_per_km": N_("NOx avoided per km (g)"), "rank": N_("rank"),
+    "now": N_("now"), "scenario": N_("scenario"), "change_pct": N_("change (%)"), "station": N_("station"),
+    "comuna": N_("comuna"), "latitude": N_("latitude"), "longitude": N_("longitude"),
+    "pm25_2022": N_("PM2.5 2022 (µg/m³)"), "pm25_2023": N_("PM2.5 2023 (µg/m³)"), "pm25_2024": N_("PM2.5 2024 (µg/m³)"),
+    "mean_2022_2024": N_("PM2.5 mean 2022–2024 (µg/m³)"), "standard_ugm3": N_("annual standard (µg/m³)"),
+    "above_standard": N_("above the standard"), "piers": N_("piers"),
+    "early": N_("early"), "midday": N_("midday"), "evening": N_("evening"), "night": N_("night"),
 }
 
 #: Columns that hold counts: always shown as whole numbers.
@@ -262,7 +289,9 @@ def number_formatter(column: str, values: pd.Series, float_format: str = "{:,.1f
 
 def _cell(v):
     """A text cell as shown: code identifiers read as words; labels the catalog knows are translated."""
-    return plain(i18n.gettext(v)) if isinstance(v, str) else (str(v) if isinstance(v, Text) else v)
+    if isinstance(v, str):
+        return plain(i18n.gettext(v)) if v else v  # gettext("") is the catalog's header
+    return plain(v) if isinstance(v, Text) else v
 
 
 @multilingual

@@ -31,8 +31,10 @@ import shapely
 from . import engine as E
 from .columns import take_text
 from .engine import FeedDay
+from .i18n import ngettext
 from .periods import Periods, period_table
 from .service import trip_table
+from .texts import FORMATTER, Text, resolve, tr
 
 #: id of a table of :func:`segment_speeds` -> (weak reference to it, the day's codes of its rows)
 _CODES: dict[int, tuple] = {}
@@ -281,6 +283,39 @@ def slow_corridors(seg_stats: pd.DataFrame, *, max_speed_kmh: float = 15.0, min_
         out.insert(1, "from_stop_name", out["from_stop_id"].map(names).fillna(""))
         out.insert(3, "to_stop_name", out["to_stop_id"].map(names).fillna(""))
     return out.sort_values(["speed_kmh", "trips"], ascending=[True, False], kind="stable").reset_index(drop=True)
+
+
+def slow_segments_sentence(slow: pd.DataFrame, *, city: str, max_speed_kmh: float, min_trips_per_hour: float,
+                           period: str | Text) -> str:
+    """One sentence on the slow segments with heavy service, in the language in force.
+
+    Parameters
+    ----------
+    slow
+        :func:`slow_corridors` (``distance_m`` in m, ``vehicle_hours`` in h).
+    city
+        The city's name.
+    max_speed_kmh, min_trips_per_hour
+        The thresholds used (km/h; buses per hour).
+    period
+        The period's name as readers see it (a :class:`~citybridge.texts.Text` is translated).
+
+    Returns
+    -------
+    str
+        E.g. ``"101 segments of Hangzhou run below 18 km/h with 8 or more buses
+        per hour in the AM peak period, together 71.3 km and 93 bus-hours."``
+    """
+    values = dict(n=len(slow), city=city, speed=max_speed_kmh, trips=min_trips_per_hour, period=str(resolve(period)))
+    if not len(slow):
+        return tr("No segment of {city} runs below {speed:.0f} km/h with {trips:.0f} or more buses per hour in the "
+                  "{period} period; try other thresholds above.", **values)
+    text = ngettext("{n:,} segment of {city} runs below {speed:.0f} km/h with {trips:.0f} or more buses per hour in "
+                    "the {period} period, together {km:,.1f} km and {hours:,.0f} bus-hours.",
+                    "{n:,} segments of {city} run below {speed:.0f} km/h with {trips:.0f} or more buses per hour in "
+                    "the {period} period, together {km:,.1f} km and {hours:,.0f} bus-hours.", len(slow))
+    return FORMATTER.format(text, km=float(slow["distance_m"].sum()) / 1000,
+                            hours=float(slow["vehicle_hours"].sum()), **values)
 
 
 #: Speed classes of the speed map (km/h), slowest first, with their colours.

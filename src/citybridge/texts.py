@@ -94,7 +94,7 @@ class LocaleFormatter(string.Formatter):
     placeholder is translated; anything else is formatted as Python does.
     """
 
-    _SPEC = re.compile(r"^(?P<comma>,?)(?:\.(?P<digits>\d+))?(?P<kind>[fd%]?)$")
+    _SPEC = re.compile(r"^(?P<comma>,?)(?:\.(?P<digits>\d+))?(?P<kind>[fdg%]?)$")
 
     def format_field(self, value: Any, format_spec: str) -> str:
         if isinstance(value, Text):
@@ -113,6 +113,11 @@ class LocaleFormatter(string.Formatter):
             return i18n.decimal(value, 0, grouping=comma)
         if kind == "f":
             return i18n.decimal(value, int(m.group("digits") or 6), grouping=comma)
+        if kind == "g":  # significant digits: the decimals Python writes, in the language's separators
+            g = format(float(value), f".{m.group('digits') or 6}g")
+            if "e" in g or "n" in g:
+                return super().format_field(value, format_spec)
+            return i18n.decimal(value, len(g.split(".")[1]) if "." in g else 0, grouping=comma)
         # "{x}" or "{x:,}" of a float: Python's shortest repr, with the language's separators
         r = repr(float(value))
         if "e" in r or "n" in r:
