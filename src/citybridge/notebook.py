@@ -161,6 +161,25 @@ LABELS = {
     "trips_one_way": N_("trips, busier direction"), "departures_one_way": N_("departures, busier direction"),
     "weekday_km": N_("weekday (km)"), "saturday_km": N_("Saturday (km)"), "sunday_km": N_("Sunday (km)"),
     "population": N_("population"), "trips": N_("trips"), "routes": N_("routes"), "stops": N_("stops"),
+    # operations, observed, resilience
+    "mode": N_("mode"), "scope": N_("scope"), "scenario": N_("scenario"), "indicator": N_("indicator"),
+    "value": N_("value"), "unit": N_("unit"), "definition": N_("definition"), "source": N_("source"),
+    "theme": N_("theme"), "trips_removed": N_("trips removed"), "trips_cut": N_("trips cut"),
+    "stations_closed": N_("stations closed"), "routes_affected": N_("routes affected"),
+    "vehicle_km_removed": N_("vehicle-km removed (km)"), "lose_access": N_("people losing all access"),
+    "lose_frequent": N_("people losing frequent transit"), "covered_before": N_("covered before (people)"),
+    "covered_after": N_("covered after (people)"), "frequent_before": N_("near frequent transit before (people)"),
+    "frequent_after": N_("near frequent transit after (people)"),
+    "share_lose_access": N_("share losing all access (%)"),
+    "share_lose_frequent": N_("share losing frequent transit (%)"), "line": N_("line"),
+    "from_name": N_("from station"), "to_name": N_("to station"),
+    "metro_trains_per_hour": N_("metro trains per hour"), "metro_capacity_per_hour": N_("metro capacity (pax/h)"),
+    "parallel_routes": N_("parallel bus routes"), "parallel_buses_per_hour": N_("parallel buses per hour"),
+    "bus_capacity_per_hour": N_("bus capacity (pax/h)"), "shortfall_per_hour": N_("shortfall (pax/h)"),
+    "bridge_buses_per_hour": N_("bridge buses per hour"), "rank": N_("rank"), "kind": N_("kind"),
+    "label": N_("name"), "per_hour": N_("vehicles per hour"),
+    "stations_losing_frequent": N_("stations losing frequent service"),
+    "pop_lose_frequent": N_("people losing frequent transit"),
 }
 
 #: Columns that hold counts: always shown as whole numbers.

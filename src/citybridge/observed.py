@@ -433,11 +433,11 @@ def fleet_vs_schedule(pos: pd.DataFrame, day: FeedDay, *, timezone: str, modes: 
     for state, col in (("moving", "moving"), ("at stop", "at_stop"), ("stopped elsewhere", "stopped_elsewhere")):
         out[col] = g["state"].apply(lambda s, st=state: 100 * (s == st).mean()).to_numpy()
     t = local_seconds(out["snapshot_ts"], timezone=timezone, date=capture_date or day.date)
-    tr = day.trips
+    trips = day.trips
     sched = []
     for ti, mode in zip(t, out["mode"]):
-        m = tr["mode"].to_numpy() == mode
-        sched.append(int(((tr["start_s"].to_numpy()[m] <= ti) & (tr["end_s"].to_numpy()[m] > ti)).sum()))
+        m = trips["mode"].to_numpy() == mode
+        sched.append(int(((trips["start_s"].to_numpy()[m] <= ti) & (trips["end_s"].to_numpy()[m] > ti)).sum()))
     out["scheduled"] = sched
     out["seen_per_scheduled"] = out["seen"] / out["scheduled"].replace(0, np.nan)
     tod = np.mod(t, 86400)

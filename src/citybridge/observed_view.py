@@ -96,7 +96,7 @@ def comparable_date(feed, capture_date: str) -> tuple[str, Text]:
     lo, hi = feed_date_range(feed)
     if lo <= cap <= hi and trips_by_date(feed, [cap]).iloc[0] > 0:
         return capture_date, Text("the capture's own date, {weekday} {date}, is in the feed's calendar",
-                                  weekday=weekday(cap), date=f"{cap:%Y-%m-%d}")
+                                  weekday=weekday(cap), date=cap.isoformat())
     days = [lo + dt.timedelta(days=i) for i in range((hi - lo).days + 1)]
     same = [d for d in days if d.weekday() == cap.weekday()]
     counts = trips_by_date(feed, same) if same else pd.Series(dtype=float)
@@ -109,8 +109,8 @@ def comparable_date(feed, capture_date: str) -> tuple[str, Text]:
     return (best.strftime("%Y%m%d"),
             Text("the capture ({weekday} {date}) is outside the feed's calendar ({first} to {last}); it is compared "
                  "with the scheduled {best_weekday} {best}, a typical {weekday} of the feed ({trips:,} trips)",
-                 weekday=weekday(cap), date=f"{cap:%Y-%m-%d}", first=f"{lo:%Y-%m-%d}", last=f"{hi:%Y-%m-%d}",
-                 best_weekday=weekday(best), best=f"{best:%Y-%m-%d}", trips=int(typical)))
+                 weekday=weekday(cap), date=cap.isoformat(), first=lo.isoformat(), last=hi.isoformat(),
+                 best_weekday=weekday(best), best=best.isoformat(), trips=int(typical)))
 
 
 _CACHE: dict[tuple, ObservedDay] = {}
