@@ -39,7 +39,7 @@ from .feed import FeedDay
 from .disruption import Closure, Disruption, call_codes, disrupted_rows, disruption, resolve, station_keys
 from .resilience import FREQUENT_HEADWAY_MIN, WALK_M, Baseline, baseline, lost_area, pick_period
 from .periods import Periods, period_of, period_table
-from .texts import tr
+from .texts import Text, tr
 
 # --------------------------------------------------------------------------
 
@@ -382,15 +382,31 @@ def capacities(city) -> tuple[dict[str, float], str]:
     return {m: float(v.value) for m, v in vc.items()}, src
 
 
+def label_text(kind: str, line: str, label: str) -> Text:
+    """A ranked section's or corridor's ``label`` (:func:`criticality`) as shown in the language in force:
+    ``Line 4 A–B`` and ``bus T03 name`` have their words translated; station and route names stay."""
+    line = str(line)
+    if kind == "metro section" and label.startswith(f"Line {line} "):
+        return Text("Line {line} {stations}", line=line, stations=label[len(f"Line {line} "):])
+    if kind == "bus corridor" and label.startswith("bus "):
+        return Text("bus {route}", route=label[len("bus "):])
+    return Text.join([label])
+
+
+def label_texts(crit: pd.DataFrame) -> list[Text]:
+    """:func:`label_text` of every row of a ranking (``kind``, ``line``, ``label``)."""
+    return [label_text(k, ln, lb) for k, ln, lb in zip(crit["kind"], crit["line"], crit["label"])]
+
+
 def criticality_sentence(crit: gpd.GeoDataFrame) -> str:
     """One sentence, in the language in force, on the most critical metro section and bus corridor of
     :func:`criticality`."""
     sec, cor = crit[crit["kind"] == "metro section"], crit[crit["kind"] == "bus corridor"]
     values = {}
     if len(sec):
-        values.update(section=sec["label"].iloc[0], section_people=float(sec["pop_lose_frequent"].iloc[0]))
+        values.update(section=label_texts(sec.head(1))[0], section_people=float(sec["pop_lose_frequent"].iloc[0]))
     if len(cor):
-        values.update(corridor=cor["label"].iloc[0], corridor_people=float(cor["pop_lose_frequent"].iloc[0]))
+        values.update(corridor=label_texts(cor.head(1))[0], corridor_people=float(cor["pop_lose_frequent"].iloc[0]))
     if len(sec) and len(cor):
         text = tr("The most critical metro section, {section}, would leave {section_people:,.0f} people without "
                   "frequent transit if it alone closed; the most critical bus corridor, {corridor}, "

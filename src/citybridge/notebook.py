@@ -162,7 +162,7 @@ LABELS = {
     "weekday_km": N_("weekday (km)"), "saturday_km": N_("Saturday (km)"), "sunday_km": N_("Sunday (km)"),
     "population": N_("population"), "trips": N_("trips"), "routes": N_("routes"), "stops": N_("stops"),
     # operations, observed, resilience
-    "mode": N_("mode"), "scope": N_("scope"), "scenario": N_("scenario"), "indicator": N_("indicator"),
+    "mode": N_("mode"), "scope": N_("scope"), "city": N_("city"), "scenario": N_("scenario"), "indicator": N_("indicator"),
     "value": N_("value"), "unit": N_("unit"), "definition": N_("definition"), "source": N_("source"),
     "theme": N_("theme"), "trips_removed": N_("trips removed"), "trips_cut": N_("trips cut"),
     "stations_closed": N_("stations closed"), "routes_affected": N_("routes affected"),

@@ -30,9 +30,9 @@ from .disruption import (ALL_ROUTES, Closure, Disruption, closed_calls, disrupte
                          disruption, removed_service, resolve, station_keys)
 from .errors import CitybridgeError
 from .feed import FeedDay
-from .i18n import N_
+from .i18n import N_, ngettext
 from .periods import Periods, period_table
-from .texts import tr
+from .texts import FORMATTER, tr
 
 FREQUENT_HEADWAY_MIN = 10.0
 WALK_M = 500.0
@@ -234,15 +234,23 @@ def impact_sentence(imp: Impact) -> str:
                   removed=int(t["trips_removed"]), cut=int(t["trips_cut"]), km_removed=float(t["vehicle_km_removed"]),
                   km=float(t["vehicle_km"]))
     if imp.summary is None:
-        return tr("{name}: {calls:,} calls at {stations:,} stations closed, {removed:,} trips removed and {cut:,} cut, "
-                  "{km_removed:,.0f} vehicle-km of {km:,.0f} lost; without census population the people affected "
-                  "cannot be counted.", **values)
+        text = ngettext("{name}: {calls:,} calls at {stations:,} station closed, {removed:,} trips removed and {cut:,} "
+                        "cut, {km_removed:,.0f} vehicle-km of {km:,.0f} lost; without census population the people "
+                        "affected cannot be counted.",
+                        "{name}: {calls:,} calls at {stations:,} stations closed, {removed:,} trips removed and {cut:,} "
+                        "cut, {km_removed:,.0f} vehicle-km of {km:,.0f} lost; without census population the people "
+                        "affected cannot be counted.", values["stations"])
+        return FORMATTER.format(text, **values)
     c = imp.summary.set_index("scope").loc["city"]
-    return tr("{name}: {calls:,} calls at {stations:,} stations closed, {removed:,} trips removed and {cut:,} cut, "
-              "{km_removed:,.0f} vehicle-km of {km:,.0f} lost; {lose_access:,.0f} people lose all transit within "
-              "walking distance and {lose_frequent:,.0f} ({share:.1f}% of the population) lose frequent transit.",
-              lose_access=float(c["lose_access"]), lose_frequent=float(c["lose_frequent"]),
-              share=100 * float(c["share_lose_frequent"] or 0), **values)
+    text = ngettext("{name}: {calls:,} calls at {stations:,} station closed, {removed:,} trips removed and {cut:,} cut, "
+                    "{km_removed:,.0f} vehicle-km of {km:,.0f} lost; {lose_access:,.0f} people lose all transit within "
+                    "walking distance and {lose_frequent:,.0f} ({share:.1f}% of the population) lose frequent transit.",
+                    "{name}: {calls:,} calls at {stations:,} stations closed, {removed:,} trips removed and {cut:,} cut, "
+                    "{km_removed:,.0f} vehicle-km of {km:,.0f} lost; {lose_access:,.0f} people lose all transit within "
+                    "walking distance and {lose_frequent:,.0f} ({share:.1f}% of the population) lose frequent transit.",
+                    values["stations"])
+    return FORMATTER.format(text, lose_access=float(c["lose_access"]), lose_frequent=float(c["lose_frequent"]),
+                            share=100 * float(c["share_lose_frequent"] or 0), **values)
 
 
 def scenario_table(impacts: list[Impact]) -> pd.DataFrame:
