@@ -408,14 +408,15 @@ def criticality_sentence(crit: gpd.GeoDataFrame) -> str:
     if len(cor):
         values.update(corridor=label_texts(cor.head(1))[0], corridor_people=float(cor["pop_lose_frequent"].iloc[0]))
     if len(sec) and len(cor):
-        text = tr("The most critical metro section, {section}, would leave {section_people:,.0f} people without "
+        if values["section_people"] < values["corridor_people"]:
+            return tr("The most critical metro section, {section}, would leave {section_people:,.0f} people without "
+                      "frequent transit if it alone closed; the most critical bus corridor, {corridor}, "
+                      "{corridor_people:,.0f}. Bus corridors rank above every metro section: one closed metro section "
+                      "leaves fewer people without frequent transit than the busiest bus corridors; what it removes is "
+                      "capacity, which the bus bridge measures.", **values)
+        return tr("The most critical metro section, {section}, would leave {section_people:,.0f} people without "
                   "frequent transit if it alone closed; the most critical bus corridor, {corridor}, "
                   "{corridor_people:,.0f}.", **values)
-        if values["section_people"] < values["corridor_people"]:
-            text += " " + tr("Bus corridors rank above every metro section: one closed metro section leaves fewer "
-                             "people without frequent transit than the busiest bus corridors; what it removes is "
-                             "capacity, which the bus bridge measures.")
-        return text
     if len(sec):
         return tr("The most critical metro section, {section}, would leave {section_people:,.0f} people without "
                   "frequent transit if it alone closed.", **values)

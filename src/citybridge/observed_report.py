@@ -170,12 +170,13 @@ def punctuality_sentence(obs: ObservedDay) -> str:
                   "(trip_id) and the stop they are stopped at, or a TripUpdates feed, unlocks them.")
     p = obs.punctuality.set_index("class")
     h = obs.headways
-    text = tr("{arrivals:,} observed arrivals: {on_time:.0f}% on time ({early:.0f} min early to {late:.0f} min "
-              "late), {late_share:.0f}% late, {early_share:.0f}% early; median delay {delay:.1f} min.",
-              arrivals=int(p["arrivals"].sum()), on_time=p.loc["on time", "share"], early=P.EARLY_S / 60,
-              late=P.LATE_S / 60, late_share=p.loc["late", "share"], early_share=p.loc["early", "share"],
-              delay=p["median_delay_s"].iloc[0] / 60)
+    values = dict(arrivals=int(p["arrivals"].sum()), on_time=p.loc["on time", "share"], early=P.EARLY_S / 60,
+                  late=P.LATE_S / 60, late_share=p.loc["late", "share"], early_share=p.loc["early", "share"],
+                  delay=p["median_delay_s"].iloc[0] / 60)
     if len(h):
-        text += " " + tr("Headways at {stops:,} stops have a median coefficient of variation of {cv:.2f} "
-                         "(0 is perfectly regular).", stops=len(h), cv=h["cv"].median())
-    return text
+        return tr("{arrivals:,} observed arrivals: {on_time:.0f}% on time ({early:.0f} min early to {late:.0f} min "
+                  "late), {late_share:.0f}% late, {early_share:.0f}% early; median delay {delay:.1f} min. Headways at "
+                  "{stops:,} stops have a median coefficient of variation of {cv:.2f} (0 is perfectly regular).",
+                  stops=len(h), cv=h["cv"].median(), **values)
+    return tr("{arrivals:,} observed arrivals: {on_time:.0f}% on time ({early:.0f} min early to {late:.0f} min "
+              "late), {late_share:.0f}% late, {early_share:.0f}% early; median delay {delay:.1f} min.", **values)
