@@ -312,42 +312,49 @@ def _impact_for_sentence():
     return R.Impact(closure, service, summary, None, None, None)
 
 
-def test_impact_sentence_in_three_languages():
+@pytest.mark.parametrize("lang, expected", [
+    ("en", "L1 closed: 12 calls at 1 station closed, 3 trips removed and 4 cut, 1,234 vehicle-km of 56,789 lost; 1,500 "
+           "people lose all transit within walking distance and 2,501 (1.2% of the population) lose frequent transit."),
+    ("es", "L1 closed: 12 detenciones cerradas en 1 estación, 3 viajes suprimidos y 4 cortados, 1.234 vehículos-km "
+           "perdidos de 56.789; 1.500 personas pierden todo transporte público a distancia caminable y 2.501 (1,2% "
+           "de la población) pierden transporte frecuente."),
+    ("zh", "L1 closed：1 个车站的 12 次停靠被关闭，取消 3 个班次、截断 4 个班次，损失 56,789 车公里中的 1,234；1,500 "
+           "人步行范围内失去全部公共交通，2,501 人（占人口的 1.2%）失去高频公共交通。"),
+])
+def test_impact_sentence_in_each_language(lang, expected):
     from citybridge import i18n
 
-    imp = _impact_for_sentence()
-    assert R.impact_sentence(imp) == (
-        "L1 closed: 12 calls at 1 station closed, 3 trips removed and 4 cut, 1,234 vehicle-km of 56,789 lost; 1,500 "
-        "people lose all transit within walking distance and 2,501 (1.2% of the population) lose frequent transit.")
-    with i18n.use_language("es"):
-        assert R.impact_sentence(imp) == (
-            "L1 closed: 12 detenciones cerradas en 1 estación, 3 viajes suprimidos y 4 cortados, 1.234 vehículos-km "
-            "perdidos de 56.789; 1.500 personas pierden todo transporte público a distancia caminable y 2.501 (1,2% "
-            "de la población) pierden transporte frecuente.")
-    with i18n.use_language("zh"):
-        assert R.impact_sentence(imp) == (
-            "L1 closed：1 个车站的 12 次停靠被关闭，取消 3 个班次、截断 4 个班次，损失 56,789 车公里中的 1,234；1,500 "
-            "人步行范围内失去全部公共交通，2,501 人（占人口的 1.2%）失去高频公共交通。")
+    with i18n.use_language(lang):
+        assert R.impact_sentence(_impact_for_sentence()) == expected
 
 
-def test_criticality_sentence_in_three_languages():
+@pytest.mark.parametrize("lang, expected", [
+    ("en", "The most critical metro section, Line 4 A–B, would leave 1,000 people without frequent transit if it "
+           "alone closed."),
+    ("es", "El tramo de metro más crítico, Línea 4 A–B, dejaría a 1.000 personas sin transporte frecuente si solo él "
+           "se cerrara."),
+    ("zh", "最关键的地铁区间是4号线 A–B：若仅该区间关闭，将有 1,000 人失去高频公共交通。"),
+])
+def test_criticality_sentence_in_each_language(lang, expected):
     import pandas as pd
 
     from citybridge import i18n
 
     crit = pd.DataFrame({"kind": ["metro section"], "line": ["4"], "label": ["Line 4 A–B"],
                          "pop_lose_frequent": [1000.0]})
-    assert C.criticality_sentence(crit) == ("The most critical metro section, Line 4 A–B, would leave 1,000 people "
-                                            "without frequent transit if it alone closed.")
+    with i18n.use_language(lang):
+        assert C.criticality_sentence(crit) == expected
+
+
+def test_criticality_sentence_says_when_bus_corridors_rank_first():
+    import pandas as pd
+
+    from citybridge import i18n
+
+    crit = pd.DataFrame({"kind": ["metro section", "bus corridor"], "line": ["4", "T03"],
+                         "label": ["Line 4 A–B", "bus T03 X – Y"], "pop_lose_frequent": [1000.0, 5000.0]})
     with i18n.use_language("es"):
-        assert C.criticality_sentence(crit) == ("El tramo de metro más crítico, Línea 4 A–B, dejaría a 1.000 personas "
-                                                "sin transporte frecuente si solo él se cerrara.")
-    with i18n.use_language("zh"):
-        assert C.criticality_sentence(crit) == "最关键的地铁区间是4号线 A–B：若仅该区间关闭，将有 1,000 人失去高频公共交通。"
-    both = pd.concat([crit, pd.DataFrame({"kind": ["bus corridor"], "line": ["T03"], "label": ["bus T03 X – Y"],
-                                          "pop_lose_frequent": [5000.0]})], ignore_index=True)
-    with i18n.use_language("es"):
-        assert C.criticality_sentence(both).startswith(
+        assert C.criticality_sentence(crit).startswith(
             "El tramo de metro más crítico, Línea 4 A–B, dejaría a 1.000 personas sin transporte frecuente si solo él "
             "se cerrara; el corredor de buses más crítico, recorrido T03 X – Y, a 5.000. Los corredores de buses "
             "quedan por encima de todos los tramos de metro:")

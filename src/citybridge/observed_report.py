@@ -28,36 +28,43 @@ def capture_text(obs: ObservedDay) -> str:
               timezone=obs.city.profile.timezone)
 
 
+#: The source line of the chapter by the network's data status (catalog messages).
+SOURCE_LINES = {
+    "illustrative": N_("vehicle positions: {source}; schedule: {city} GTFS ({file}), service day {date}; the network "
+                       "is illustrative sample data"),
+    "reconstructed": N_("vehicle positions: {source}; schedule: {city} GTFS ({file}), service day {date}; network "
+                        "data status: reconstructed"),
+    "official": N_("vehicle positions: {source}; schedule: {city} GTFS ({file}), service day {date}; network data "
+                   "status: official"),
+}
+
+#: What the chapter rests on, by the network's data status (catalog messages).
+STATUS_SENTENCES = {
+    "illustrative": N_("{n:,} vehicle positions captured {captured} are compared with an illustrative sample network "
+                       "(not the operator's schedule), so matching, speeds and the schedule comparison describe the "
+                       "method, not the real city. Service day compared: {date} ({note})."),
+    "reconstructed": N_("{n:,} vehicle positions captured {captured} are compared with the city's GTFS feed "
+                        "(reconstructed data). Service day compared: {date} ({note})."),
+    "official": N_("{n:,} vehicle positions captured {captured} are compared with the city's GTFS feed (official "
+                   "data). Service day compared: {date} ({note})."),
+}
+
+
 def source_line(obs: ObservedDay) -> str:
     """Where the figures come from: the positions, the schedule, and the network's data status."""
     city = obs.city
     spec = city.profile.realtime
-    values = dict(source=spec.source or tr("realtime inputs of city.yml"), city=city.name,
-                  file=city.gtfs_path.name, date=iso_date(obs.date))
-    if city.status == "illustrative":
-        return tr("vehicle positions: {source}; schedule: {city} GTFS ({file}), service day {date}; the network is "
-                  "illustrative sample data", **values)
-    if city.status == "reconstructed":
-        return tr("vehicle positions: {source}; schedule: {city} GTFS ({file}), service day {date}; network data "
-                  "status: reconstructed", **values)
-    return tr("vehicle positions: {source}; schedule: {city} GTFS ({file}), service day {date}; network data "
-              "status: official", **values)
+    return tr(SOURCE_LINES.get(city.status, SOURCE_LINES["official"]),
+              source=spec.source or tr("realtime inputs of city.yml"), city=city.name, file=city.gtfs_path.name,
+              date=iso_date(obs.date))
 
 
 def status_sentence(city, obs: ObservedDay | None, problem: str = "") -> str:
     """One plain sentence on what this page rests on (or why it is empty)."""
     if obs is None:
         return str(problem) if problem else no_realtime(city)
-    values = dict(n=len(obs.positions), captured=capture_text(obs), date=iso_date(obs.date), note=obs.date_note)
-    if city.status == "illustrative":
-        return tr("{n:,} vehicle positions captured {captured} are compared with an illustrative sample network "
-                  "(not the operator's schedule), so matching, speeds and the schedule comparison describe the "
-                  "method, not the real city. Service day compared: {date} ({note}).", **values)
-    if city.status == "reconstructed":
-        return tr("{n:,} vehicle positions captured {captured} are compared with the city's GTFS feed "
-                  "(reconstructed data). Service day compared: {date} ({note}).", **values)
-    return tr("{n:,} vehicle positions captured {captured} are compared with the city's GTFS feed (official data). "
-              "Service day compared: {date} ({note}).", **values)
+    return tr(STATUS_SENTENCES.get(city.status, STATUS_SENTENCES["official"]), n=len(obs.positions),
+              captured=capture_text(obs), date=iso_date(obs.date), note=obs.date_note)
 
 
 #: Where the route-direction lines come from (:func:`citybridge.observed.route_shapes`), as readers see it.
