@@ -276,9 +276,9 @@ def vehicle_map(obs: ObservedDay):
     maps.add_lines(m, lines.assign(kind="route"), color_by="kind", colors={"route": "#9e9e9e"}, weight=1.5,
                    simplify_m=50.0, tooltip=["route_id", "direction_id"],
                    aliases=[Text("route"), Text("direction")], name=Text("route lines"))
-    last = last.assign(speed=last["speed_kmh"].round(0))
+    last = last.assign(speed=last["speed_kmh"].round(0), state_label=[Text(s) for s in last["state"]])
     maps.add_points(m, last, color_by="state", colors=STATE_COLORS, lat="lat", lon="lon", radius=2.5,
-                    tooltip=["route_id", "state", "speed"], aliases=[Text("service"), Text("state"), "km/h"],
+                    tooltip=["route_id", "state_label", "speed"], aliases=[Text("service"), Text("state"), "km/h"],
                     name=Text("vehicles"))
     if len(obs.bunching):
         maps.add_points(m, obs.bunching.assign(kind="bunched"), color_by="kind", colors={"bunched": "#6a3d9a"},
