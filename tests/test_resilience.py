@@ -358,3 +358,16 @@ def test_criticality_sentence_says_when_bus_corridors_rank_first():
             "El tramo de metro más crítico, Línea 4 A–B, dejaría a 1.000 personas sin transporte frecuente si solo él "
             "se cerrara; el corredor de buses más crítico, recorrido T03 X – Y, a 5.000. Los corredores de buses "
             "quedan por encima de todos los tramos de metro:")
+
+
+@pytest.mark.parametrize("lang, expected", [
+    ("en", "scenario 'x', field 'foo': unknown field; use name, stops, routes, segments, polygon, window, note"),
+    ("es", "escenario 'x', campo 'foo': campo desconocido; use name, stops, routes, segments, polygon, window, note"),
+    ("zh", "情景“x”，字段“foo”：未知字段；请使用 name, stops, routes, segments, polygon, window, note"),
+])
+def test_scenario_errors_are_written_in_the_language_in_force(lang, expected):
+    from citybridge import i18n
+
+    with i18n.use_language(lang), pytest.raises(ScenarioError) as err:
+        R.disruption({"name": "x", "foo": 1})
+    assert str(err.value) == expected
