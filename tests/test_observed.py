@@ -199,7 +199,7 @@ def test_comparable_date_same_weekday(day):
 
     # 2026-05-08 (a Friday) is outside the fixture's calendar (2026-01-05..02-01): the nearest typical Friday
     d, note = comparable_date(day.feed, "20260508")
-    assert d == "20260130" and "Friday" in note
+    assert d == "20260130" and "Friday" in str(note)
     assert comparable_date(day.feed, "20260106")[0] == "20260106"
 
 
@@ -260,3 +260,68 @@ def test_street_segments_merge_routes_between_the_same_stops():
     assert s["routes"] == 2 and s["moves"] == 3
     assert s["observed_kmh"] == pytest.approx(20.0)        # 1,000 m in 180 s
     assert s["scheduled_kmh"] == pytest.approx(20.0) and s["ratio"] == pytest.approx(1.0)
+
+
+# ------------------------------------------------------------------ sentences in every edition's language
+
+def _obs_for_sentences():
+    """A hand-made observed day: 3 segments (median observed 20 km/h, one below 80% of schedule), 1,234 moves,
+    3 bunched pairs in 2 snapshots, 4 arrivals (2 on time), headway CVs 0.2 and 0.4."""
+    from types import SimpleNamespace
+
+    seg = pd.DataFrame({"observed_kmh": [10.0, 20.0, 30.0], "scheduled_kmh": [20.0, 20.0, 20.0],
+                        "ratio": [0.5, 1.0, 1.5]})
+    return SimpleNamespace(
+        segments=seg, moves=pd.DataFrame({"m": range(1234)}),
+        bunching=pd.DataFrame({"snapshot_ts": [1, 1, 2]}), positions=pd.DataFrame({"route_id": ["A", "B"]}),
+        fleet=pd.DataFrame({"snapshot_ts": [1, 2]}), settings={"bunch_distance_m": 200.0},
+        events=pd.DataFrame({"delay_s": [0.0]}),
+        punctuality=pd.DataFrame({"class": ["early", "on time", "late"], "arrivals": [1, 2, 1],
+                                  "share": [25.0, 50.0, 25.0], "median_delay_s": [90.0] * 3}),
+        headways=pd.DataFrame({"cv": [0.2, 0.4]}))
+
+
+SENTENCES = {
+    ("speed_sentence", "en"): "1,234 moves between consecutive fresh fixes give observed speeds on 3 segments that also "
+    "have scheduled runs in the same hour: median observed 20.0 km/h against median scheduled 20.0 km/h; 33% of these "
+    "segments run below 80% of their scheduled speed.",
+    ("speed_sentence", "es"): "1.234 desplazamientos entre posiciones recientes consecutivas dan velocidades observadas "
+    "en 3 tramos que también tienen recorridos programados en la misma hora: mediana observada de 20,0 km/h frente a "
+    "una mediana programada de 20,0 km/h; el 33% de estos tramos circula por debajo del 80% de su velocidad programada.",
+    ("speed_sentence", "zh"): "相邻两次有效定位之间的 1,234 段行驶，给出了 3 个同一小时内也有计划运行的路段的实测速度："
+    "实测速度中位数 20.0 km/h，计划速度中位数 20.0 km/h；其中 33% 的路段低于计划速度的 80%。",
+    ("bunching_sentence", "en"): "3 bunched pairs in 2 snapshots (between 1 and 2 per snapshot): moving buses of the "
+    "same service and direction less than 200 m apart, by the service code the feed carries.",
+    ("bunching_sentence", "es"): "3 pares de buses apelotonados en 2 capturas (entre 1 y 2 por captura): buses en "
+    "movimiento del mismo servicio y sentido a menos de 200 m entre sí, según el código de servicio que trae el feed.",
+    ("bunching_sentence", "zh"): "2 个快照中共有 3 对串车（每个快照 1 至 2 对）：按数据所带线路编码，同一线路、同一方向"
+    "行驶中相距不到 200 米的公交车。",
+    ("punctuality_sentence", "en"): "4 observed arrivals: 50% on time (1 min early to 5 min late), 25% late, 25% early; "
+    "median delay 1.5 min. Headways at 2 stops have a median coefficient of variation of 0.30 (0 is perfectly regular).",
+    ("punctuality_sentence", "es"): "4 llegadas observadas: 50% a tiempo (de 1 min antes a 5 min después), 25% "
+    "atrasadas, 25% adelantadas; atraso mediano de 1,5 min. Los intervalos en 2 paraderos tienen un coeficiente de "
+    "variación mediano de 0,30 (0 es perfectamente regular).",
+    ("punctuality_sentence", "zh"): "共观测到 4 次到站：准点 50%（早到 1 分钟至晚到 5 分钟以内），晚点 25%，早到 25%；"
+    "延误中位数 1.5 分钟。2 个站点的发车间隔变异系数中位数为 0.30（0 表示完全规律）。",
+}
+
+
+@pytest.mark.parametrize("name, lang", sorted(SENTENCES))
+def test_observed_sentences_in_each_language(name, lang):
+    from citybridge import i18n
+    from citybridge import observed_report as OR
+
+    with i18n.use_language(lang):
+        assert getattr(OR, name)(_obs_for_sentences()) == SENTENCES[name, lang]
+
+
+def test_comparable_date_note_is_translated_when_shown(day):
+    from citybridge import i18n
+    from citybridge.observed_view import comparable_date
+
+    _, note = comparable_date(day.feed, "20260106")
+    assert str(note) == "the capture's own date, Tuesday 2026-01-06, is in the feed's calendar"
+    with i18n.use_language("es"):
+        assert str(note) == "la fecha misma de la captura, martes 2026-01-06, está en el calendario del feed"
+    with i18n.use_language("zh"):
+        assert str(note) == "采集当天（星期二 2026-01-06）在数据源的日历内"

@@ -293,3 +293,81 @@ def test_chapter_results_are_stored_and_recomputed_for_other_parameters(metro_an
     files["key"] = "files-2"                      # a file of the city changed
     RR.results(city, day, d, found, period="am_peak", n_corridors=2)
     assert len(runs) == 3
+
+
+# ------------------------------------------------------------------ sentences in every edition's language
+
+def _impact_for_sentence():
+    """A hand-made impact: 12 calls at 1 station closed, 3 trips removed and 4 cut, 1,234 of 56,789 vehicle-km,
+    1,500 people lose all access and 2,501 (1.2 %) frequent transit."""
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    service = pd.DataFrame({"mode": ["total"], "calls_closed": [12], "stations_closed": [1], "trips_removed": [3],
+                            "trips_cut": [4], "vehicle_km_removed": [1234.4], "vehicle_km": [56789.0]})
+    summary = pd.DataFrame({"scope": ["city"], "lose_access": [1500.4], "lose_frequent": [2500.6],
+                            "share_lose_frequent": [0.0123]})
+    closure = SimpleNamespace(disruption=SimpleNamespace(name="L1 closed"))
+    return R.Impact(closure, service, summary, None, None, None)
+
+
+@pytest.mark.parametrize("lang, expected", [
+    ("en", "L1 closed: 12 calls at 1 station closed, 3 trips removed and 4 cut, 1,234 vehicle-km of 56,789 lost; 1,500 "
+           "people lose all transit within walking distance and 2,501 (1.2% of the population) lose frequent transit."),
+    ("es", "L1 closed: 12 detenciones cerradas en 1 estación, 3 viajes suprimidos y 4 cortados, 1.234 vehículos-km "
+           "perdidos de 56.789; 1.500 personas pierden todo transporte público a distancia caminable y 2.501 (1,2% "
+           "de la población) pierden transporte frecuente."),
+    ("zh", "L1 closed：1 个车站的 12 次停靠被关闭，取消 3 个班次、截断 4 个班次，损失 56,789 车公里中的 1,234；1,500 "
+           "人步行范围内失去全部公共交通，2,501 人（占人口的 1.2%）失去高频公共交通。"),
+])
+def test_impact_sentence_in_each_language(lang, expected):
+    from citybridge import i18n
+
+    with i18n.use_language(lang):
+        assert R.impact_sentence(_impact_for_sentence()) == expected
+
+
+@pytest.mark.parametrize("lang, expected", [
+    ("en", "The most critical metro section, Line 4 A–B, would leave 1,000 people without frequent transit if it "
+           "alone closed."),
+    ("es", "El tramo de metro más crítico, Línea 4 A–B, dejaría a 1.000 personas sin transporte frecuente si solo él "
+           "se cerrara."),
+    ("zh", "最关键的地铁区间是4号线 A–B：若仅该区间关闭，将有 1,000 人失去高频公共交通。"),
+])
+def test_criticality_sentence_in_each_language(lang, expected):
+    import pandas as pd
+
+    from citybridge import i18n
+
+    crit = pd.DataFrame({"kind": ["metro section"], "line": ["4"], "label": ["Line 4 A–B"],
+                         "pop_lose_frequent": [1000.0]})
+    with i18n.use_language(lang):
+        assert C.criticality_sentence(crit) == expected
+
+
+def test_criticality_sentence_says_when_bus_corridors_rank_first():
+    import pandas as pd
+
+    from citybridge import i18n
+
+    crit = pd.DataFrame({"kind": ["metro section", "bus corridor"], "line": ["4", "T03"],
+                         "label": ["Line 4 A–B", "bus T03 X – Y"], "pop_lose_frequent": [1000.0, 5000.0]})
+    with i18n.use_language("es"):
+        assert C.criticality_sentence(crit).startswith(
+            "El tramo de metro más crítico, Línea 4 A–B, dejaría a 1.000 personas sin transporte frecuente si solo él "
+            "se cerrara; el corredor de buses más crítico, recorrido T03 X – Y, a 5.000. Los corredores de buses "
+            "quedan por encima de todos los tramos de metro:")
+
+
+@pytest.mark.parametrize("lang, expected", [
+    ("en", "scenario 'x', field 'foo': unknown field; use name, stops, routes, segments, polygon, window, note"),
+    ("es", "escenario 'x', campo 'foo': campo desconocido; use name, stops, routes, segments, polygon, window, note"),
+    ("zh", "情景“x”，字段“foo”：未知字段；请使用 name, stops, routes, segments, polygon, window, note"),
+])
+def test_scenario_errors_are_written_in_the_language_in_force(lang, expected):
+    from citybridge import i18n
+
+    with i18n.use_language(lang), pytest.raises(ScenarioError) as err:
+        R.disruption({"name": "x", "foo": 1})
+    assert str(err.value) == expected

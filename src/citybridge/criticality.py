@@ -34,10 +34,12 @@ from shapely.geometry import LineString
 
 from . import access
 from .errors import ScenarioError
+from .i18n import N_
 from .feed import FeedDay
 from .disruption import Closure, Disruption, call_codes, disrupted_rows, disruption, resolve, station_keys
 from .resilience import FREQUENT_HEADWAY_MIN, WALK_M, Baseline, baseline, lost_area, pick_period
 from .periods import Periods, period_of, period_table
+from .texts import Text, tr
 
 # --------------------------------------------------------------------------
 
@@ -236,7 +238,7 @@ def criticality(day: FeedDay, districts: gpd.GeoDataFrame, *, period: str | None
     sets += [tuple(x for x in c if x in fset) for c in cor["stations"]]
     lost, pop = _lost_areas(base, sets)
     rows = pd.DataFrame({
-        "kind": ["metro section"] * len(sec) + ["bus corridor"] * len(cor),
+        "kind": [N_("metro section")] * len(sec) + [N_("bus corridor")] * len(cor),
         "route_id": [*sec["route_id"], *cor["route_id"]],
         "line": [*sec["line"], *cor["line"]],
         "label": [f"{'Line ' + ln if ln.isdigit() else ln} {a}–{b}"
@@ -380,23 +382,45 @@ def capacities(city) -> tuple[dict[str, float], str]:
     return {m: float(v.value) for m, v in vc.items()}, src
 
 
+def label_text(kind: str, line: str, label: str) -> Text:
+    """A ranked section's or corridor's ``label`` (:func:`criticality`) as shown in the language in force:
+    ``Line 4 A–B`` and ``bus T03 name`` have their words translated; station and route names stay."""
+    line = str(line)
+    if kind == "metro section" and label.startswith(f"Line {line} "):
+        return Text("Line {line} {stations}", line=line, stations=label[len(f"Line {line} "):])
+    if kind == "bus corridor" and label.startswith("bus "):
+        return Text("bus {route}", route=label[len("bus "):])
+    return Text.join([label])
+
+
+def label_texts(crit: pd.DataFrame) -> list[Text]:
+    """:func:`label_text` of every row of a ranking (``kind``, ``line``, ``label``)."""
+    return [label_text(k, ln, lb) for k, ln, lb in zip(crit["kind"], crit["line"], crit["label"])]
+
+
 def criticality_sentence(crit: gpd.GeoDataFrame) -> str:
-    """One sentence on the most critical metro section and bus corridor of :func:`criticality`."""
+    """One sentence, in the language in force, on the most critical metro section and bus corridor of
+    :func:`criticality`."""
     sec, cor = crit[crit["kind"] == "metro section"], crit[crit["kind"] == "bus corridor"]
-    parts = []
+    values = {}
     if len(sec):
-        s = sec.iloc[0]
-        parts.append(f"the most critical metro section, {s['label']}, would leave {s['pop_lose_frequent']:,.0f} "
-                     "people without frequent transit if it alone closed")
+        values.update(section=label_texts(sec.head(1))[0], section_people=float(sec["pop_lose_frequent"].iloc[0]))
     if len(cor):
-        c = cor.iloc[0]
-        parts.append(f"the most critical bus corridor, {c['label']}, {c['pop_lose_frequent']:,.0f}")
-    if not parts:
-        return "The feed has no metro section and no bus route to rank."
-    text = "; ".join(parts)
-    text = text[0].upper() + text[1:] + "."
-    if len(sec) and len(cor) and sec["pop_lose_frequent"].iloc[0] < cor["pop_lose_frequent"].iloc[0]:
-        text += (" Bus corridors rank above every metro section: one closed metro section leaves fewer people "
-                 "without frequent transit than the busiest bus corridors; what it removes is capacity, which "
-                 "the bus bridge measures.")
-    return text
+        values.update(corridor=label_texts(cor.head(1))[0], corridor_people=float(cor["pop_lose_frequent"].iloc[0]))
+    if len(sec) and len(cor):
+        if values["section_people"] < values["corridor_people"]:
+            return tr("The most critical metro section, {section}, would leave {section_people:,.0f} people without "
+                      "frequent transit if it alone closed; the most critical bus corridor, {corridor}, "
+                      "{corridor_people:,.0f}. Bus corridors rank above every metro section: one closed metro section "
+                      "leaves fewer people without frequent transit than the busiest bus corridors; what it removes is "
+                      "capacity, which the bus bridge measures.", **values)
+        return tr("The most critical metro section, {section}, would leave {section_people:,.0f} people without "
+                  "frequent transit if it alone closed; the most critical bus corridor, {corridor}, "
+                  "{corridor_people:,.0f}.", **values)
+    if len(sec):
+        return tr("The most critical metro section, {section}, would leave {section_people:,.0f} people without "
+                  "frequent transit if it alone closed.", **values)
+    if len(cor):
+        return tr("The most critical bus corridor, {corridor}, would leave {corridor_people:,.0f} people without "
+                  "frequent transit if it alone closed.", **values)
+    return tr("The feed has no metro section and no bus route to rank.")

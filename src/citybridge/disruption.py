@@ -32,6 +32,7 @@ from shapely.geometry import shape
 from .errors import CitybridgeError, ScenarioError
 from .feed import FeedDay
 from .periods import hhmm_to_seconds
+from .texts import tr
 
 ALL_ROUTES = "*"
 FIELDS = ("name", "stops", "routes", "segments", "polygon", "window", "note")
@@ -66,7 +67,7 @@ class Closure:
 
 
 def _err(name: str, fld: str, text: str) -> ScenarioError:
-    return ScenarioError(f"scenario '{name}', field '{fld}': {text}")
+    return ScenarioError(tr("scenario '{name}', field '{field}': {text}", name=name, field=fld, text=text))
 
 
 def _texts(v, name: str, fld: str) -> tuple[str, ...]:
@@ -75,7 +76,7 @@ def _texts(v, name: str, fld: str) -> tuple[str, ...]:
     if isinstance(v, (str, int, float)):
         v = [v]
     if not isinstance(v, (list, tuple)) or not all(isinstance(x, (str, int, float)) for x in v):
-        raise _err(name, fld, "write a list of ids or names, e.g. [L1] or ['Baquedano']")
+        raise _err(name, fld, tr("write a list of ids or names, e.g. [L1] or ['Baquedano']"))
     return tuple(str(x).strip() for x in v)
 
 
@@ -92,26 +93,27 @@ def disruption(spec: Mapping, *, index: int = 0) -> Disruption:
     if isinstance(spec, Disruption):
         return spec
     if not isinstance(spec, Mapping):
-        raise _err(f"#{index + 1}", "scenarios", "each scenario is a mapping with a name and what closes")
-    name = str(spec.get("name") or f"scenario {index + 1}")
+        raise _err(f"#{index + 1}", "scenarios", tr("each scenario is a mapping with a name and what closes"))
+    name = str(spec.get("name") or tr("scenario {n}", n=index + 1))
     for k in spec:
         if k not in FIELDS:
-            raise _err(name, str(k), f"unknown field; use {', '.join(FIELDS)}")
+            raise _err(name, str(k), tr("unknown field; use {fields}", fields=", ".join(FIELDS)))
     segs = []
     for i, s in enumerate(spec.get("segments") or []):
         if not isinstance(s, Mapping) or not all(s.get(k) not in (None, "") for k in ("route", "from", "to")):
-            raise _err(name, f"segments[{i}]", "write {route: L1, from: Baquedano, to: Los Leones}")
+            example = "{route: L1, from: Baquedano, to: Los Leones}"
+            raise _err(name, f"segments[{i}]", tr("write {example}", example=example))
         segs.append((str(s["route"]).strip(), str(s["from"]).strip(), str(s["to"]).strip()))
     win = spec.get("window")
     if win is not None:
         if not isinstance(win, (list, tuple)) or len(win) != 2:
-            raise _err(name, "window", "write two times, e.g. ['07:00', '09:00']")
+            raise _err(name, "window", tr("write two times, e.g. ['07:00', '09:00']"))
         win = (str(win[0]), str(win[1]))
     d = Disruption(name=name, stops=_texts(spec.get("stops"), name, "stops"),
                    routes=_texts(spec.get("routes"), name, "routes"), segments=tuple(segs),
                    polygon=spec.get("polygon"), window=win, note=str(spec.get("note") or ""))
     if not (d.stops or d.routes or d.segments or d.polygon is not None):
-        raise _err(name, "stops", "the scenario closes nothing; give stops, routes, segments or a polygon")
+        raise _err(name, "stops", tr("the scenario closes nothing; give stops, routes, segments or a polygon"))
     return d
 
 
@@ -145,8 +147,8 @@ def _stations_named(day: FeedDay, key: pd.Series, ref: str, name: str, fld: str)
     names = day.remember("normalised_stop_names", lambda: day.stops_xy()["stop_name"].astype(str).map(_norm))
     hit = names.index[names.to_numpy() == _norm(ref)]
     if len(hit) == 0:
-        raise _err(name, fld, f"unknown stop '{ref}': no stop_id or stop_name of the feed matches; "
-                              "check the spelling against stops.txt")
+        raise _err(name, fld, tr("unknown stop '{stop}': no stop_id or stop_name of the feed matches; check the "
+                                 "spelling against stops.txt", stop=ref))
     return set(key.reindex(hit).dropna())
 
 
@@ -159,8 +161,8 @@ def _routes_named(day: FeedDay, ref: str, name: str, fld: str) -> list[str]:
             hit = r.loc[r[col].astype(str).map(_norm) == _norm(ref), "route_id"].tolist()
             if hit:
                 return hit
-    raise _err(name, fld, f"unknown route or line '{ref}': no route_id, route_short_name or "
-                          "route_long_name of the feed matches; check routes.txt")
+    raise _err(name, fld, tr("unknown route or line '{route}': no route_id, route_short_name or route_long_name "
+                             "of the feed matches; check routes.txt", route=ref))
 
 
 def _polygon(day: FeedDay, geo, name: str):
@@ -172,13 +174,14 @@ def _polygon(day: FeedDay, geo, name: str):
             else:
                 g = shape(geo.get("geometry", geo) if geo.get("type") == "Feature" else geo)
     except Exception as exc:  # noqa: BLE001 - shapely and malformed mappings raise several types
-        raise _err(name, "polygon", f"not a GeoJSON polygon ({type(exc).__name__}: {exc})") from None
+        error = f"{type(exc).__name__}: {exc}"
+        raise _err(name, "polygon", tr("not a GeoJSON polygon ({error})", error=error)) from None
     if g.is_empty or g.geom_type not in ("Polygon", "MultiPolygon"):
-        raise _err(name, "polygon", f"empty or not a polygon ({g.geom_type}); give a closed ring "
-                                    "of [lon, lat] positions")
+        raise _err(name, "polygon", tr("empty or not a polygon ({kind}); give a closed ring of [lon, lat] positions",
+                                       kind=g.geom_type))
     if not g.is_valid:
-        raise _err(name, "polygon", f"invalid polygon ({shapely.is_valid_reason(g)}); redraw it "
-                                    "without self-intersections")
+        raise _err(name, "polygon", tr("invalid polygon ({reason}); redraw it without self-intersections",
+                                       reason=shapely.is_valid_reason(g)))
     return gpd.GeoSeries([g], crs="EPSG:4326").to_crs(day.crs).iloc[0]
 
 
@@ -188,13 +191,13 @@ def _window(day: FeedDay, win, name: str) -> tuple[float, float] | None:
     try:
         a, b = hhmm_to_seconds(win[0]), hhmm_to_seconds(win[1])
     except (CitybridgeError, ValueError, TypeError):
-        raise _err(name, "window", f"'{win[0]}'–'{win[1]}' are not HH:MM times") from None
+        raise _err(name, "window", tr("'{start}'–'{end}' are not HH:MM times", start=win[0], end=win[1])) from None
     lo, hi = float(day.trips["start_s"].min()), float(day.trips["end_s"].max())
     if b <= a or b <= lo or a >= hi:
-        raise _err(name, "window", f"{win[0]}–{win[1]} is empty or outside the service day "
-                                   f"({int(lo) // 3600:02d}:{int(lo) % 3600 // 60:02d}–"
-                                   f"{int(hi) // 3600:02d}:{int(hi) % 3600 // 60:02d}); write times "
-                                   "past midnight as 24:00–28:00")
+        first, last = (f"{int(t) // 3600:02d}:{int(t) % 3600 // 60:02d}" for t in (lo, hi))
+        raise _err(name, "window", tr("{start}–{end} is empty or outside the service day ({first}–{last}); write "
+                                      "times past midnight as 24:00–28:00", start=win[0], end=win[1], first=first,
+                                      last=last))
     return float(a), float(b)
 
 
@@ -236,8 +239,8 @@ def _resolve(day: FeedDay, d: Disruption) -> Closure:
         pb = sq.where(np.isin(k, c["stations"].get_indexer(list(sb)))).groupby(trip).min()
         both = pa.notna() & pb.notna()
         if not both.any():
-            raise _err(d.name, fld, f"route '{r}' has no trip calling at both '{a}' and '{b}'; "
-                                    "name two stations of that line")
+            raise _err(d.name, fld, tr("route '{route}' has no trip calling at both '{a}' and '{b}'; name two "
+                                       "stations of that line", route=r, a=a, b=b))
         lo, hi = np.minimum(pa, pb)[both], np.maximum(pa, pb)[both]
         tl, th = lo.reindex(trip).to_numpy(), hi.reindex(trip).to_numpy()
         inside = ((sq >= tl) & (sq <= th)).to_numpy()

@@ -157,8 +157,9 @@ def base_map(bounds: tuple[float, float, float, float], *, tiles: str | None = N
 
 
 def _json(obj) -> str:
-    """JSON safe inside a ``<script>`` (no ``<``, ``>`` or ``&`` characters)."""
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    """JSON safe inside a ``<script>`` (no ``<``, ``>`` or ``&`` characters); a
+    :class:`~citybridge.texts.Text` (a tooltip value) is written in the language in force."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str)
     return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
             .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
 
@@ -166,8 +167,10 @@ def _json(obj) -> str:
 def _value(v):
     """A tooltip value as plain JSON: numbers rounded to 6 significant digits,
     missing values as null, anything else as text."""
-    if v is None:
-        return None
+    from .texts import Text
+
+    if v is None or isinstance(v, Text):  # a Text is drawn in each language (see _json)
+        return v
     if isinstance(v, (bool, np.bool_)):
         return bool(v)
     if isinstance(v, (int, np.integer)):

@@ -191,6 +191,24 @@ LABELS = {
     "mean_2022_2024": N_("PM2.5 mean 2022–2024 (µg/m³)"), "standard_ugm3": N_("annual standard (µg/m³)"),
     "above_standard": N_("above the standard"), "piers": N_("piers"),
     "early": N_("early"), "midday": N_("midday"), "evening": N_("evening"), "night": N_("night"),
+    # operations, observed, resilience
+    "scope": N_("scope"), "city": N_("city"), "definition": N_("definition"),
+    "theme": N_("theme"), "trips_removed": N_("trips removed"), "trips_cut": N_("trips cut"),
+    "stations_closed": N_("stations closed"), "routes_affected": N_("routes affected"),
+    "vehicle_km_removed": N_("vehicle-km removed (km)"), "lose_access": N_("people losing all access"),
+    "lose_frequent": N_("people losing frequent transit"), "covered_before": N_("covered before (people)"),
+    "covered_after": N_("covered after (people)"), "frequent_before": N_("near frequent transit before (people)"),
+    "frequent_after": N_("near frequent transit after (people)"),
+    "share_lose_access": N_("share losing all access (%)"),
+    "share_lose_frequent": N_("share losing frequent transit (%)"), "line": N_("line"),
+    "from_name": N_("from station"), "to_name": N_("to station"),
+    "metro_trains_per_hour": N_("metro trains per hour"), "metro_capacity_per_hour": N_("metro capacity (pax/h)"),
+    "parallel_routes": N_("parallel bus routes"), "parallel_buses_per_hour": N_("parallel buses per hour"),
+    "bus_capacity_per_hour": N_("bus capacity (pax/h)"), "shortfall_per_hour": N_("shortfall (pax/h)"),
+    "bridge_buses_per_hour": N_("bridge buses per hour"), "kind": N_("kind"),
+    "label": N_("name"), "per_hour": N_("vehicles per hour"),
+    "stations_losing_frequent": N_("stations losing frequent service"),
+    "pop_lose_frequent": N_("people losing frequent transit"),
 }
 
 #: Columns that hold counts: always shown as whole numbers.

@@ -25,6 +25,7 @@ import pandas as pd
 import shapely
 from pyproj import Transformer
 
+from .i18n import N_
 from .feed import FeedDay
 
 #: a position farther than this from every route-direction line is unmatched (m)
@@ -432,11 +433,11 @@ def fleet_vs_schedule(pos: pd.DataFrame, day: FeedDay, *, timezone: str, modes: 
     for state, col in (("moving", "moving"), ("at stop", "at_stop"), ("stopped elsewhere", "stopped_elsewhere")):
         out[col] = g["state"].apply(lambda s, st=state: 100 * (s == st).mean()).to_numpy()
     t = local_seconds(out["snapshot_ts"], timezone=timezone, date=capture_date or day.date)
-    tr = day.trips
+    trips = day.trips
     sched = []
     for ti, mode in zip(t, out["mode"]):
-        m = tr["mode"].to_numpy() == mode
-        sched.append(int(((tr["start_s"].to_numpy()[m] <= ti) & (tr["end_s"].to_numpy()[m] > ti)).sum()))
+        m = trips["mode"].to_numpy() == mode
+        sched.append(int(((trips["start_s"].to_numpy()[m] <= ti) & (trips["end_s"].to_numpy()[m] > ti)).sum()))
     out["scheduled"] = sched
     out["seen_per_scheduled"] = out["seen"] / out["scheduled"].replace(0, np.nan)
     tod = np.mod(t, 86400)
@@ -484,6 +485,16 @@ def bunching(pos: pd.DataFrame, *, crs: str, distance_m: float = BUNCH_DISTANCE_
     return pd.concat(frames, ignore_index=True)[cols].sort_values(["snapshot_ts", "distance_m"]).reset_index(drop=True)
 
 
+#: Definitions of the data-quality indicators (``{minutes}``: stale threshold, min; ``{distance}``: m).
+QUALITY_DEFINITIONS = {
+    N_("positions"): N_("vehicle positions in all snapshots"), N_("vehicles"): N_("distinct vehicle ids"),
+    N_("stale fixes"): N_("GPS fix older than {minutes:.0f} min when the snapshot was taken"),
+    N_("far from every route"): N_("more than {distance:.0f} m from every route-direction line of the feed"),
+    N_("without service"): N_("neither a route/service code nor a trip id"),
+    N_("duplicate fixes"): N_("a vehicle appearing twice in one snapshot"),
+}
+
+
 def data_quality(matched: pd.DataFrame, *, stale_after_s: float = STALE_AFTER_S,
                  max_distance_m: float = MATCH_DISTANCE_M) -> pd.DataFrame:
     """Quality of the positions (``matched`` from :func:`match_positions`).
@@ -491,21 +502,19 @@ def data_quality(matched: pd.DataFrame, *, stale_after_s: float = STALE_AFTER_S,
     Returns
     -------
     DataFrame
-        ``indicator``, ``value``, ``unit``, ``definition``: positions,
-        vehicles, stale fixes (%), positions far from every route (%),
-        positions without service (%), duplicate fixes (count).
+        ``indicator``, ``value``, ``unit``, ``definition`` (English catalog messages, see
+        :data:`QUALITY_DEFINITIONS`): positions, vehicles, stale fixes (%), positions far
+        from every route (%), positions without service (%), duplicate fixes (count).
     """
     n = len(matched)
     age = matched["snapshot_ts"] - matched["fix_ts"]
     no_service = matched["route_id"].astype(str).str.strip().eq("") & matched["trip_id"].astype(str).str.strip().eq("")
     dup = int(matched.duplicated(["snapshot_ts", "vehicle_id"]).sum())
     pct = (lambda s: 100 * float(s.mean())) if n else (lambda s: np.nan)
-    rows = [("positions", n, "positions", "vehicle positions in all snapshots"),
-            ("vehicles", matched["vehicle_id"].nunique(), "vehicles", "distinct vehicle ids"),
-            ("stale fixes", pct(age > stale_after_s), "% of positions",
-             f"GPS fix older than {stale_after_s / 60:.0f} min when the snapshot was taken"),
-            ("far from every route", pct(~matched["matched"]), "% of positions",
-             f"more than {max_distance_m:.0f} m from every route-direction line of the feed"),
-            ("without service", pct(no_service), "% of positions", "neither a route/service code nor a trip id"),
-            ("duplicate fixes", dup, "positions", "a vehicle appearing twice in one snapshot")]
-    return pd.DataFrame(rows, columns=["indicator", "value", "unit", "definition"])
+    share = N_("% of positions")
+    rows = [("positions", n, N_("positions")), ("vehicles", matched["vehicle_id"].nunique(), N_("vehicles")),
+            ("stale fixes", pct(age > stale_after_s), share), ("far from every route", pct(~matched["matched"]), share),
+            ("without service", pct(no_service), share), ("duplicate fixes", dup, N_("positions"))]
+    fmt = {"minutes": stale_after_s / 60, "distance": max_distance_m}
+    return pd.DataFrame([(i, v, u, QUALITY_DEFINITIONS[i].format(**fmt)) for i, v, u in rows],
+                        columns=["indicator", "value", "unit", "definition"])

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from .feed import FeedDay
+from .i18n import N_
 
 #: punctuality window: from 1 min early to 5 min late is on time (s)
 EARLY_S, LATE_S = 60.0, 300.0
@@ -71,7 +72,7 @@ def punctuality(events: pd.DataFrame, *, early_s: float = EARLY_S, late_s: float
         ``share`` (%), ``median_delay_s`` (s, over all arrivals; same on every row).
     """
     d = events["delay_s"]
-    cls = np.select([d < -early_s, d > late_s], ["early", "late"], "on time")
+    cls = np.select([d < -early_s, d > late_s], [N_("early"), N_("late")], N_("on time"))
     n = len(d)
     rows = [(c, int((cls == c).sum()), 100 * float((cls == c).mean()) if n else np.nan,
              float(d.median()) if n else np.nan) for c in ("early", "on time", "late")]

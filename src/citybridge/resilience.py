@@ -30,10 +30,15 @@ from .disruption import (ALL_ROUTES, Closure, Disruption, closed_calls, disrupte
                          disruption, removed_service, resolve, station_keys)
 from .errors import CitybridgeError
 from .feed import FeedDay
+from .i18n import N_, ngettext
 from .periods import Periods, period_table
+from .texts import FORMATTER, tr
 
 FREQUENT_HEADWAY_MIN = 10.0
 WALK_M = 500.0
+#: The note of a closure limited to a window (a catalog message, translated when shown).
+WINDOW_NOTE = N_("The closure is limited to a window: SDG coverage counts stops served at any time of the day, so "
+                 "it falls only where a stop is closed all day.")
 
 
 # --------------------------------------------------------------------------
@@ -186,12 +191,11 @@ def impact(day: FeedDay, districts: gpd.GeoDataFrame | None, d: Disruption | Map
              lost_area(sb, sb["r_frequent"].to_numpy(), r_fre, tree=tree)]
     stn = stn[["station_id", "station_name", "capacity", "mean_headway_min", "headway_after_min",
                "frequent_before", "frequent_after", "closed", "x", "y", "geometry"]]
-    lost = gpd.GeoDataFrame({"kind": ["lost all access", "lost frequent access"]}, geometry=geoms, crs=day.crs)
+    lost = gpd.GeoDataFrame({"kind": [N_("lost all access"), N_("lost frequent access")]}, geometry=geoms, crs=day.crs)
     lost["area_km2"] = lost.geometry.area / 1e6
     notes = []
     if closure.window_s is not None:
-        notes.append("The closure is limited to a window: SDG coverage counts stops served at any time of "
-                     "the day, so it falls only where a stop is closed all day.")
+        notes.append(WINDOW_NOTE)
     summ = dist = None
     if base.districts is not None:
         dist = base.districts.copy()
@@ -220,21 +224,33 @@ def _before_after(cov: list[pd.DataFrame], fre: list[pd.DataFrame], keys: list[s
 
 
 def impact_sentence(imp: Impact) -> str:
-    """One sentence: what the disruption removes and who loses access."""
+    """One sentence, in the language in force: what the disruption removes and who loses access."""
     s = imp.service.set_index("mode")
     name = imp.closure.disruption.name
     if s.empty or "total" not in s.index:
-        return f"{name}: the service day has no trips, so nothing can be removed."
+        return tr("{name}: the service day has no trips, so nothing can be removed.", name=name)
     t = s.loc["total"]
-    head = (f"{name}: {int(t['calls_closed']):,} calls at {int(t['stations_closed']):,} stations closed, "
-            f"{int(t['trips_removed']):,} trips removed and {int(t['trips_cut']):,} cut, "
-            f"{t['vehicle_km_removed']:,.0f} vehicle-km of {t['vehicle_km']:,.0f} lost")
+    values = dict(name=name, calls=int(t["calls_closed"]), stations=int(t["stations_closed"]),
+                  removed=int(t["trips_removed"]), cut=int(t["trips_cut"]), km_removed=float(t["vehicle_km_removed"]),
+                  km=float(t["vehicle_km"]))
     if imp.summary is None:
-        return head + "; without census population the people affected cannot be counted."
+        text = ngettext("{name}: {calls:,} calls at {stations:,} station closed, {removed:,} trips removed and {cut:,} "
+                        "cut, {km_removed:,.0f} vehicle-km of {km:,.0f} lost; without census population the people "
+                        "affected cannot be counted.",
+                        "{name}: {calls:,} calls at {stations:,} stations closed, {removed:,} trips removed and {cut:,} "
+                        "cut, {km_removed:,.0f} vehicle-km of {km:,.0f} lost; without census population the people "
+                        "affected cannot be counted.", values["stations"])
+        return FORMATTER.format(text, **values)
     c = imp.summary.set_index("scope").loc["city"]
-    return (head + f"; {c['lose_access']:,.0f} people lose all transit within walking distance and "
-            f"{c['lose_frequent']:,.0f} ({100 * (c['share_lose_frequent'] or 0):.1f}% of the population) "
-            "lose frequent transit.")
+    text = ngettext("{name}: {calls:,} calls at {stations:,} station closed, {removed:,} trips removed and {cut:,} cut, "
+                    "{km_removed:,.0f} vehicle-km of {km:,.0f} lost; {lose_access:,.0f} people lose all transit within "
+                    "walking distance and {lose_frequent:,.0f} ({share:.1f}% of the population) lose frequent transit.",
+                    "{name}: {calls:,} calls at {stations:,} stations closed, {removed:,} trips removed and {cut:,} cut, "
+                    "{km_removed:,.0f} vehicle-km of {km:,.0f} lost; {lose_access:,.0f} people lose all transit within "
+                    "walking distance and {lose_frequent:,.0f} ({share:.1f}% of the population) lose frequent transit.",
+                    values["stations"])
+    return FORMATTER.format(text, lose_access=float(c["lose_access"]), lose_frequent=float(c["lose_frequent"]),
+                            share=100 * float(c["share_lose_frequent"] or 0), **values)
 
 
 def scenario_table(impacts: list[Impact]) -> pd.DataFrame:
