@@ -19,7 +19,7 @@ HEADWAYS = pd.Series([4.0, 10.0, 10.5, np.nan, 30.0])
 
 @pytest.mark.parametrize("lang, expected", [
     ("en", "In the midday period 2 of 5 routes of Hangzhou run every 10 minutes or better in at least one direction."),
-    ("es", "En el periodo fuera de punta (mediodía), 2 de los 5 recorridos de Hangzhou pasan cada 10 minutos o menos "
+    ("es", "En el período fuera de punta (mediodía), 2 de los 5 recorridos de Hangzhou pasan cada 10 minutos o menos "
            "en al menos un sentido."),
     ("zh", "在日间平峰时段，Hangzhou 的 5 条线路中有 2 条至少在一个方向上发车间隔不超过 10 分钟。"),
 ])
@@ -31,7 +31,7 @@ def test_frequent_routes_sentence_in_each_language(lang, expected):
 @pytest.mark.parametrize("lang, expected", [
     ("en", "In the early period 1 of 1,234 routes of Santiago runs every 10 minutes or better in at least one "
            "direction."),
-    ("es", "En el periodo temprano, 1 de los 1.234 recorridos de Santiago pasa cada 10 minutos o menos en al menos "
+    ("es", "En el período temprano, 1 de los 1.234 recorridos de Santiago pasa cada 10 minutos o menos en al menos "
            "un sentido."),
     ("zh", "在清晨时段，Santiago 的 1,234 条线路中有 1 条至少在一个方向上发车间隔不超过 10 分钟。"),
 ])
@@ -65,7 +65,7 @@ def test_period_table_reads_in_spanish_and_chinese():
         es = nb.table(pt, caption="", source="").body
     with use_language("zh"):
         zh = nb.table(pt, caption="", source="").body
-    for head in ("<th>periodo</th>", "<th>inicio</th>", "<th>término</th>", "<th>minutos</th>",
+    for head in ("<th>período</th>", "<th>inicio</th>", "<th>término</th>", "<th>minutos</th>",
                  "<td>temprano</td>", "<td>fuera de punta (mediodía)</td>", "<td>nocturno</td>", "<td>480</td>"):
         assert head in es, head
     for head in ("<th>时段</th>", "<th>开始</th>", "<th>结束</th>", "<th>分钟</th>",
