@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .periods import DEFAULT_PERIODS, hhmm_to_seconds
+from .texts import tr
 
 
 #: ``DEFAULT_PERIODS`` (the default analysis periods) is defined in
@@ -115,8 +116,8 @@ class FleetClass(_Dated):
             raise ValueError(f"EMEP/EEA gives {self.fuel} bus functions for the standard (12 m) size only; "
                              "write size: standard")
         if not self.source.strip() and not self.assumed:
-            raise ValueError("give the class's 'source' (where the share comes from), or set 'assumed: true' "
-                             "and say in 'note' what is assumed")
+            raise ValueError(tr("give the class's 'source' (where the share comes from), or set 'assumed: true' "
+                                "and say in 'note' what is assumed"))
         if self.share_range is not None:
             lo, hi = self.share_range
             if not 0 <= lo <= self.share <= hi <= 100:
@@ -330,7 +331,7 @@ class CityProfile(_Strict):
     @classmethod
     def _crs_is_metric(cls, v: str) -> str:
         if not re.match(r"^EPSG:\d{4,5}$", v):
-            raise ValueError("write the CRS as EPSG:<code>, for example EPSG:32719")
+            raise ValueError(tr("write the CRS as EPSG:<code>, for example EPSG:32719"))
         return v
 
     @field_validator("periods")
@@ -339,9 +340,10 @@ class CityProfile(_Strict):
         for name, (start, end) in v.items():
             for t in (start, end):
                 if not _TIME_RE.match(t):
-                    raise ValueError(f"period '{name}': time '{t}' is not HH:MM")
+                    raise ValueError(tr("period '{name}': time '{time}' is not HH:MM", name=name, time=t))
             if hhmm_to_seconds(start) >= hhmm_to_seconds(end):
-                raise ValueError(f"period '{name}' ends ({end}) before it starts ({start})")
+                raise ValueError(tr("period '{name}' ends ({end}) before it starts ({start})", name=name, end=end,
+                                    start=start))
         return v
 
     @field_validator("fleet_classes")
@@ -350,11 +352,12 @@ class CityProfile(_Strict):
         if v is None:
             return v
         if not v:
-            raise ValueError("'fleet_classes' is empty: list the classes with their shares, or remove the key")
+            raise ValueError(tr("'fleet_classes' is empty: list the classes with their shares, or remove the key"))
         total = sum(c.share for c in v)
         if abs(total - 100) > FLEET_SHARE_TOLERANCE:
-            raise ValueError(f"the shares of bus-km add up to {total:g} %, not 100 %: correct the 'share' of the "
-                             "classes (an unknown remainder can be a class flagged 'assumed: true')")
+            raise ValueError(tr("the shares of bus-km add up to {total} %, not 100 %: correct the 'share' of the "
+                                "classes (an unknown remainder can be a class flagged 'assumed: true')",
+                                total=f"{total:g}"))
         keys = [(c.fuel, c.euro, c.technology, c.size) for c in v]
         dup = sorted({k for k in keys if keys.count(k) > 1})
         if dup:
@@ -381,12 +384,12 @@ class CityProfile(_Strict):
         if v is None:
             return v
         if not {"url", "sha256"} <= set(v):
-            raise ValueError("'download' needs both 'url' and 'sha256'")
+            raise ValueError(tr("'download' needs both 'url' and 'sha256'"))
         extra = set(v) - {"url", "sha256"}
         if extra:
             raise ValueError(f"'download' takes only 'url' and 'sha256' (found {', '.join(sorted(extra))})")
         if not re.match(r"^https?://[^\s/]", v["url"], re.I):
-            raise ValueError("'download.url' must be a web address starting with https:// (or http://)")
+            raise ValueError(tr("'download.url' must be a web address starting with https:// (or http://)"))
         try:
             from urllib.parse import urlsplit
 
@@ -394,8 +397,8 @@ class CityProfile(_Strict):
         except ValueError as exc:
             raise ValueError(f"'download.url' is not a valid web address ({exc})") from None
         if not re.fullmatch(r"[0-9a-fA-F]{64}", v["sha256"].strip()):
-            raise ValueError("'download.sha256' must be the 64 hexadecimal digits of the feed's SHA-256 "
-                             "(e.g. from 'sha256sum gtfs.zip')")
+            raise ValueError(tr("'download.sha256' must be the 64 hexadecimal digits of the feed's SHA-256 "
+                                "(e.g. from 'sha256sum gtfs.zip')"))
         return v
 
 

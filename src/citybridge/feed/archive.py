@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from ..errors import FeedError, where
+from ..texts import tr
 
 #: Refuse archives whose files add up to more than this (bytes, uncompressed).
 MAX_UNCOMPRESSED_BYTES = 4 * 1024**3
@@ -140,8 +141,8 @@ def clean_csv(text: str, name: str) -> pd.DataFrame:
     seen: set[str] = set()
     for col in (str(c).strip().lstrip("\ufeff") for c in header):
         if col and col in seen:
-            raise FeedError(f"{where(name, col, 0)}: the header names column '{col}' twice; "
-                            "remove or rename one of them")
+            raise FeedError(f"{where(name, col, 0)}: " + tr("the header names column '{column}' twice; remove or "
+                                                            "rename one of them", column=col))
         seen.add(col)
     try:
         df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
@@ -151,11 +152,12 @@ def clean_csv(text: str, name: str) -> pd.DataFrame:
     except (pd.errors.ParserError, csv.Error, ValueError) as exc:
         m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
         if m:
-            raise FeedError(f"{where(name, row=int(m.group(2)) - 1)}: this row has {m.group(3)} "
-                            f"values but the header has {m.group(1)} columns; check for an "
-                            "unquoted comma in a name, or a missing/extra comma") from None
-        raise FeedError(f"{name}: not a readable CSV table ({str(exc).strip()}); check quoting and "
-                        "the number of commas on each row") from None
+            raise FeedError(f"{where(name, row=int(m.group(2)) - 1)}: "
+                            + tr("this row has {values} values but the header has {columns} columns; check for an "
+                                 "unquoted comma in a name, or a missing/extra comma", values=int(m.group(3)),
+                                 columns=int(m.group(1)))) from None
+        raise FeedError(f"{name}: " + tr("not a readable CSV table ({reason}); check quoting and the number of "
+                                         "commas on each row", reason=str(exc).strip())) from None
     df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
     for c in df.columns:
         df[c] = df[c].str.strip()
@@ -222,8 +224,8 @@ def zip_errors(path: Path):
     try:
         yield
     except zipfile.BadZipFile as exc:
-        raise FeedError(f"{path}: not a valid zip archive ({exc}); re-download the feed or zip "
-                        "the .txt files again") from None
+        raise FeedError(f"{path}: " + tr("not a valid zip archive ({reason}); re-download the feed or zip the "
+                                         ".txt files again", reason=str(exc))) from None
     except (zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, OSError) as exc:
         raise FeedError(f"{path}: the zip archive cannot be read ({type(exc).__name__}: {exc}); "
                         "re-create it with a standard zip tool (no encryption)") from None
@@ -237,10 +239,10 @@ def require_files(path: Path, present: set[str], inner_zips: list[str]) -> None:
     if missing:
         hint = ""
         if inner_zips:
-            hint = (f" The archive holds another archive ({inner_zips[0]}): unzip the outer one and give "
-                    "the inner zip instead.")
-        raise FeedError(f"{path}: required GTFS file(s) missing: {', '.join(missing)}; "
-                        "a feed needs agency, stops, routes, trips, stop_times and a calendar." + hint)
+            hint = " " + tr("The archive holds another archive ({inner}): unzip the outer one and give the inner "
+                            "zip instead.", inner=inner_zips[0])
+        raise FeedError(f"{path}: " + tr("required GTFS file(s) missing: {files}; a feed needs agency, stops, "
+                                         "routes, trips, stop_times and a calendar.", files=", ".join(missing)) + hint)
 
 
 def read_tables(path: str | Path, *, max_bytes: int = MAX_UNCOMPRESSED_BYTES,
@@ -270,7 +272,7 @@ def read_tables(path: str | Path, *, max_bytes: int = MAX_UNCOMPRESSED_BYTES,
     path = Path(path)
     notes: list[str] = []
     if not path.exists():
-        raise FeedError(f"{path}: GTFS feed not found; check the path (or the 'gtfs' entry of city.yml)")
+        raise FeedError(f"{path}: " + tr("GTFS feed not found; check the path (or the 'gtfs' entry of city.yml)"))
     if path.is_dir():
         files, inner_zips = folder_tables(path, max_bytes=max_bytes, notes=notes)
         raw = {name: p.read_bytes() for name, p in files.items()}

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FeedError
+from ..texts import tr
 from ..periods import times_to_seconds
 
 
@@ -18,7 +19,7 @@ def to_date(d: str | dt.date) -> dt.date:
     try:
         return dt.datetime.strptime(str(d), "%Y%m%d").date()
     except ValueError:
-        raise FeedError(f"date '{d}' is not YYYYMMDD (for example 20260317)") from None
+        raise FeedError(tr("date '{date}' is not YYYYMMDD (for example 20260317)", date=str(d))) from None
 
 
 def feed_date_range(feed) -> tuple[dt.date, dt.date]:
@@ -29,8 +30,7 @@ def feed_date_range(feed) -> tuple[dt.date, dt.date]:
     if feed.calendar_dates is not None and not feed.calendar_dates.empty:
         dates += list(feed.calendar_dates["date"])
     if not dates:
-        raise FeedError("the feed has no calendar.txt or calendar_dates.txt rows; "
-                        "add service dates")
+        raise FeedError(tr("the feed has no calendar.txt or calendar_dates.txt rows; add service dates"))
     ds = sorted(to_date(str(d)) for d in dates)
     return ds[0], ds[-1]
 
@@ -118,9 +118,9 @@ def choose_date(feed) -> str:
         every = [start + dt.timedelta(days=i) for i in range(span)]
         counts = trips_by_date(feed, every)
     if counts.empty or counts.max() <= 0:
-        raise FeedError(f"no trips run on any day from {start} to {end}; check that the trips' service_id "
-                        "values appear in calendar.txt / calendar_dates.txt on days inside the feed's dates "
-                        "(and the notes on frequencies.txt, if any)")
+        raise FeedError(tr("no trips run on any day from {start} to {end}; check that the trips' service_id values "
+                           "appear in calendar.txt / calendar_dates.txt on days inside the feed's dates (and the "
+                           "notes on frequencies.txt, if any)", start=str(start), end=str(end)))
     return str(counts.idxmax())
 
 
@@ -150,8 +150,8 @@ def active_trips(feed, date: str) -> pd.DataFrame:
     trips = trips[trips["service_id"].isin(active_services(feed, date))]
     if trips.empty:
         lo, hi = feed_date_range(feed)
-        raise FeedError(f"no trips run on {date} (the feed covers {lo:%Y%m%d}–{hi:%Y%m%d}); "
-                        "choose a date inside the feed's calendar")
+        raise FeedError(tr("no trips run on {date} (the feed covers {first}–{last}); choose a date inside the "
+                           "feed's calendar", date=str(date), first=f"{lo:%Y%m%d}", last=f"{hi:%Y%m%d}"))
     if "direction_id" not in trips:
         trips["direction_id"] = 0
     trips["direction_id"] = pd.to_numeric(trips["direction_id"], errors="coerce").fillna(0).astype(int)

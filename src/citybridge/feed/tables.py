@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..errors import FeedError, where
 from ..periods import times_to_seconds
+from ..texts import tr
 from .archive import read_tables
 from .columns import check_stop_times, frame_columns
 
@@ -91,12 +92,12 @@ def _require_columns(tables: dict[str, pd.DataFrame], src: Path) -> None:
             continue
         df = tables[tab]
         if df.columns.empty and tab in ("stops", "routes", "trips", "stop_times"):
-            raise FeedError(f"{src}/{tab}.txt: the file is empty (no header row); export the table "
-                            "again from the source system")
+            raise FeedError(f"{src}/{tab}.txt: " + tr("the file is empty (no header row); export the table "
+                                                      "again from the source system"))
         for c in cols:
             if c not in df.columns:
-                raise FeedError(f"{where(f'{src}/{tab}.txt', c)}: required column is missing; "
-                                "add it (see the GTFS reference)")
+                raise FeedError(f"{where(f'{src}/{tab}.txt', c)}: " + tr("required column is missing; add it "
+                                                                         "(see the GTFS reference)"))
         if df.empty and tab in ("stops", "routes", "trips"):
             raise FeedError(no_rows(src, tab))
     for tab, key in (("stops", "stop_id"), ("routes", "route_id"), ("trips", "trip_id"),
@@ -105,8 +106,9 @@ def _require_columns(tables: dict[str, pd.DataFrame], src: Path) -> None:
         df = tables[tab]
         blank = df[key] == ""
         if blank.any():
-            raise FeedError(f"{where(f'{src}/{tab}.txt', key, _first_row(blank))}: the {key} is blank "
-                            f"({int(blank.sum()):,} row(s)); every row needs one")
+            raise FeedError(f"{where(f'{src}/{tab}.txt', key, _first_row(blank))}: "
+                            + tr("the {key} is blank ({n:,} row(s)); every row needs one", key=key,
+                                 n=int(blank.sum())))
     st = tables["stop_times"]
     check_stop_times(frame_columns(st), list(st.columns), f"{src}/stop_times.txt")
     for tab, cols in (("calendar", ("start_date", "end_date")), ("calendar_dates", ("date",))):
@@ -117,8 +119,9 @@ def _require_columns(tables: dict[str, pd.DataFrame], src: Path) -> None:
             ok = df[c].str.fullmatch(r"\d{8}") & pd.to_datetime(df[c], format="%Y%m%d", errors="coerce").notna()
             if not ok.all():
                 i = _first_row(~ok)
-                raise FeedError(f"{where(f'{src}/{tab}.txt', c, i)}: '{df[c].iloc[i - 1]}' is not a date "
-                                "written YYYYMMDD (for example 20260317)")
+                raise FeedError(f"{where(f'{src}/{tab}.txt', c, i)}: "
+                                + tr("'{value}' is not a date written YYYYMMDD (for example 20260317)",
+                                     value=str(df[c].iloc[i - 1])))
 
 
 #: Numeric columns whose unreadable values make the feed unusable (the rest are blanked with a note).
@@ -162,8 +165,9 @@ def _coerce_numbers(tables: dict[str, pd.DataFrame], src: Path) -> list[str]:
                 i = _first_row(bad)
                 what = _STRICT_NUMBERS.get((tab, col))
                 if what is not None:
-                    raise FeedError(f"{where(f'{src}/{tab}.txt', col, i)}: '{v.iloc[i - 1]}' is not a valid "
-                                    f"value ({int(bad.sum()):,} row(s)); write {what}")
+                    raise FeedError(f"{where(f'{src}/{tab}.txt', col, i)}: "
+                                    + tr("'{value}' is not a valid value ({n:,} row(s)); write {what}",
+                                         value=str(v.iloc[i - 1]), n=int(bad.sum()), what=what))
                 notes.append(f"{src.name}/{tab}.txt, column '{col}': {int(bad.sum()):,} value(s) that are not "
                              f"numbers (first '{v.iloc[i - 1]}', row {i}) were ignored")
                 df.loc[bad, col] = ""
@@ -185,18 +189,19 @@ def _check_coordinates(stops: pd.DataFrame, src: Path) -> pd.DataFrame:
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         col = "stop_lat" if pd.isna(lat.iloc[i]) else "stop_lon"
-        raise FeedError(f"{where(f'{src}/stops.txt', col, i + 1)}: stop "
-                        f"'{stops['stop_id'].iloc[i]}' has no readable coordinate "
-                        f"('{stops[col].iloc[i]}'); write decimal degrees")
+        raise FeedError(f"{where(f'{src}/stops.txt', col, i + 1)}: "
+                        + tr("stop '{stop}' has no readable coordinate ('{value}'); write decimal degrees",
+                             stop=str(stops["stop_id"].iloc[i]), value=str(stops[col].iloc[i])))
     out = (lat.abs() > 90) | (lon.abs() > 180)
     if out.any():
         i = int(np.flatnonzero(out.to_numpy())[0])
         swapped = abs(lat.iloc[i]) <= 180 and abs(lon.iloc[i]) <= 90
-        hint = ("the latitude and longitude columns look swapped; exchange them"
-                if swapped else "coordinates must be WGS-84 decimal degrees")
-        raise FeedError(f"{where(f'{src}/stops.txt', 'stop_lat', i + 1)}: stop "
-                        f"'{stops['stop_id'].iloc[i]}' is out of range "
-                        f"(lat {lat.iloc[i]}, lon {lon.iloc[i]}); {hint}")
+        hint = (tr("the latitude and longitude columns look swapped; exchange them")
+                if swapped else tr("coordinates must be WGS-84 decimal degrees"))
+        raise FeedError(f"{where(f'{src}/stops.txt', 'stop_lat', i + 1)}: "
+                        + tr("stop '{stop}' is out of range (lat {lat}, lon {lon}); {hint}",
+                             stop=str(stops["stop_id"].iloc[i]), lat=str(lat.iloc[i]), lon=str(lon.iloc[i]),
+                             hint=hint))
     # a stop whose coordinates, exchanged, land among the other stops was swapped
     if needs.sum() >= 3:
         mlat, mlon = lat[needs].median(), lon[needs].median()
@@ -205,15 +210,15 @@ def _check_coordinates(stops: pd.DataFrame, src: Path) -> pd.DataFrame:
         sw = far & back
         if sw.any():
             i = int(np.flatnonzero(sw.to_numpy())[0])
-            raise FeedError(f"{where(f'{src}/stops.txt', 'stop_lat', i + 1)}: stop "
-                            f"'{stops['stop_id'].iloc[i]}' (lat {lat.iloc[i]}, lon {lon.iloc[i]}) "
-                            "lies far from the other stops but would sit among them with "
-                            "latitude and longitude swapped; exchange the two values")
+            raise FeedError(f"{where(f'{src}/stops.txt', 'stop_lat', i + 1)}: "
+                            + tr("stop '{stop}' (lat {lat}, lon {lon}) lies far from the other stops but would sit "
+                                 "among them with latitude and longitude swapped; exchange the two values",
+                                 stop=str(stops["stop_id"].iloc[i]), lat=str(lat.iloc[i]), lon=str(lon.iloc[i])))
     zero = needs & (lat == 0) & (lon == 0)
     if zero.any():
         i = int(np.flatnonzero(zero.to_numpy())[0])
-        raise FeedError(f"{where(f'{src}/stops.txt', 'stop_lat', i + 1)}: stop "
-                        f"'{stops['stop_id'].iloc[i]}' sits at 0,0; give it its real position")
+        raise FeedError(f"{where(f'{src}/stops.txt', 'stop_lat', i + 1)}: "
+                        + tr("stop '{stop}' sits at 0,0; give it its real position", stop=str(stops["stop_id"].iloc[i])))
     stops = stops.copy()
     stops["stop_lat"] = lat
     stops["stop_lon"] = lon
