@@ -161,6 +161,10 @@ LABELS = {
     "trips_one_way": N_("trips, busier direction"), "departures_one_way": N_("departures, busier direction"),
     "weekday_km": N_("weekday (km)"), "saturday_km": N_("Saturday (km)"), "sunday_km": N_("Sunday (km)"),
     "population": N_("population"), "trips": N_("trips"), "routes": N_("routes"), "stops": N_("stops"),
+    # trainer path (chapter 00: inputs, findings, feed inventory)
+    "severity": N_("severity"), "file": N_("file"), "column": N_("column"), "row": N_("row"),
+    "message": N_("message"), "input": N_("input"), "status": N_("status"), "unlocks": N_("unlocks"),
+    "rows": N_("rows"), "columns": N_("columns"),
 }
 
 #: Columns that hold counts: always shown as whole numbers.
