@@ -1,0 +1,131 @@
+"""The trainer path in Spanish and Chinese: validate's findings and report, the command's
+--lang, and the errors of city.yml and GTFS reading (exact strings, hand-checked)."""
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from citybridge import cli, i18n
+from citybridge import notebook as nb
+from citybridge import validate as V
+from citybridge.city import load_city
+from citybridge.errors import FeedError, ProfileError
+from citybridge.feed import read_feed
+from citybridge.findings import finding
+from citybridge.texts import T
+from gtfs_fixtures import timetable_tables, write_feed
+
+
+@pytest.fixture(autouse=True)
+def _english_environment(monkeypatch):
+    monkeypatch.delenv("CITYBRIDGE_LANG", raising=False)
+    monkeypatch.delenv("CITYBRIDGE_EDITIONS", raising=False)
+    monkeypatch.setenv("LC_ALL", "C")
+
+
+def _findings():
+    return [finding("fatal", "feed.zip/stops.txt",
+                    T("{n} duplicate {key} value(s), first '{value}'; every {key} must be unique: rename or "
+                      "remove the repeated rows", n=2, key="stop_id", value="S1"), "stop_id", 3),
+            finding("warning", "feed.zip/stop_times.txt",
+                    T("{n:,} trip(s) have no stop times (first '{trip}'); they are ignored", n=1234, trip="T9"),
+                    "trip_id", 12),
+            finding("info", "feed.zip/shapes.txt",
+                    T("absent: route lines are drawn straight from stop to stop and route-km are measured the "
+                      "same way"))]
+
+
+def test_summary_sentence_in_each_language():
+    f = _findings()
+    assert V.summary_sentence(f, "Cairns") == (
+        "Cairns: 1 fatal problem(s), 1 warning(s) and 1 note(s); it cannot be fully built until the fatal "
+        "problems below are fixed.")
+    with i18n.use_language("es"):
+        assert V.summary_sentence(f, "Cairns") == (
+            "Cairns: 1 problema(s) fatal(es), 1 advertencia(s) y 1 nota(s); no se puede construir completa "
+            "hasta corregir los problemas fatales de abajo.")
+    with i18n.use_language("zh"):
+        assert V.summary_sentence(f[1:], "Cairns") == (
+            "Cairns：致命问题 0 个，警告 1 个，说明 1 条；可以生成，但请核查下面的警告。")
+
+
+def test_a_finding_is_translated_when_shown_with_the_numbers_of_the_language():
+    f = _findings()[1]
+    assert f.message == "1,234 trip(s) have no stop times (first 'T9'); they are ignored"
+    with i18n.use_language("es"):
+        assert f.message == "1.234 viaje(s) no tienen horarios de parada (el primero 'T9'); se ignoran"
+    with i18n.use_language("zh"):
+        assert f.message == "1,234 个班次没有停站时刻（第一个是 'T9'）；已忽略"
+
+
+def test_report_in_spanish():
+    buf = io.StringIO()
+    with i18n.use_language("es"):
+        code = V.print_report(_findings(), "feed.zip", stream=buf)
+    assert code == 2
+    lines = buf.getvalue().splitlines()
+    assert lines[0] == ("citybridge validate feed.zip: todavía NO utilizable (1 fatal(es), 1 advertencia(s), "
+                        "1 nota(s)); código de salida 2")
+    assert lines[2] == ("FATAL: la ciudad no se puede construir (o un capítulo fallará) hasta que se corrijan "
+                        "estos problemas")
+    assert lines[3] == "  1. feed.zip/stops.txt, columna 'stop_id', fila 3:"
+    text = " ".join(buf.getvalue().split())
+    assert ("2 valor(es) de stop_id repetido(s), el primero 'S1'; cada stop_id debe ser único: cambie el "
+            "nombre de las filas repetidas o elimínelas") in text
+    assert text.endswith("Corrija primero los puntos FATALES y luego vuelva a ejecutar este comando.")
+
+
+def test_findings_table_keeps_texts_and_headers_translate():
+    df = V.findings_table(_findings())
+    assert list(df.columns) == ["severity", "file", "column", "row", "message"]
+    with i18n.use_language("es"):
+        assert [nb.header(c) for c in df.columns] == ["gravedad", "archivo", "columna", "fila", "mensaje"]
+        assert str(df["message"][0]).startswith("2 valor(es) de stop_id repetido(s)")
+    with i18n.use_language("zh"):
+        assert [nb.header(c) for c in df.columns] == ["严重程度", "文件", "列", "行", "信息"]
+        assert i18n.gettext("warning") == "警告"
+    assert i18n.gettext("") == ""  # a blank cell stays blank (not the catalog's header)
+
+
+def test_cli_lang_option_before_or_after_the_command(tmp_path, capsys):
+    p = write_feed(tmp_path / "f.zip", timetable_tables())
+    assert cli.main(["validate", str(p), "--lang", "es"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert out.startswith(f"citybridge validate {p}: OK (0 fatal(es), 0 advertencia(s), ")
+    assert "fecha de análisis 20260105: 5 viajes en 2 recorridos" in out
+    assert cli.main(["--lang", "zh", "validate", str(p)]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"citybridge validate {p}：正常（致命 0 个，警告 0 个，说明 ")
+    assert i18n.current_language() == "en"  # the command's language does not outlive it
+
+
+def test_cli_language_from_the_environment(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("CITYBRIDGE_LANG", "es")
+    assert cli.main(["validate", str(tmp_path / "nowhere.zip")]) == 2
+    assert "no existe ese archivo, carpeta o ciudad" in capsys.readouterr().out
+    monkeypatch.delenv("CITYBRIDGE_LANG")
+    monkeypatch.setenv("LC_ALL", "zh_CN.UTF-8")
+    assert cli.main(["validate", str(tmp_path / "nowhere.zip")]) == 2
+    assert "没有这个文件、文件夹或城市" in capsys.readouterr().out
+
+
+def test_cli_unknown_language_lists_the_languages(tmp_path, capsys):
+    assert cli.main(["validate", str(tmp_path), "--lang", "fr"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "citybridge: --lang 'fr': not a language of the workbook; use one of en, es, zh (English, Español, 中文)")
+
+
+def test_city_and_feed_errors_in_spanish_and_chinese(tmp_path):
+    with i18n.use_language("es"), pytest.raises(ProfileError) as e:
+        load_city("nowhere", root=tmp_path)
+    assert str(e.value) == (f"{tmp_path / 'nowhere'}: no existe esa carpeta de ciudad (ciudades presentes: "
+                            "ninguna); cree una con 'citybridge new-city'")
+    t = timetable_tables()
+    del t["stop_times.txt"]
+    p = write_feed(tmp_path / "g.zip", t)
+    with i18n.use_language("zh"), pytest.raises(FeedError) as e:
+        read_feed(p)
+    assert str(e.value) == (f"{p}: 缺少必需的 GTFS 文件：stop_times.txt；数据需要 agency、stops、routes、trips、"
+                            "stop_times 和日历文件。")
