@@ -129,3 +129,19 @@ def test_city_and_feed_errors_in_spanish_and_chinese(tmp_path):
         read_feed(p)
     assert str(e.value) == (f"{p}: 缺少必需的 GTFS 文件：stop_times.txt；数据需要 agency、stops、routes、trips、"
                             "stop_times 和日历文件。")
+
+
+def test_weekend_analysis_day_note_names_the_day_in_each_language():
+    from citybridge.feed import date_choice_note, date_choice_text
+
+    assert date_choice_note("20260105") == [] and date_choice_text("20260105") == []
+    note = ("the feed has no weekday service, so the analysis day is Saturday 2026-01-10, the busiest day with "
+            "service; figures describe that day, not a working day")
+    with i18n.use_language("es"):
+        assert date_choice_note("20260110") == [note]  # the service day's notes stay in English (cached)
+        assert str(date_choice_text("20260110")[0]) == (
+            "el feed no tiene servicio en días hábiles, así que el día de análisis es el sábado 2026-01-10, el día "
+            "con más servicio; las cifras describen ese día, no un día hábil")
+    with i18n.use_language("zh"):
+        assert str(date_choice_text("20260110")[0]) == (
+            "该数据没有工作日运营，因此分析日为 2026-01-10（星期六），即运营最多的一天；数字描述的是这一天，而不是工作日")

@@ -90,7 +90,7 @@ def validate(target: str | os.PathLike[str], *, date: str | None = None) -> list
 
 
 def _validate(target, *, date: str | None) -> list[Finding]:
-    from .feed import choose_date, date_choice_note, feed_date_range, prepare_day, read_feed, require_rows
+    from .feed import choose_date, date_choice_text, feed_date_range, prepare_day, read_feed, require_rows
 
     city, gtfs, findings = _resolve(target)
     if gtfs is None:
@@ -126,7 +126,7 @@ def _validate(target, *, date: str | None) -> list[Finding]:
         date = date or choose_date(feed)
         day = prepare_day(feed, date, crs=city.profile.crs if city is not None else None)
         if chosen:
-            findings += [finding("info", gtfs, note) for note in date_choice_note(day.date)]
+            findings += [finding("info", gtfs, note) for note in date_choice_text(day.date)]
         lo, hi = feed_date_range(feed)
         findings.append(finding("info", gtfs, T("service from {first} to {last}; analysis date {date}: "
                                                 "{trips:,} trips on {routes:,} routes, {stops:,} stops served",

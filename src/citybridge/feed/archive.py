@@ -44,29 +44,30 @@ def _is_junk(name: str) -> bool:
 def check_members(zf: zipfile.ZipFile, path: Path, *, max_bytes: int, max_ratio: float) -> list[zipfile.ZipInfo]:
     infos = zf.infolist()
     if len(infos) > MAX_MEMBERS:
-        raise FeedError(f"{path}: the archive holds {len(infos):,} entries (limit {MAX_MEMBERS:,}); "
-                        "a GTFS feed has about 20 files. Refusing to read it; zip only the feed's "
-                        ".txt files.")
+        raise FeedError(f"{path}: " + tr("the archive holds {n:,} entries (limit {limit:,}); a GTFS feed has about "
+                                         "20 files. Refusing to read it; zip only the feed's .txt files.",
+                                         n=len(infos), limit=MAX_MEMBERS))
     total = 0
     members = []
     for info in infos:
         name = info.filename
         p = PurePosixPath(name.replace("\\", "/"))
         if p.is_absolute() or ".." in p.parts or (len(name) > 1 and name[1] == ":"):
-            raise FeedError(f"{path}: archive entry '{name}' points outside the archive "
-                            "(absolute path or '..'); refusing to read this zip. "
-                            "Re-create the zip with plain file names.")
+            raise FeedError(f"{path}: " + tr("archive entry '{name}' points outside the archive (absolute path or "
+                                             "'..'); refusing to read this zip. Re-create the zip with plain file "
+                                             "names.", name=name))
         if info.is_dir():
             continue
         total += info.file_size
         if total > max_bytes:
-            raise FeedError(f"{path}: the archive expands to more than {max_bytes:,} bytes; "
-                            "refusing to read it (possible zip bomb). If the feed is genuinely "
-                            "this large, unzip it yourself and point 'gtfs' at the folder.")
+            raise FeedError(f"{path}: " + tr("the archive expands to more than {limit:,} bytes; refusing to read it "
+                                             "(possible zip bomb). If the feed is genuinely this large, unzip it "
+                                             "yourself and point 'gtfs' at the folder.", limit=max_bytes))
         if info.file_size > _RATIO_MIN_BYTES and info.compress_size and \
                 info.file_size / info.compress_size > max_ratio:
-            raise FeedError(f"{path}: entry '{name}' expands {info.file_size / info.compress_size:,.0f} "
-                            f"times (limit {max_ratio}); refusing to read it (possible zip bomb).")
+            raise FeedError(f"{path}: " + tr("entry '{name}' expands {ratio:,.0f} times (limit {limit}); refusing "
+                                             "to read it (possible zip bomb).", name=name,
+                                             ratio=info.file_size / info.compress_size, limit=str(max_ratio)))
         members.append(info)
     return members
 
@@ -227,8 +228,9 @@ def zip_errors(path: Path):
         raise FeedError(f"{path}: " + tr("not a valid zip archive ({reason}); re-download the feed or zip the "
                                          ".txt files again", reason=str(exc))) from None
     except (zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, OSError) as exc:
-        raise FeedError(f"{path}: the zip archive cannot be read ({type(exc).__name__}: {exc}); "
-                        "re-create it with a standard zip tool (no encryption)") from None
+        raise FeedError(f"{path}: " + tr("the zip archive cannot be read ({kind}: {reason}); re-create it with a "
+                                         "standard zip tool (no encryption)", kind=type(exc).__name__,
+                                         reason=str(exc))) from None
 
 
 def require_files(path: Path, present: set[str], inner_zips: list[str]) -> None:

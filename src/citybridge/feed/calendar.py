@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FeedError
-from ..texts import tr
+from ..texts import Text, tr
 from ..periods import times_to_seconds
 
 
@@ -124,14 +124,33 @@ def choose_date(feed) -> str:
     return str(counts.idxmax())
 
 
-def date_choice_note(date: str) -> list[str]:
-    """A note when the default analysis date is not a weekday (the feed has
-    no weekday service), saying which day was chosen."""
+def weekday_name(d: dt.date) -> str:
+    """The name of ``d``'s day of the week in the language in force (``Saturday``, ``sábado``, ``星期六``)."""
+    from babel.dates import format_date
+
+    from .. import i18n
+
+    return format_date(d, "EEEE", locale=i18n.language().babel)
+
+
+def date_choice_text(date: str) -> list[Text]:
+    """:func:`date_choice_note` as texts translated when shown (the data check shows them per language)."""
     d = to_date(date)
     if d.weekday() < 5:
         return []
-    return [f"the feed has no weekday service, so the analysis day is {d:%A} {d:%Y-%m-%d}, the busiest day "
-            "with service; figures describe that day, not a working day"]
+    return [Text("the feed has no weekday service, so the analysis day is {day} {date}, the busiest day with "
+                 "service; figures describe that day, not a working day", day=Text.of(weekday_name, d),
+                 date=f"{d:%Y-%m-%d}")]
+
+
+def date_choice_note(date: str) -> list[str]:
+    """A note when the default analysis date is not a weekday (the feed has
+    no weekday service), saying which day was chosen (in English: the service
+    day's notes are computed once and cached)."""
+    from .. import i18n
+
+    with i18n.use_language(i18n.SOURCE_LANGUAGE):
+        return [str(t) for t in date_choice_text(date)]
 
 
 def active_trips(feed, date: str) -> pd.DataFrame:
