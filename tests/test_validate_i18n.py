@@ -145,3 +145,20 @@ def test_weekend_analysis_day_note_names_the_day_in_each_language():
     with i18n.use_language("zh"):
         assert str(date_choice_text("20260110")[0]) == (
             "该数据没有工作日运营，因此分析日为 2026-01-10（星期六），即运营最多的一天；数字描述的是这一天，而不是工作日")
+
+
+def test_city_profile_problems_in_spanish(tmp_path):
+    from citybridge.newcity import new_city
+
+    folder = new_city("testville", write_feed(tmp_path / "f.zip", timetable_tables()), root=tmp_path / "cities")
+    yml = folder / "city.yml"
+    yml.write_text(yml.read_text(encoding="utf-8") + "colour: blue\n", encoding="utf-8")
+    with i18n.use_language("es"), pytest.raises(ProfileError) as e:
+        load_city(folder)
+    assert str(e.value).splitlines() == [
+        f"{yml}: el perfil no es válido (1 problema(s)):",
+        "  - la clave 'colour' no es un ajuste conocido; quítela o revise cómo está escrita"]
+    yml.write_text("name: A\nname: B\n", encoding="utf-8")
+    with i18n.use_language("zh"), pytest.raises(ProfileError) as e:
+        load_city(folder)
+    assert str(e.value) == f"{yml}, line 2: 键 'name' 出现了两次（第一次在第 1 行）；请只保留一个"

@@ -214,8 +214,8 @@ class _ProfileLoader(yaml.SafeLoader):
         if depth > MAX_PROFILE_DEPTH:
             mark = self.peek_event().start_mark
             raise yaml.composer.ComposerError(
-                None, None, f"nested more than {MAX_PROFILE_DEPTH} levels deep (a city profile needs "
-                "at most 4); remove the extra levels", mark)
+                None, None, tr("nested more than {limit} levels deep (a city profile needs at most 4); remove the "
+                               "extra levels", limit=MAX_PROFILE_DEPTH), mark)
         self._cb_depth = depth + 1
         try:
             return super().compose_node(parent, index)
@@ -230,9 +230,11 @@ class _ProfileLoader(yaml.SafeLoader):
             key = self.construct_object(key_node, deep=True)
             try:
                 if key in seen:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"key '{str(key)[:60]}' is given twice (first on line {seen[key]}); "
-                        "keep one of them", key_node.start_mark)
+                    err = yaml.constructor.ConstructorError(
+                        None, None, tr("key '{key}' is given twice (first on line {line}); keep one of them",
+                                       key=str(key)[:60], line=seen[key]), key_node.start_mark)
+                    err.duplicate_key = True
+                    raise err
                 seen[key] = key_node.start_mark.line + 1
             except TypeError:
                 continue
@@ -275,8 +277,9 @@ def read_profile(path: Path) -> CityProfile:
         raise ProfileError(f"{path}: " + tr("file not found; every city folder needs a city.yml (run "
                                             "'citybridge new-city' to create one)"))
     if path.stat().st_size > MAX_PROFILE_BYTES:
-        raise ProfileError(f"{path}: {path.stat().st_size:,} bytes is far too large for a city profile "
-                           f"(limit {MAX_PROFILE_BYTES:,}); a city.yml holds settings only, not data")
+        raise ProfileError(f"{path}: " + tr("{size:,} bytes is far too large for a city profile (limit {limit:,}); "
+                                            "a city.yml holds settings only, not data", size=path.stat().st_size,
+                                            limit=MAX_PROFILE_BYTES))
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -285,11 +288,11 @@ def read_profile(path: Path) -> CityProfile:
     try:
         raw = _parse_yaml(text)
     except RecursionError:
-        raise ProfileError(f"{path}: nested too deeply to read (a city profile needs at most 4 levels); "
-                           "remove the extra levels") from None
+        raise ProfileError(f"{path}: " + tr("nested too deeply to read (a city profile needs at most 4 levels); "
+                                            "remove the extra levels")) from None
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
-        if "given twice" in str(getattr(exc, "problem", "")):
+        if getattr(exc, "duplicate_key", False):
             line = f", line {mark.line + 1}" if mark else ""
             raise ProfileError(f"{path}{line}: {exc.problem}") from None
         line = f", line {mark.line + 1}" if mark else ""
