@@ -162,3 +162,10 @@ def test_city_profile_problems_in_spanish(tmp_path):
     with i18n.use_language("zh"), pytest.raises(ProfileError) as e:
         load_city(folder)
     assert str(e.value) == f"{yml}, line 2: 键 'name' 出现了两次（第一次在第 1 行）；请只保留一个"
+
+
+def test_mode_names_in_the_modes_note_are_translated(tmp_path):
+    f = [x for x in V.validate(write_feed(tmp_path / "f.zip", timetable_tables())) if "modes" in x.message]
+    assert f[0].message == "modes: bus 1, metro 1 route(s)"
+    with i18n.use_language("zh"):
+        assert f[0].message == "交通方式：公交 1, 地铁 1 条线路"

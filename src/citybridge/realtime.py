@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import CitybridgeError, DataError
+from .texts import T
 
 #: a GTFS-Realtime file larger than this is refused (bytes)
 MAX_PB_BYTES = 64 * 1024 * 1024
@@ -402,13 +403,14 @@ def check_realtime(city, *, bbox: tuple[float, float, float, float] | None = Non
     list of tuple
         ``(severity, file, column_or_field, row_or_entity, message)``;
         severity ``warning`` (chapter 08 cannot use the input as is) or
-        ``info``. Never raises.
+        ``info``; the message is a :class:`~citybridge.texts.Text` (translated
+        when shown) where written here. Never raises.
     """
     spec = city.profile.realtime
     yml = city.folder / "city.yml"
     if spec is None:
-        return [("info", str(yml), "", "", "no 'realtime' given: add GTFS-Realtime snapshots or an AVL table to "
-                 "unlock chapter 08 (operations as observed)")]
+        return [("info", str(yml), "", "", T("no 'realtime' given: add GTFS-Realtime snapshots or an AVL table to "
+                                             "unlock chapter 08 (operations as observed)"))]
     out: list[tuple] = []
     tz = city.profile.timezone
     try:
@@ -423,13 +425,14 @@ def check_realtime(city, *, bbox: tuple[float, float, float, float] | None = Non
             continue
         p = city.folder / rel
         if not p.exists():
-            out.append(("warning", str(p), name, "", f"named by 'realtime.{name}' in city.yml but missing; add the "
-                        "snapshots (citybridge realtime record) or remove the line"))
+            out.append(("warning", str(p), name, "", T("named by 'realtime.{name}' in city.yml but missing; add the "
+                                                       "snapshots (citybridge realtime record) or remove the line",
+                                                       name=name)))
             continue
         files = snapshot_files(p)
         if not files:
-            out.append(("warning", str(p), name, "", "no .pb snapshot here; record some with 'citybridge realtime "
-                        "record' or remove the line"))
+            out.append(("warning", str(p), name, "", T("no .pb snapshot here; record some with 'citybridge "
+                                                       "realtime record' or remove the line")))
         n = 0
         for f in files:
             try:
@@ -440,19 +443,20 @@ def check_realtime(city, *, bbox: tuple[float, float, float, float] | None = Non
                 out.append(("warning", str(f), fld, "", text or str(exc)))
                 continue
             if not msg.header.timestamp:
-                out.append(("warning", str(f), "header.timestamp", "", "the snapshot has no timestamp; its time "
-                            "cannot be known: record it again"))
+                out.append(("warning", str(f), "header.timestamp", "", T("the snapshot has no timestamp; its time "
+                                                                         "cannot be known: record it again")))
                 continue
             if name == "trip_updates" or not any(e.HasField("vehicle") for e in msg.entity):
                 if not any(e.HasField("trip_update") or e.HasField("vehicle") for e in msg.entity):
-                    out.append(("warning", str(f), "entity", "", "no VehiclePosition or TripUpdate entity in this "
-                                "snapshot"))
+                    out.append(("warning", str(f), "entity", "", T("no VehiclePosition or TripUpdate entity in "
+                                                                   "this snapshot")))
                 continue
             df = read_vehicle_positions([f])
             n += len(df)
             out += _position_problems(df, f, bbox, "pb", tz, "entity", pb_fields)
         if n:
-            out.append(("info", str(p), "", "", f"{n:,} vehicle positions in {len(files):,} snapshot(s)"))
+            out.append(("info", str(p), "", "", T("{n:,} vehicle positions in {files:,} snapshot(s)", n=n,
+                                                  files=len(files))))
     if spec.avl is not None:
         p = city.folder / spec.avl.file
         from .avl import read_city_avl
@@ -470,6 +474,6 @@ def check_realtime(city, *, bbox: tuple[float, float, float, float] | None = Non
         fields = {"lat": cm["lat"], "vehicle": cm["vehicle"], "time": cm["time"],
                   "fix": spec.avl.columns.get("fix_age_min", spec.avl.columns.get("fix_age_s", cm["time"]))}
         out += _position_problems(df, p, bbox, "avl", spec.avl.timezone or tz, "row", fields)
-        out.append(("info", str(p), "", "", f"AVL table: {len(df):,} positions of {df['vehicle_id'].nunique():,} "
-                    "vehicles"))
+        out.append(("info", str(p), "", "", T("AVL table: {n:,} positions of {vehicles:,} vehicles", n=len(df),
+                                              vehicles=int(df["vehicle_id"].nunique()))))
     return out

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .findings import Finding, finding, first_row
-from .texts import T
+from .texts import T, Text, translate
 
 
 #: A stop farther than this from the feed's centre, and far beyond the rest, is reported.
@@ -82,8 +82,8 @@ def _check_routes(feed, src: str) -> list[Finding]:
             "'other'. Use a basic GTFS type (0-7, 11, 12) or an extended one (100-1700)", n=int(other.sum()),
             value=str(feed.routes["route_type"].iloc[i - 1])), "route_type", i))
     counts = modes.value_counts()
-    out.append(finding("info", f"{src}/routes.txt", T("modes: {counts} route(s)",
-                                                      counts=", ".join(f"{m} {n}" for m, n in counts.items()))))
+    each = [Text.join([Text.of(translate, m), f" {n}"]) for m, n in counts.items()]  # mode names translated
+    out.append(finding("info", f"{src}/routes.txt", T("modes: {counts} route(s)", counts=Text.join(each, ", "))))
     return out
 
 
