@@ -188,7 +188,8 @@ def make_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"citybridge {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    b = sub.add_parser("build", parents=[lang], help=tr("execute every notebook for every city and build the book"))
+    b = sub.add_parser("build", parents=[lang],
+                       help=tr("execute every notebook for every city and build the book"))
     b.add_argument("--cities", help=tr("comma-separated city slugs (default: every city in data/cities)"))
     b.add_argument("--workers", type=int, default=1, help=tr("parallel notebook processes (default 1)"))
     b.add_argument("--scheduler", help=tr("address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786"))
@@ -202,11 +203,13 @@ def make_parser() -> argparse.ArgumentParser:
     r.add_argument("--no-cache", action="store_true", help=tr("re-execute even when unchanged"))
     r.set_defaults(func=_cmd_run)
 
-    v = sub.add_parser("validate", parents=[lang], help=tr("check a city folder or GTFS file; exit 0 ok, 1 warnings, 2 fatal"))
+    v = sub.add_parser("validate", parents=[lang],
+                       help=tr("check a city folder or GTFS file; exit 0 ok, 1 warnings, 2 fatal"))
     v.add_argument("target", help=tr("city slug, city folder, or GTFS zip/folder"))
     v.set_defaults(func=_cmd_validate)
 
-    n = sub.add_parser("new-city", parents=[lang], help=tr("create data/cities/SLUG from a GTFS zip (and optional files)"))
+    n = sub.add_parser("new-city", parents=[lang],
+                       help=tr("create data/cities/SLUG from a GTFS zip (and optional files)"))
     n.add_argument("slug", help=tr("folder name for the city: lower case letters, digits, - or _"))
     n.add_argument("--gtfs", required=True, help=tr("the city's GTFS zip (or folder)"))
     n.add_argument("--boundaries", help=tr("polygons of districts (GeoJSON, GeoPackage, shapefile zip)"))
@@ -214,11 +217,13 @@ def make_parser() -> argparse.ArgumentParser:
     n.add_argument("--gbfs", help=tr("bike-share GBFS folder (station_information.json or gbfs.json)"))
     n.set_defaults(func=_cmd_new_city)
 
-    f = sub.add_parser("fetch", parents=[lang], help=tr("download a city's official feed named in city.yml (url + sha256)"))
+    f = sub.add_parser("fetch", parents=[lang],
+                       help=tr("download a city's official feed named in city.yml (url + sha256)"))
     f.add_argument("city", help=tr("city slug or folder"))
     f.set_defaults(func=_cmd_fetch)
 
-    i = sub.add_parser("indicators", parents=[lang], help=tr("headless indicator tables for any feed (no notebooks)"))
+    i = sub.add_parser("indicators", parents=[lang],
+                       help=tr("headless indicator tables for any feed (no notebooks)"))
     i.add_argument("feed", help=tr("GTFS zip or folder"))
     i.add_argument("--date", required=True, help=tr("service date, YYYYMMDD"))
     i.add_argument("--out", required=True, help=tr("output folder (created)"))
@@ -229,14 +234,16 @@ def make_parser() -> argparse.ArgumentParser:
 
     rt = sub.add_parser("realtime", parents=[lang], help=tr("GTFS-Realtime tools (record snapshots)"))
     rsub = rt.add_subparsers(dest="realtime_command", metavar="ACTION", required=True)
-    rr = rsub.add_parser("record", parents=[lang], help=tr("poll a GTFS-Realtime endpoint and store timestamped snapshots"))
+    rr = rsub.add_parser("record", parents=[lang],
+                         help=tr("poll a GTFS-Realtime endpoint and store timestamped snapshots"))
     rr.add_argument("city", help=tr("city slug or folder"))
     rr.add_argument("--url", required=True, help=tr("the GTFS-Realtime feed address (http:// or https://)"))
     rr.add_argument("--every", type=float, required=True, help=tr("seconds between polls (1 or more)"))
     rr.add_argument("--for", dest="minutes", type=float, required=True, help=tr("minutes to record (at most 1440)"))
     rr.set_defaults(func=_cmd_realtime_record)
 
-    s = sub.add_parser("samples", parents=[lang], help=tr("regenerate the illustrative sample cities, deterministically"))
+    s = sub.add_parser("samples", parents=[lang],
+                       help=tr("regenerate the illustrative sample cities, deterministically"))
     s.set_defaults(func=_cmd_samples)
     return p
 

@@ -218,7 +218,8 @@ def _check_coordinates(stops: pd.DataFrame, src: Path) -> pd.DataFrame:
     if zero.any():
         i = int(np.flatnonzero(zero.to_numpy())[0])
         raise FeedError(f"{where(f'{src}/stops.txt', 'stop_lat', i + 1)}: "
-                        + tr("stop '{stop}' sits at 0,0; give it its real position", stop=str(stops["stop_id"].iloc[i])))
+                        + tr("stop '{stop}' sits at 0,0; give it its real position",
+                             stop=str(stops["stop_id"].iloc[i])))
     stops = stops.copy()
     stops["stop_lat"] = lat
     stops["stop_lon"] = lon
