@@ -125,8 +125,8 @@ class FleetClass(_Dated):
         if self.share_range is not None:
             lo, hi = self.share_range
             if not 0 <= lo <= self.share <= hi <= 100:
-                raise ValueError(f"share_range [{lo}, {hi}] must run from 0 to 100 and contain the share "
-                                 f"({self.share})")
+                raise ValueError(tr("share_range [{lo}, {hi}] must run from 0 to 100 and contain the share "
+                                    "({share})", lo=str(lo), hi=str(hi), share=str(self.share)))
         return self
 
     @property
@@ -365,8 +365,8 @@ class CityProfile(_Strict):
         keys = [(c.fuel, c.euro, c.technology, c.size) for c in v]
         dup = sorted({k for k in keys if keys.count(k) > 1})
         if dup:
-            raise ValueError("each class may appear once; repeated: " + ", ".join(" ".join(x for x in k if x)
-                                                                                 for k in dup))
+            raise ValueError(tr("each class may appear once; repeated: {classes}",
+                                classes=", ".join(" ".join(x for x in k if x) for k in dup)))
         return v
 
     @field_validator("gtfs", "gbfs")

@@ -176,12 +176,13 @@ def folder_tables(path: Path, *, max_bytes: int, notes: list[str]) -> tuple[dict
             continue
         total += p.stat().st_size
         if total > max_bytes:
-            raise FeedError(f"{path}: the feed's files add up to more than {max_bytes:,} bytes; "
-                            "refusing to read them all at once")
+            raise FeedError(f"{path}: " + tr("the feed's files add up to more than {limit:,} bytes; refusing to "
+                                             "read them all at once", limit=max_bytes))
         name = p.name.lower()
         if name in files:
-            raise FeedError(f"{path}: two files are named {name} ('{files[name].name}' and '{p.name}', "
-                            "differing only in capitals); keep one")
+            raise FeedError(f"{path}: " + tr("two files are named {name} ('{first}' and '{second}', differing only "
+                                             "in capitals); keep one", name=name, first=files[name].name,
+                                             second=p.name))
         files[name] = p
     return files, [q.name for q in path.iterdir() if q.suffix.lower() == ".zip"]
 
@@ -202,9 +203,10 @@ def zip_tables(zf: zipfile.ZipFile, path: Path, *, max_bytes: int, max_ratio: fl
         if not name.endswith(".txt"):
             continue
         if name in members:
-            raise FeedError(f"{path}: two entries are named {name} ('{members[name].filename}' and "
-                            f"'{info.filename}'); the archive seems to hold more than one "
-                            "feed. Zip one feed only, with its files at the top level.")
+            raise FeedError(f"{path}: " + tr("two entries are named {name} ('{first}' and '{second}'); the archive "
+                                             "seems to hold more than one feed. Zip one feed only, with its files "
+                                             "at the top level.", name=name, first=members[name].filename,
+                                             second=info.filename))
         members[name] = info
     return members, inner_zips
 
@@ -214,8 +216,8 @@ def read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> bytes
     with zf.open(info) as fh:
         data = fh.read(info.file_size + 1)
     if len(data) > info.file_size:
-        raise FeedError(f"{path}: entry '{info.filename}' is larger than its "
-                        "header says; refusing to read it.")
+        raise FeedError(f"{path}: " + tr("entry '{name}' is larger than its header says; refusing to read it.",
+                                         name=info.filename))
     return data
 
 

@@ -69,8 +69,8 @@ def _first_row(mask: pd.Series) -> int:
 
 def no_rows(src: Path, tab: str) -> str:
     """The message for a table ``tab`` of feed ``src`` that has a header but no rows."""
-    return (f"{src}/{tab}.txt: the file has a header but no rows; export the table again from the source "
-            "system (a feed needs at least one row in it)")
+    return f"{src}/{tab}.txt: " + tr("the file has a header but no rows; export the table again from the source "
+                                     "system (a feed needs at least one row in it)")
 
 
 def require_rows(feed, src: str | Path) -> None:
@@ -281,7 +281,7 @@ def convert_datum(stops: pd.DataFrame, datum: str) -> pd.DataFrame:
 
     fn = {"GCJ02": prcoords.gcj_wgs_bored, "BD09": prcoords.bd_wgs}.get(datum)
     if fn is None:
-        raise FeedError(f"unknown source datum '{datum}'; use WGS84, GCJ02 or BD09")
+        raise FeedError(tr("unknown source datum '{datum}'; use WGS84, GCJ02 or BD09", datum=str(datum)))
     stops = stops.copy()
     ok = stops["stop_lat"].notna() & stops["stop_lon"].notna()
     pts = [fn(prcoords.Coords(la, lo)) for la, lo in zip(stops.loc[ok, "stop_lat"], stops.loc[ok, "stop_lon"])]
@@ -425,7 +425,8 @@ def read_feed(path: str | Path, *, datum: str = "WGS84"):
         try:
             feed = gk.read_feed(tmp, dist_units="km")
         except Exception as exc:  # gtfs-kit raises plain exceptions
-            raise FeedError(f"{path}: gtfs-kit could not read the feed ({type(exc).__name__}: {exc})") from None
+            raise FeedError(f"{path}: " + tr("gtfs-kit could not read the feed ({kind}: {reason})",
+                                             kind=type(exc).__name__, reason=str(exc))) from None
     feed.notes = notes  # type: ignore[attr-defined]
     feed.source_path = path  # type: ignore[attr-defined]
     return feed
