@@ -169,3 +169,11 @@ def test_mode_names_in_the_modes_note_are_translated(tmp_path):
     assert f[0].message == "modes: bus 1, metro 1 route(s)"
     with i18n.use_language("zh"):
         assert f[0].message == "交通方式：公交 1, 地铁 1 条线路"
+
+
+def test_new_city_refuses_a_bad_name_in_chinese(tmp_path, capsys):
+    feed = write_feed(tmp_path / "f.zip", timetable_tables())
+    assert cli.main(["new-city", "Bad Name", "--gtfs", str(feed), "--lang", "zh"]) == 2
+    assert capsys.readouterr().err.strip() == (
+        "citybridge new-city: 'Bad Name' 不能作为城市名称：请使用 1 到 40 个小写字母、数字、'-' 或 '_'，并以字母开头"
+        "（例如 'valparaiso' 或 'cairns-2014'）")
