@@ -177,3 +177,22 @@ def test_new_city_refuses_a_bad_name_in_chinese(tmp_path, capsys):
     assert capsys.readouterr().err.strip() == (
         "citybridge new-city: 'Bad Name' 不能作为城市名称：请使用 1 到 40 个小写字母、数字、'-' 或 '_'，并以字母开头"
         "（例如 'valparaiso' 或 'cairns-2014'）")
+
+
+def test_input_layer_errors_name_the_layer_in_the_language():
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from citybridge.errors import DataError
+    from citybridge.inputs.geo import polygons
+
+    gdf = gpd.GeoDataFrame({"id": ["a"]}, geometry=[Point(0, 0)], crs="EPSG:4326")
+    with i18n.use_language("es"), pytest.raises(DataError) as e:
+        polygons(gdf, "b.geojson", what="boundaries")
+    assert str(e.value) == (
+        "b.geojson, column 'geometry', row 1: 1 elemento(s) del archivo de límites no se pueden usar: el primero no "
+        "es un polígono (un punto o una línea no tiene superficie, así que su población contaría como no atendida); "
+        "entregue polígonos de comunas")
+    with i18n.use_language("zh"), pytest.raises(DataError) as e:
+        polygons(gdf, "b.geojson", what="boundaries")
+    assert str(e.value).startswith("b.geojson, column 'geometry', row 1: 边界文件中有 1 个要素无法使用：第一个不是多边形")

@@ -37,6 +37,7 @@ from .city import SLUG_RE, load_city, read_profile
 from .city_profile import valid_timezone
 from .errors import CitybridgeError, DataError, FeedError, ProfileError
 from .newcity_profile import boundaries_section, clean_text, population_section, profile_text
+from .i18n import N_
 from .texts import tr
 
 #: Boundary formats accepted, by suffix (a shapefile comes with its side files or zipped).
@@ -157,8 +158,8 @@ def _read_boundaries(path: Path):
     from .inputs import read_geo
 
     try:
-        b = read_geo(path, what="boundaries", hint="give a GeoJSON or GeoPackage of polygons, or leave out "
-                     "--boundaries")
+        b = read_geo(path, what="boundaries",
+                     hint=N_("give a GeoJSON or GeoPackage of polygons, or leave out --boundaries"))
     except DataError as exc:  # name the file as the trainer gave it, not the temporary copy
         raise DataError(clean_text(str(exc).replace(str(path), path.name), 1000)) from None
     if b.empty:

@@ -47,7 +47,8 @@ def check_optional(city) -> list[Finding]:
         from .inputs import read_geo
 
         try:
-            b = read_geo(present["boundaries"], what="boundaries", hint="give a GeoJSON or GeoPackage of polygons")
+            b = read_geo(present["boundaries"], what="boundaries",
+                         hint=N_("give a GeoJSON or GeoPackage of polygons"))
         except CitybridgeError as exc:
             return out + [Finding("fatal", x.file, x.column, x.row, T("{problem} (chapters 01 and 03 would fail: fix "
                                                                       "the file, or remove 'boundaries' from city.yml)",
