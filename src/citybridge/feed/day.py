@@ -26,6 +26,7 @@ import pandas as pd
 from ..engine import FeedDay, sorted_codes
 from ..errors import FeedError
 from ..periods import parse_times, times_to_seconds
+from ..texts import tr
 from .archive import MAX_COMPRESSION_RATIO, MAX_UNCOMPRESSED_BYTES
 from .calendar import active_trips, choose_date, date_choice_note, to_date
 from .columns import STOP_TIMES, Column, check_stop_times, frame_columns
@@ -303,8 +304,9 @@ def build_day(feed, cols: dict[str, Column], names: list[str], date: str | None 
     starts = np.cumsum(counts) - counts
     present = np.flatnonzero(counts > 0)
     if not len(present):
-        raise FeedError(f"{label}: none of the {len(trips_act):,} trips running on {date} has a timed stop "
-                        "time; check that its trip_id values match trips.txt")
+        raise FeedError(f"{label}: " + tr("none of the {n:,} trips running on {date} has a timed stop time; check "
+                                          "that its trip_id values match trips.txt", n=len(trips_act),
+                                          date=str(date)))
     first_dep = np.full(len(trips_act), np.nan)
     first_dep[present] = np.fmin.reduceat(dep, starts[present])
     mini = pd.DataFrame({"trip_id": trips_act["trip_id"].to_numpy()[present],
@@ -407,8 +409,8 @@ def prepare_day(feed, date: str | None = None, *, crs: str | None = None, city_n
     src = getattr(feed, "source_path", None)
     if (st is None or st.empty) and src is not None:
         if not Path(src).exists():
-            raise FeedError(f"{src}: the feed's stop times are read from this file, which is no longer "
-                            "there; read the feed again (citybridge.feed.read_day or read_feed)")
+            raise FeedError(f"{src}: " + tr("the feed's stop times are read from this file, which is no longer "
+                                            "there; read the feed again (citybridge.feed.read_day or read_feed)"))
         from .stream import read_coded
 
         _fd, cols, names, _n = read_coded(Path(src), datum=getattr(feed, "datum", "WGS84"),

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import CitybridgeError, FeedError
+from ..texts import tr
 from . import archive as A
 from .columns import STOP_TIME_COLUMNS, STOP_TIMES, Column
 from .tables import read_feed
@@ -167,7 +168,7 @@ class _Inflater(_ReadOnlyStream):
                 break
         self._out += len(data)
         if self._out > self._size:
-            raise FeedError(f"{self._label}: larger than its header says; refusing to read it.")
+            raise FeedError(f"{self._label}: " + tr("larger than its header says; refusing to read it."))
         self._crc = self._z.crc32(data, self._crc)
         if not data and self._crc != self._crc_want:
             raise zipfile.BadZipFile(f"Bad CRC-32 for file {self._label}")
@@ -211,7 +212,7 @@ class _Bounded(_ReadOnlyStream):
     def _add(self, data: bytes) -> bytes:
         self.count += len(data)
         if self.count > self._limit:
-            raise FeedError(f"{self._label}: larger than its header says; refusing to read it.")
+            raise FeedError(f"{self._label}: " + tr("larger than its header says; refusing to read it."))
         return data
 
     def read(self, n: int = -1) -> bytes:
@@ -369,7 +370,7 @@ def _read_stop_times(opener, size: int, label: str, feed_name: str) -> tuple[dic
     with opener() as fh:
         data = fh.read(size + 1)
     if len(data) > size:
-        raise FeedError(f"{label}: larger than its header says; refusing to read it.")
+        raise FeedError(f"{label}: " + tr("larger than its header says; refusing to read it."))
     text, enc = A.decode_text(data)
     del data
     notes = []
@@ -391,7 +392,7 @@ def read_coded(path: Path, *, datum: str, max_bytes: int, max_ratio: float):
     Returns ``(feed, columns, names, notes)``.
     """
     if not path.exists():
-        raise FeedError(f"{path}: GTFS feed not found; check the path (or the 'gtfs' entry of city.yml)")
+        raise FeedError(f"{path}: " + tr("GTFS feed not found; check the path (or the 'gtfs' entry of city.yml)"))
     small: dict[str, bytes] = {}
     notes: list[str] = []
     inner_zips: list[str] = []
@@ -417,7 +418,8 @@ def read_coded(path: Path, *, datum: str, max_bytes: int, max_ratio: float):
             size = st_path.stat().st_size
             return finish(lambda: _Bounded(open(st_path, "rb"), size, str(st_path)), size, str(st_path))
         except OSError as exc:
-            raise FeedError(f"{path}/{STOP_TIMES}: cannot be read ({exc.strerror or exc})") from None
+            raise FeedError(f"{path}/{STOP_TIMES}: " + tr("cannot be read ({reason})",
+                                                          reason=str(exc.strerror or exc))) from None
     with A.zip_errors(path), zipfile.ZipFile(path) as zf:
         members, inner_zips = A.zip_tables(zf, path, max_bytes=max_bytes, max_ratio=max_ratio)
         st_info = members.pop(STOP_TIMES, None)
