@@ -196,3 +196,26 @@ def test_input_layer_errors_name_the_layer_in_the_language():
     with i18n.use_language("zh"), pytest.raises(DataError) as e:
         polygons(gdf, "b.geojson", what="boundaries")
     assert str(e.value).startswith("b.geojson, column 'geometry', row 1: 边界文件中有 1 个要素无法使用：第一个不是多边形")
+
+
+def test_reader_notes_stay_english_strings_and_show_translated(tmp_path):
+    import pickle
+
+    from citybridge.texts import TextStr, resolve
+
+    t = timetable_tables()
+    t["trips.txt"] = t["trips.txt"].replace("M1,WK,MT1", "M1,XX,MT1")
+    f = [x for x in V.validate(write_feed(tmp_path / "f.zip", t)) if "service_id" in x.message]
+    assert f[0].message == ("f.zip/trips.txt, column 'service_id', row 5: 1 trip(s) name a service_id in neither "
+                            "calendar.txt nor calendar_dates.txt (first 'XX'), so they never run; add the service "
+                            "or correct the id")
+    with i18n.use_language("es"):
+        assert f[0].message == ("f.zip/trips.txt, column 'service_id', row 5: 1 viaje(s) nombran un service_id que "
+                                "no está ni en calendar.txt ni en calendar_dates.txt (el primero 'XX'), así que nunca "
+                                "operan; agregue el servicio o corrija el identificador")
+    note = TextStr(T("{n:,} blank stop times were interpolated linearly between the timed stops of their trip",
+                     n=1500))
+    assert note == "1,500 blank stop times were interpolated linearly between the timed stops of their trip"
+    kept = pickle.loads(pickle.dumps(note))  # a cached service day keeps its notes' translations
+    with i18n.use_language("zh"):
+        assert resolve(kept) == "1,500 个空的停站时刻已在所属班次有时间的站点之间线性插值"

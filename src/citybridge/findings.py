@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .i18n import N_
-from .texts import Text, resolve
+from .texts import Text, TextStr, resolve
 
 #: Severities, most severe first: the city cannot be built / a result may be wrong / a note.
 SEVERITIES = (N_("fatal"), N_("warning"), N_("info"))
@@ -55,6 +55,8 @@ class Finding:
 
 def finding(sev: str, file: object, message: str | Text, column: str = "", row: object = "") -> Finding:
     """A :class:`Finding` of severity ``sev`` (file and row as text; row 1-based, may be empty)."""
+    if isinstance(message, TextStr) and message.text is not None:
+        message = message.text
     return Finding(sev, str(file), column, "" if row == "" or row is None else str(row), message)
 
 

@@ -19,7 +19,7 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from ..errors import FeedError, where
-from ..texts import tr
+from ..texts import T, Text, TextStr, tr
 
 #: Refuse archives whose files add up to more than this (bytes, uncompressed).
 MAX_UNCOMPRESSED_BYTES = 4 * 1024**3
@@ -172,7 +172,8 @@ def folder_tables(path: Path, *, max_bytes: int, notes: list[str]) -> tuple[dict
     total = 0
     for p in sorted(q for q in path.iterdir() if q.suffix.lower() == ".txt"):
         if p.is_symlink() or not p.is_file():
-            notes.append(f"{path.name}/{p.name}: a link or special file, not read; copy the real file in")
+            notes.append(TextStr(Text.join([f"{path.name}/{p.name}: ", T("a link or special file, not read; copy "
+                                                                         "the real file in")])))
             continue
         total += p.stat().st_size
         if total > max_bytes:
@@ -289,8 +290,9 @@ def read_tables(path: str | Path, *, max_bytes: int = MAX_UNCOMPRESSED_BYTES,
     for name, data in raw.items():
         text, enc = decode_text(data)
         if enc != "utf-8":
-            notes.append(f"{path.name}/{name}: read as {enc} (not UTF-8); check that accented names "
-                         "look right, or save the file as UTF-8")
+            notes.append(TextStr(Text.join([f"{path.name}/{name}: ", T(
+                "read as {encoding} (not UTF-8); check that accented names look right, or save the file as UTF-8",
+                encoding=enc)])))
         tables[name[:-4]] = clean_csv(text, f"{path}/{name}")
     return tables, notes
 

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FeedError
-from ..texts import Text, tr
+from ..texts import Text, TextStr, tr
 from ..periods import times_to_seconds
 
 
@@ -146,11 +146,9 @@ def date_choice_text(date: str) -> list[Text]:
 def date_choice_note(date: str) -> list[str]:
     """A note when the default analysis date is not a weekday (the feed has
     no weekday service), saying which day was chosen (in English: the service
-    day's notes are computed once and cached)."""
-    from .. import i18n
-
-    with i18n.use_language(i18n.SOURCE_LANGUAGE):
-        return [str(t) for t in date_choice_text(date)]
+    day's notes are computed once and cached), each carrying its translation
+    (:class:`~citybridge.texts.TextStr`)."""
+    return [TextStr(t) for t in date_choice_text(date)]
 
 
 def active_trips(feed, date: str) -> pd.DataFrame:

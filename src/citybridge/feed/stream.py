@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import CitybridgeError, FeedError
-from ..texts import tr
+from ..texts import T, Text, TextStr, tr
 from . import archive as A
 from .columns import STOP_TIME_COLUMNS, STOP_TIMES, Column
 from .tables import read_feed
@@ -375,8 +375,9 @@ def _read_stop_times(opener, size: int, label: str, feed_name: str) -> tuple[dic
     del data
     notes = []
     if enc != "utf-8":
-        notes.append(f"{feed_name}/{STOP_TIMES}: read as {enc} (not UTF-8); check that accented names "
-                     "look right, or save the file as UTF-8")
+        notes.append(TextStr(Text.join([f"{feed_name}/{STOP_TIMES}: ", T(
+            "read as {encoding} (not UTF-8); check that accented names look right, or save the file as UTF-8",
+            encoding=enc)])))
     df = A.clean_csv(text, label)
     del text
     names = [str(c) for c in df.columns]
@@ -451,7 +452,7 @@ def _read_small_feed(path: Path, small: dict[str, bytes], st_names: list[str], d
             fd = read_feed(tdir, datum=datum)
         except CitybridgeError as exc:
             raise type(exc)(str(exc).replace(str(tdir), str(path))) from None
-    fd.notes = [n.replace(str(tdir), str(path)) for n in fd.notes]
+    fd.notes = [n.replace(str(tdir), str(path)) if str(tdir) in n else n for n in fd.notes]
     fd.source_path = path
     # gtfs-kit leaves a header-only table out; keep an empty one with the real columns
     fd.stop_times = pd.DataFrame({c: pd.Series(dtype=object) for c in st_names})

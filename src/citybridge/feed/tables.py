@@ -18,7 +18,8 @@ import pandas as pd
 
 from ..errors import FeedError, where
 from ..periods import times_to_seconds
-from ..texts import tr
+from ..i18n import N_
+from ..texts import T, Text, TextStr, resolve, tr
 from .archive import read_tables
 from .columns import check_stop_times, frame_columns
 
@@ -168,8 +169,9 @@ def _coerce_numbers(tables: dict[str, pd.DataFrame], src: Path) -> list[str]:
                     raise FeedError(f"{where(f'{src}/{tab}.txt', col, i)}: "
                                     + tr("'{value}' is not a valid value ({n:,} row(s)); write {what}",
                                          value=str(v.iloc[i - 1]), n=int(bad.sum()), what=what))
-                notes.append(f"{src.name}/{tab}.txt, column '{col}': {int(bad.sum()):,} value(s) that are not "
-                             f"numbers (first '{v.iloc[i - 1]}', row {i}) were ignored")
+                notes.append(_note(f"{src.name}/{tab}.txt, column '{col}'", T(
+                    "{n:,} value(s) that are not numbers (first '{value}', row {row}) were ignored",
+                    n=int(bad.sum()), value=str(v.iloc[i - 1]), row=i)))
                 df.loc[bad, col] = ""
                 num = num.where(~bad)
             if is_int:
@@ -258,12 +260,12 @@ def _fill_from_parent(stops: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         pos = stops.set_index("stop_id")[["stop_lat", "stop_lon"]]
         pos = pos[~pos.index.duplicated()]
     if filled:
-        notes.append(f"{filled:,} entrance(s), node(s) or boarding area(s) without coordinates were "
-                     "placed at their parent station")
+        notes.append(TextStr(T("{n:,} entrance(s), node(s) or boarding area(s) without coordinates were placed "
+                               "at their parent station", n=filled)))
     missing = stops["stop_lat"].isna() | stops["stop_lon"].isna()
     if missing.any():
-        notes.append(f"{int(missing.sum()):,} entrance(s)/node(s) without coordinates or a located "
-                     "parent station were left out")
+        notes.append(TextStr(T("{n:,} entrance(s)/node(s) without coordinates or a located parent station were "
+                               "left out", n=int(missing.sum()))))
         stops = stops[~missing].reset_index(drop=True)
     return stops, notes
 
@@ -288,6 +290,11 @@ def convert_datum(stops: pd.DataFrame, datum: str) -> pd.DataFrame:
     stops.loc[ok, "stop_lat"] = [p.lat for p in pts]
     stops.loc[ok, "stop_lon"] = [p.lon for p in pts]
     return stops
+
+
+def _note(where_: str, text: Text) -> TextStr:
+    """A note that starts with where it applies (file, column, rows: as written, a value), then the text."""
+    return TextStr(Text.join([f"{where_}: ", text]))
 
 
 def _fmt_rows(rows: np.ndarray, limit: int = 3) -> str:
@@ -321,9 +328,9 @@ def check_service_tables(tables: dict[str, pd.DataFrame], src: Path) -> list[str
         bad = ~cd["exception_type"].isin(["1", "2"])
         if bad.any():
             rows = np.flatnonzero(bad.to_numpy()) + 1
-            notes.append(f"{src.name}/calendar_dates.txt, column 'exception_type', {_fmt_rows(rows)}: value(s) "
-                         f"other than 1 (added) or 2 (removed), first '{cd['exception_type'].iloc[rows[0] - 1]}'; "
-                         f"{len(rows):,} row(s) ignored. Write 1 or 2")
+            notes.append(_note(f"{src.name}/calendar_dates.txt, column 'exception_type', {_fmt_rows(rows)}", T(
+                "value(s) other than 1 (added) or 2 (removed), first '{value}'; {n:,} row(s) ignored. Write 1 or 2",
+                value=str(cd["exception_type"].iloc[rows[0] - 1]), n=len(rows))))
             tables["calendar_dates"] = cd[~bad].reset_index(drop=True)
     trips, st = tables["trips"], tables["stop_times"]
     known: set[str] = set()
@@ -333,17 +340,17 @@ def check_service_tables(tables: dict[str, pd.DataFrame], src: Path) -> list[str
     orphan = ~trips["service_id"].isin(known)
     if orphan.any():
         rows = np.flatnonzero(orphan.to_numpy()) + 1
-        notes.append(f"{src.name}/trips.txt, column 'service_id', {_fmt_rows(rows)}: {len(rows):,} trip(s) name a "
-                     f"service_id in neither calendar.txt nor calendar_dates.txt (first "
-                     f"'{trips['service_id'].iloc[rows[0] - 1]}'), so they never run; add the service or correct "
-                     "the id")
+        notes.append(_note(f"{src.name}/trips.txt, column 'service_id', {_fmt_rows(rows)}", T(
+            "{n:,} trip(s) name a service_id in neither calendar.txt nor calendar_dates.txt (first '{value}'), so "
+            "they never run; add the service or correct the id", n=len(rows),
+            value=str(trips["service_id"].iloc[rows[0] - 1]))))
     # (isin on a column, not a set: pandas' text columns then never loop in Python)
     stray = ~st["trip_id"].isin(trips["trip_id"]) if len(st) else pd.Series(False, index=st.index)
     if stray.any():
         rows = np.flatnonzero(stray.to_numpy()) + 1
-        notes.append(f"{src.name}/stop_times.txt, column 'trip_id', {_fmt_rows(rows)}: {len(rows):,} stop time(s) "
-                     f"name a trip not in trips.txt (first '{st['trip_id'].iloc[rows[0] - 1]}'); they are "
-                     "ignored. Add the trip or correct the id")
+        notes.append(_note(f"{src.name}/stop_times.txt, column 'trip_id', {_fmt_rows(rows)}", T(
+            "{n:,} stop time(s) name a trip not in trips.txt (first '{value}'); they are ignored. Add the trip or "
+            "correct the id", n=len(rows), value=str(st["trip_id"].iloc[rows[0] - 1]))))
         tables["stop_times"] = st[~stray].reset_index(drop=True)
     fr = tables.get("frequencies")
     if fr is None or fr.empty:
@@ -353,24 +360,26 @@ def check_service_tables(tables: dict[str, pd.DataFrame], src: Path) -> list[str
     end = times_to_seconds(fr["end_time"])
     hw = pd.to_numeric(fr["headway_secs"], errors="coerce")
     drop = pd.Series(False, index=fr.index)
-    for mask, col, what in (
-            (start.isna() | end.isna(), "start_time", "a start or end time that is not H:MM:SS"),
-            (hw.isna() | (hw <= 0), "headway_secs", "a headway of 0 s or less (or blank): the seconds between "
-                                                     "departures must be positive, e.g. 600"),
-            (start.notna() & end.notna() & (end <= start), "end_time", "an end time at or before the start time "
-                                                                     "(times after midnight are written 24:30:00, "
-                                                                     "not 00:30:00)")):
+    for mask, col, message in (
+            (start.isna() | end.isna(), "start_time", N_("{n:,} row(s) with a start or end time that is not H:MM:SS; "
+                                                         "they give no departures and were left out")),
+            (hw.isna() | (hw <= 0), "headway_secs", N_("{n:,} row(s) with a headway of 0 s or less (or blank): the "
+                                                       "seconds between departures must be positive, e.g. 600; they "
+                                                       "give no departures and were left out")),
+            (start.notna() & end.notna() & (end <= start), "end_time",
+             N_("{n:,} row(s) with an end time at or before the start time (times after midnight are written "
+                "24:30:00, not 00:30:00); they give no departures and were left out"))):
         mask = mask & ~drop
         if mask.any():
             rows = np.flatnonzero(mask.to_numpy()) + 1
-            notes.append(f"{name}, column '{col}', {_fmt_rows(rows)}: {len(rows):,} row(s) with {what}; they give "
-                         "no departures and were left out")
+            notes.append(_note(f"{name}, column '{col}', {_fmt_rows(rows)}", T(message, n=len(rows))))
             drop |= mask
     keep = fr[~drop].assign(_s=start[~drop], _e=end[~drop], _row=np.arange(len(fr))[~drop.to_numpy()] + 1)
     gone = set(fr.loc[drop, "trip_id"]) - set(keep["trip_id"])
     if gone:
-        notes.append(f"{name}: {len(gone):,} trip(s) have no usable frequency row left (first "
-                     f"'{sorted(gone)[0]}') and are left out, rather than counted as one trip each")
+        notes.append(_note(name, T("{n:,} trip(s) have no usable frequency row left (first '{trip}') and are left "
+                                   "out, rather than counted as one trip each", n=len(gone),
+                                   trip=str(sorted(gone)[0]))))
         tables["trips"] = trips[~trips["trip_id"].isin(gone)].reset_index(drop=True)
         tables["stop_times"] = tables["stop_times"][~tables["stop_times"]["trip_id"].isin(gone)].reset_index(drop=True)
     keep = keep.sort_values(["trip_id", "_s", "_row"], kind="stable")
@@ -378,10 +387,10 @@ def check_service_tables(tables: dict[str, pd.DataFrame], src: Path) -> list[str
     over = prev_end.notna() & (keep["_s"] < prev_end)
     if over.any():
         rows = np.sort(keep.loc[over, "_row"].to_numpy())
-        notes.append(f"{name}, column 'start_time', {_fmt_rows(rows)}: {len(rows):,} window(s) overlap an earlier "
-                     f"window of the same trip (first trip '{keep.loc[over, 'trip_id'].iloc[0]}'); each was cut to "
-                     "start where the earlier one ends, so no departure is counted twice. Make the windows follow "
-                     "one another")
+        notes.append(_note(f"{name}, column 'start_time', {_fmt_rows(rows)}", T(
+            "{n:,} window(s) overlap an earlier window of the same trip (first trip '{trip}'); each was cut to start "
+            "where the earlier one ends, so no departure is counted twice. Make the windows follow one another",
+            n=len(rows), trip=str(keep.loc[over, "trip_id"].iloc[0]))))
         new_s = keep["_s"].where(~over, prev_end)
         keep = keep.assign(_s=new_s)
         keep = keep[keep["_e"] > keep["_s"]]
@@ -412,7 +421,8 @@ def read_feed(path: str | Path, *, datum: str = "WGS84"):
     notes += _coerce_numbers(tables, path)
     service_notes = check_service_tables(tables, path)
     if tables["trips"].empty:
-        raise FeedError(f"{path}: no usable trip is left: " + "; ".join(service_notes))
+        raise FeedError(f"{path}: " + tr("no usable trip is left: {reasons}",
+                                         reasons="; ".join(str(resolve(n)) for n in service_notes)))
     if "frequencies" in tables and tables["frequencies"].empty:
         del tables["frequencies"]
     notes += service_notes
