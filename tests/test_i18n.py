@@ -149,9 +149,16 @@ def test_every_hand_written_page_is_fully_translated(lang, page):
 
 
 def _translations(lang: str) -> list[tuple[str, str]]:
+    """Every translated entry of the pages', the chapters' and the package's catalogs (plural
+    entries give each form)."""
     out = []
-    for po in sorted((BOOK / editions.PAGE_LOCALES / lang / "LC_MESSAGES").glob("*.po")):
-        out += [(m.id, m.string) for m in catalogs.read_catalog(po) if m.id and m.string != m.id]
+    pages = BOOK / editions.PAGE_LOCALES / lang / "LC_MESSAGES"
+    for po in [*sorted(pages.glob("*.po")), *sorted((pages / "notebooks").glob("*.po")),
+               i18n.LOCALE_DIR / lang / "LC_MESSAGES" / "citybridge.po"]:
+        for m in catalogs.read_catalog(po):
+            strings = m.string if isinstance(m.string, (tuple, list)) else (m.string,)
+            msgid = m.id[0] if isinstance(m.id, (tuple, list)) else m.id
+            out += [(msgid, s) for s in strings if msgid and s and s != msgid]
     return out
 
 
@@ -167,9 +174,11 @@ def test_translations_use_the_glossary_terms():
     es_text = " ".join(s for _, s in es).lower()
     zh_text = " ".join(s for _, s in zh)
     for term in ("ods 11.2.1", "comuna", "estación de combinación", "punta mañana", "intervalo", "vehículos-km",
-                 "apelotonamiento", "criticidad"):
+                 "apelotonamiento", "criticidad", "punta tarde", "flota en punta", "horario de servicio",
+                 "factor de emisión de la red eléctrica", "recorrido", "advertencia"):
         assert term in es_text, term
-    for term in ("可持续发展目标 11.2.1", "发车间隔", "早高峰", "车公里", "串车", "关键性", "换乘站"):
+    for term in ("可持续发展目标 11.2.1", "发车间隔", "早高峰", "车公里", "串车", "关键性", "换乘站", "晚高峰",
+                 "高峰配车数", "运营时间", "电网排放因子", "线路", "站点"):
         assert term in zh_text, term
 
 
@@ -184,7 +193,10 @@ def test_glossary_rows_have_three_languages_and_a_meaning():
         assert re.search(r"[\u4e00-\u9fff]", r[2]), r   # a Chinese term
     terms = {r[0].strip() for r in body}
     for t in ("SDG 11.2.1", "vehicle-km", "span of service", "scenario", "sensitivity", "AM peak", "PM peak",
-              "midday", "night", "KPI", "NOx", "PM2.5", "bunching", "criticality", "frequent network", "data status"):
+              "midday", "night", "KPI", "NOx", "PM2.5", "bunching", "criticality", "frequent network", "data status",
+              "transfer station", "operations as observed", "headway", "catchment", "service-km", "peak vehicles",
+              "electric share", "grid emission factor", "Euro standard", "punctuality", "disruption", "bus bridge",
+              "comuna / district", "finding", "fatal problem"):
         assert t in terms, t
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 
 from .errors import DataError, where
 from .realtime import rt_bindings, snapshot_name, write_atomic
+from .texts import tr
 
 #: the standard AVL column names (``columns`` in city.yml maps them to the table's)
 AVL_REQUIRED = ("time", "vehicle", "lat", "lon")
@@ -63,20 +64,23 @@ def read_avl(path: str | os.PathLike[str], *, columns: dict[str, str] | None = N
     p = Path(path)
     cmap = {k: (columns or {}).get(k, k) for k in AVL_REQUIRED + AVL_OPTIONAL}
     if not p.is_file():
-        raise DataError(f"{p}: AVL table not found; correct 'realtime.avl.file' in city.yml")
+        raise DataError(f"{p}: " + tr("AVL table not found; correct 'realtime.avl.file' in city.yml"))
     try:
         if p.suffix.lower() == ".parquet":
             raw = pd.read_parquet(p)
         else:
             raw = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig")
     except Exception as exc:  # noqa: BLE001 - pandas/pyarrow raise many types
-        raise DataError(f"{p}: cannot read this AVL table ({type(exc).__name__}: {str(exc)[:120]}); give a "
-                        "UTF-8 CSV with a header row, or a Parquet file") from None
+        raise DataError(f"{p}: " + tr("cannot read this AVL table ({kind}: {reason}); give a UTF-8 CSV with a header "
+                                      "row, or a Parquet file", kind=type(exc).__name__,
+                                      reason=str(exc)[:120])) from None
     missing = [cmap[k] for k in AVL_REQUIRED if cmap[k] not in raw.columns]
     if missing:
-        raise DataError(f"{where(p, missing[0])}: required column missing (needed: "
-                        f"{', '.join(cmap[k] for k in AVL_REQUIRED)}; present: {', '.join(map(str, raw.columns))}); "
-                        "rename it or map it under 'realtime.avl.columns' in city.yml")
+        raise DataError(f"{where(p, missing[0])}: " + tr("required column missing (needed: {needed}; present: "
+                                                         "{present}); rename it or map it under "
+                                                         "'realtime.avl.columns' in city.yml",
+                                                         needed=", ".join(cmap[k] for k in AVL_REQUIRED),
+                                                         present=", ".join(map(str, raw.columns))))
     n = len(raw)
     tcol = cmap["time"]
     ts = _posix(raw[tcol], timezone, p, tcol)
@@ -86,8 +90,11 @@ def read_avl(path: str | os.PathLike[str], *, columns: dict[str, str] | None = N
         bad = v.isna() | ~np.isfinite(v) | (v.abs() > (90 if k == "lat" else 180))
         if bad.any():
             i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise DataError(f"{where(p, cmap[k], i + 1)}: {str(raw[cmap[k]].iloc[i])[:30]!r} is not a "
-                            f"{'latitude' if k == 'lat' else 'longitude'} in degrees; correct or remove the row")
+            value = repr(str(raw[cmap[k]].iloc[i])[:30])
+            raise DataError(f"{where(p, cmap[k], i + 1)}: "
+                            + (tr("{value} is not a latitude in degrees; correct or remove the row", value=value)
+                               if k == "lat" else
+                               tr("{value} is not a longitude in degrees; correct or remove the row", value=value)))
         out[k] = v.to_numpy(float)
     out["vehicle_id"] = raw[cmap["vehicle"]].astype(str).str.strip().to_numpy()
     age = np.zeros(n)
@@ -127,28 +134,33 @@ def _posix(col: pd.Series, timezone: str, p: Path, name: str) -> np.ndarray:
         probe = pd.to_datetime(txt, errors="coerce", utc=True, format="ISO8601")
         if probe.isna().any():
             i = int(np.flatnonzero(probe.isna().to_numpy())[0])
-            raise DataError(f"{where(p, name, i + 1)}: time {txt.iloc[i][:40]!r} cannot be read; write ISO "
-                            "times such as 2026-05-08T12:42:02-04:00")
+            raise DataError(f"{where(p, name, i + 1)}: " + tr("time {value} cannot be read; write ISO times such as "
+                                                              "2026-05-08T12:42:02-04:00",
+                                                              value=repr(txt.iloc[i][:40])))
         off = txt.str.contains(r"(?:Z|[+-]\d\d:?\d\d)$", regex=True)
         if off.any() and not off.all():
             i = int(np.flatnonzero(~off.to_numpy())[0])
-            raise DataError(f"{where(p, name, i + 1)}: time {txt.iloc[i][:40]!r} has no UTC offset while others "
-                            "have one; write every time the same way")
+            raise DataError(f"{where(p, name, i + 1)}: " + tr("time {value} has no UTC offset while others have one; "
+                                                              "write every time the same way",
+                                                              value=repr(txt.iloc[i][:40])))
         t = pd.to_datetime(txt, errors="coerce", utc=bool(off.all()) and len(txt) > 0, format="ISO8601")
         if t.isna().any():
             i = int(np.flatnonzero(t.isna().to_numpy())[0])
-            raise DataError(f"{where(p, name, i + 1)}: time {txt.iloc[i][:40]!r} cannot be read; write ISO "
-                            "times such as 2026-05-08T12:42:02-04:00")
+            raise DataError(f"{where(p, name, i + 1)}: " + tr("time {value} cannot be read; write ISO times such as "
+                                                              "2026-05-08T12:42:02-04:00",
+                                                              value=repr(txt.iloc[i][:40])))
     if getattr(t.dt, "tz", None) is None:
         try:
             t = t.dt.tz_localize(ZoneInfo(timezone), ambiguous="NaT", nonexistent="NaT")
         except Exception as exc:  # noqa: BLE001
-            raise DataError(f"{where(p, name)}: times cannot be placed in time zone {timezone!r} ({exc}); state "
-                            "'realtime.avl.timezone' in city.yml") from None
+            raise DataError(f"{where(p, name)}: " + tr("times cannot be placed in time zone {tz} ({reason}); state "
+                                                       "'realtime.avl.timezone' in city.yml", tz=repr(timezone),
+                                                       reason=str(exc))) from None
         if t.isna().any():
             i = int(np.flatnonzero(t.isna().to_numpy())[0])
-            raise DataError(f"{where(p, name, i + 1)}: this local time does not exist or is ambiguous in "
-                            f"{timezone} (clock change); write it with its UTC offset")
+            raise DataError(f"{where(p, name, i + 1)}: " + tr("this local time does not exist or is ambiguous in {tz} "
+                                                              "(clock change); write it with its UTC offset",
+                                                              tz=str(timezone)))
     epoch = pd.Timestamp("1970-01-01", tz="UTC")
     return ((t.dt.tz_convert("UTC") - epoch) // pd.Timedelta(seconds=1)).to_numpy("int64")
 
@@ -231,7 +243,8 @@ def convert_avl_file(spec_path: str | os.PathLike[str], out_folder: str | os.Pat
     try:
         spec = AvlSpec.model_validate(yaml.safe_load(sp.read_text(encoding="utf-8")))
     except Exception as exc:  # noqa: BLE001 - yaml and pydantic errors
-        raise DataError(f"{sp}: not a valid AVL description ({str(exc).splitlines()[0]})") from None
+        raise DataError(f"{sp}: " + tr("not a valid AVL description ({reason})",
+                                       reason=str(exc).splitlines()[0])) from None
     avl = read_avl(sp.parent / spec.file, columns=spec.columns, timezone=spec.timezone or "UTC",
                    status_at_stop=spec.status_at_stop, direction_values=spec.direction_values)
     return write_snapshots(avl, out_folder)

@@ -27,6 +27,7 @@ from .city_profile import (DATA_STATUSES, DEFAULT_PERIODS, FLEET_EUROS, FLEET_SH
                            AvlSpec, BoundariesSpec, CityProfile, Fact, FleetClass, FleetEntry, Parameters,
                            PopulationSpec, PublishedValue, RealtimeSpec, SourcedValue)
 from .errors import ProfileError
+from .texts import tr
 
 #: Environment variable that points at another ``data/cities`` folder.
 CITIES_ENV = "CITYBRIDGE_CITIES"
@@ -176,22 +177,22 @@ def _short_repr(value: Any) -> str:
 
 
 def _format_validation(path: Path, exc: ValidationError) -> str:
-    lines = [f"{path}: the profile is not valid ({exc.error_count()} problem(s)):"]
+    lines = [f"{path}: " + tr("the profile is not valid ({n} problem(s)):", n=exc.error_count())]
     errors = exc.errors()
     for err in errors[:_MAX_LISTED]:
         loc = ".".join(str(x)[:60] for x in err["loc"]) or "(top level)"
         kind = err["type"]
         if kind == "extra_forbidden":
-            msg = f"key '{loc}' is not a known setting; remove it or check its spelling"
+            msg = tr("key '{key}' is not a known setting; remove it or check its spelling", key=loc)
         elif kind == "missing":
-            msg = f"key '{loc}' is required; add it"
+            msg = tr("key '{key}' is required; add it", key=loc)
         else:
             got = err.get("input")
-            got_s = "" if isinstance(got, dict) else f" (got {_short_repr(got)})"
-            msg = f"key '{loc}': {err['msg']}{got_s}"
+            msg = (tr("key '{key}': {problem}", key=loc, problem=err["msg"]) if isinstance(got, dict) else
+                   tr("key '{key}': {problem} (got {value})", key=loc, problem=err["msg"], value=_short_repr(got)))
         lines.append(f"  - {msg}")
     if len(errors) > _MAX_LISTED:
-        lines.append(f"  - … and {len(errors) - _MAX_LISTED} more; fix the ones above first")
+        lines.append("  - " + tr("… and {n} more; fix the ones above first", n=len(errors) - _MAX_LISTED))
     return "\n".join(lines)
 
 
@@ -213,8 +214,8 @@ class _ProfileLoader(yaml.SafeLoader):
         if depth > MAX_PROFILE_DEPTH:
             mark = self.peek_event().start_mark
             raise yaml.composer.ComposerError(
-                None, None, f"nested more than {MAX_PROFILE_DEPTH} levels deep (a city profile needs "
-                "at most 4); remove the extra levels", mark)
+                None, None, tr("nested more than {limit} levels deep (a city profile needs at most 4); remove the "
+                               "extra levels", limit=MAX_PROFILE_DEPTH), mark)
         self._cb_depth = depth + 1
         try:
             return super().compose_node(parent, index)
@@ -229,9 +230,11 @@ class _ProfileLoader(yaml.SafeLoader):
             key = self.construct_object(key_node, deep=True)
             try:
                 if key in seen:
-                    raise yaml.constructor.ConstructorError(
-                        None, None, f"key '{str(key)[:60]}' is given twice (first on line {seen[key]}); "
-                        "keep one of them", key_node.start_mark)
+                    err = yaml.constructor.ConstructorError(
+                        None, None, tr("key '{key}' is given twice (first on line {line}); keep one of them",
+                                       key=str(key)[:60], line=seen[key]), key_node.start_mark)
+                    err.duplicate_key = True
+                    raise err
                 seen[key] = key_node.start_mark.line + 1
             except TypeError:
                 continue
@@ -271,38 +274,40 @@ def read_profile(path: Path) -> CityProfile:
     """
     path = Path(path)
     if not path.is_file():
-        raise ProfileError(f"{path}: file not found; every city folder needs a city.yml "
-                           "(run 'citybridge new-city' to create one)")
+        raise ProfileError(f"{path}: " + tr("file not found; every city folder needs a city.yml (run "
+                                            "'citybridge new-city' to create one)"))
     if path.stat().st_size > MAX_PROFILE_BYTES:
-        raise ProfileError(f"{path}: {path.stat().st_size:,} bytes is far too large for a city profile "
-                           f"(limit {MAX_PROFILE_BYTES:,}); a city.yml holds settings only, not data")
+        raise ProfileError(f"{path}: " + tr("{size:,} bytes is far too large for a city profile (limit {limit:,}); "
+                                            "a city.yml holds settings only, not data", size=path.stat().st_size,
+                                            limit=MAX_PROFILE_BYTES))
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise ProfileError(f"{path}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
+        raise ProfileError(f"{path}: " + tr("not UTF-8 text (byte {byte}); save it as UTF-8",
+                                            byte=exc.start)) from None
     try:
         raw = _parse_yaml(text)
     except RecursionError:
-        raise ProfileError(f"{path}: nested too deeply to read (a city profile needs at most 4 levels); "
-                           "remove the extra levels") from None
+        raise ProfileError(f"{path}: " + tr("nested too deeply to read (a city profile needs at most 4 levels); "
+                                            "remove the extra levels")) from None
     except yaml.constructor.ConstructorError as exc:
         mark = exc.problem_mark
-        if "given twice" in str(getattr(exc, "problem", "")):
+        if getattr(exc, "duplicate_key", False):
             line = f", line {mark.line + 1}" if mark else ""
             raise ProfileError(f"{path}{line}: {exc.problem}") from None
         line = f", line {mark.line + 1}" if mark else ""
         m = re.search(r"tag '([^']*)'", str(getattr(exc, "problem", "")))
         tag = (m.group(1) if m else "").replace("tag:yaml.org,2002:", "!!")
-        raise ProfileError(f"{path}{line}: YAML tags such as '{tag[:80]}' are refused (a tag can make a "
-                           "program run code); write plain values only") from None
+        raise ProfileError(f"{path}{line}: " + tr("YAML tags such as '{tag}' are refused (a tag can make a program "
+                                                  "run code); write plain values only", tag=tag[:80])) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f", line {mark.line + 1}" if mark else ""
-        raise ProfileError(f"{path}{line}: not valid YAML ({getattr(exc, 'problem', exc)}); "
-                           "check indentation and colons") from None
+        raise ProfileError(f"{path}{line}: " + tr("not valid YAML ({problem}); check indentation and colons",
+                                                  problem=str(getattr(exc, "problem", exc)))) from None
     if not isinstance(raw, dict):
-        raise ProfileError(f"{path}: expected a mapping of settings (key: value), "
-                           f"got {type(raw).__name__}")
+        raise ProfileError(f"{path}: " + tr("expected a mapping of settings (key: value), got {kind}",
+                                            kind=type(raw).__name__))
     try:
         return CityProfile.model_validate(raw)
     except ValidationError as exc:
@@ -334,21 +339,21 @@ def load_city(slug_or_path: str | os.PathLike[str], *, root: Path | None = None,
         base = Path(root) if root is not None else cities_dir()
         folder = base / str(slug_or_path)
         if not folder.is_dir():
-            known = ", ".join(list_cities(base)) or "none"
-            raise ProfileError(f"{folder}: no such city folder (cities present: {known}); "
-                               "create one with 'citybridge new-city'")
+            known = ", ".join(list_cities(base)) or tr("none")
+            raise ProfileError(f"{folder}: " + tr("no such city folder (cities present: {known}); create one with "
+                                                  "'citybridge new-city'", known=known))
     profile = read_profile(folder / "city.yml")
     city = City(folder.name, folder, profile)
     if check_files:
         missing = []
         if not city.gtfs_path.is_file():
-            missing.append(f"{city.gtfs_path}: the GTFS feed named by 'gtfs' is missing; "
-                           "put the feed's zip there or correct 'gtfs' in city.yml")
+            missing.append(f"{city.gtfs_path}: " + tr("the GTFS feed named by 'gtfs' is missing; put the feed's zip "
+                                                      "there or correct 'gtfs' in city.yml"))
         for kind in ("boundaries", "population", "gbfs"):
             q = city.optional_path(kind)  # type: ignore[arg-type]
             if q is not None and not q.exists():
-                missing.append(f"{q}: the file named by '{kind}' is missing; add it or "
-                               f"remove '{kind}' from city.yml")
+                missing.append(f"{q}: " + tr("the file named by '{kind}' is missing; add it or remove '{kind}' from "
+                                             "city.yml", kind=kind))
         if missing:
             raise ProfileError("\n".join(missing))
     return city

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from .periods import DEFAULT_PERIODS, hhmm_to_seconds
+from .texts import tr
 
 
 #: ``DEFAULT_PERIODS`` (the default analysis periods) is defined in
@@ -105,23 +106,27 @@ class FleetClass(_Dated):
     def _consistent(self) -> "FleetClass":
         allowed = FLEET_EUROS[self.fuel]
         if self.euro not in allowed:
-            raise ValueError(f"a {self.fuel} class takes euro {' or '.join(allowed)} (got {self.euro}); "
-                             "these are the classes with EMEP/EEA emission functions")
+            raise ValueError(tr("a {fuel} class takes euro {allowed} (got {euro}); these are the classes with "
+                                "EMEP/EEA emission functions", fuel=self.fuel, allowed=" or ".join(allowed),
+                                euro=self.euro))
         techs = _FLEET_TECHS.get((self.fuel, self.euro), ("",))
         if self.technology and self.technology not in techs:
-            raise ValueError(f"a {self.fuel} Euro {self.euro} class takes technology "
-                             f"{' or '.join(t for t in techs if t) or 'none (leave it out)'} (got {self.technology})")
+            named = " or ".join(t for t in techs if t)
+            raise ValueError(tr("a {fuel} Euro {euro} class takes technology {techs} (got {got})", fuel=self.fuel,
+                                euro=self.euro, techs=named, got=self.technology) if named else
+                             tr("a {fuel} Euro {euro} class takes technology none (leave it out) (got {got})",
+                                fuel=self.fuel, euro=self.euro, got=self.technology))
         if self.fuel in ("cng", "lng", "hybrid") and self.size != "standard":
-            raise ValueError(f"EMEP/EEA gives {self.fuel} bus functions for the standard (12 m) size only; "
-                             "write size: standard")
+            raise ValueError(tr("EMEP/EEA gives {fuel} bus functions for the standard (12 m) size only; write "
+                                "size: standard", fuel=self.fuel))
         if not self.source.strip() and not self.assumed:
-            raise ValueError("give the class's 'source' (where the share comes from), or set 'assumed: true' "
-                             "and say in 'note' what is assumed")
+            raise ValueError(tr("give the class's 'source' (where the share comes from), or set 'assumed: true' "
+                                "and say in 'note' what is assumed"))
         if self.share_range is not None:
             lo, hi = self.share_range
             if not 0 <= lo <= self.share <= hi <= 100:
-                raise ValueError(f"share_range [{lo}, {hi}] must run from 0 to 100 and contain the share "
-                                 f"({self.share})")
+                raise ValueError(tr("share_range [{lo}, {hi}] must run from 0 to 100 and contain the share "
+                                    "({share})", lo=str(lo), hi=str(hi), share=str(self.share)))
         return self
 
     @property
@@ -177,8 +182,8 @@ def _inside_folder(v: str | None) -> str | None:
         return v
     p = PurePosixPath(str(v).replace("\\", "/"))
     if str(v).strip() == "" or p.is_absolute() or ".." in p.parts or re.match(r"^[A-Za-z]:", str(v)):
-        raise ValueError("name a file inside the city folder (a plain relative name such as "
-                         "gtfs.zip, no absolute path and no '..')")
+        raise ValueError(tr("name a file inside the city folder (a plain relative name such as gtfs.zip, no "
+                            "absolute path and no '..')"))
     return v
 
 
@@ -318,19 +323,19 @@ class CityProfile(_Strict):
 
         for lang, fields in v.items():
             if lang not in LANGUAGES:
-                raise ValueError(f"translations: {lang!r} is not a language of the workbook; "
-                                 f"use {', '.join(l for l in LANGUAGES if l != 'en')}")
+                raise ValueError(tr("translations: {lang} is not a language of the workbook; use {codes}",
+                                    lang=repr(lang), codes=", ".join(c for c in LANGUAGES if c != "en")))
             bad = sorted(set(fields) - set(TRANSLATABLE))
             if bad:
-                raise ValueError(f"translations.{lang}: {', '.join(bad)} cannot be translated; "
-                                 f"translate only {', '.join(TRANSLATABLE)}")
+                raise ValueError(tr("translations.{lang}: {fields} cannot be translated; translate only {allowed}",
+                                    lang=lang, fields=", ".join(bad), allowed=", ".join(TRANSLATABLE)))
         return v
 
     @field_validator("crs")
     @classmethod
     def _crs_is_metric(cls, v: str) -> str:
         if not re.match(r"^EPSG:\d{4,5}$", v):
-            raise ValueError("write the CRS as EPSG:<code>, for example EPSG:32719")
+            raise ValueError(tr("write the CRS as EPSG:<code>, for example EPSG:32719"))
         return v
 
     @field_validator("periods")
@@ -339,9 +344,10 @@ class CityProfile(_Strict):
         for name, (start, end) in v.items():
             for t in (start, end):
                 if not _TIME_RE.match(t):
-                    raise ValueError(f"period '{name}': time '{t}' is not HH:MM")
+                    raise ValueError(tr("period '{name}': time '{time}' is not HH:MM", name=name, time=t))
             if hhmm_to_seconds(start) >= hhmm_to_seconds(end):
-                raise ValueError(f"period '{name}' ends ({end}) before it starts ({start})")
+                raise ValueError(tr("period '{name}' ends ({end}) before it starts ({start})", name=name, end=end,
+                                    start=start))
         return v
 
     @field_validator("fleet_classes")
@@ -350,16 +356,17 @@ class CityProfile(_Strict):
         if v is None:
             return v
         if not v:
-            raise ValueError("'fleet_classes' is empty: list the classes with their shares, or remove the key")
+            raise ValueError(tr("'fleet_classes' is empty: list the classes with their shares, or remove the key"))
         total = sum(c.share for c in v)
         if abs(total - 100) > FLEET_SHARE_TOLERANCE:
-            raise ValueError(f"the shares of bus-km add up to {total:g} %, not 100 %: correct the 'share' of the "
-                             "classes (an unknown remainder can be a class flagged 'assumed: true')")
+            raise ValueError(tr("the shares of bus-km add up to {total} %, not 100 %: correct the 'share' of the "
+                                "classes (an unknown remainder can be a class flagged 'assumed: true')",
+                                total=f"{total:g}"))
         keys = [(c.fuel, c.euro, c.technology, c.size) for c in v]
         dup = sorted({k for k in keys if keys.count(k) > 1})
         if dup:
-            raise ValueError("each class may appear once; repeated: " + ", ".join(" ".join(x for x in k if x)
-                                                                                 for k in dup))
+            raise ValueError(tr("each class may appear once; repeated: {classes}",
+                                classes=", ".join(" ".join(x for x in k if x) for k in dup)))
         return v
 
     @field_validator("gtfs", "gbfs")
@@ -371,8 +378,8 @@ class CityProfile(_Strict):
     @classmethod
     def _download_quoted(cls, v: Any) -> Any:
         if isinstance(v, dict) and isinstance(v.get("sha256"), (int, float)):
-            raise ValueError("'download.sha256' was read as a number: put the sha256 in quotes, "
-                             "e.g. sha256: '0123...'")
+            raise ValueError(tr("'download.sha256' was read as a number: put the sha256 in quotes, e.g. "
+                                "sha256: '0123...'"))
         return v
 
     @field_validator("download")
@@ -381,21 +388,22 @@ class CityProfile(_Strict):
         if v is None:
             return v
         if not {"url", "sha256"} <= set(v):
-            raise ValueError("'download' needs both 'url' and 'sha256'")
+            raise ValueError(tr("'download' needs both 'url' and 'sha256'"))
         extra = set(v) - {"url", "sha256"}
         if extra:
-            raise ValueError(f"'download' takes only 'url' and 'sha256' (found {', '.join(sorted(extra))})")
+            raise ValueError(tr("'download' takes only 'url' and 'sha256' (found {found})",
+                                found=", ".join(sorted(extra))))
         if not re.match(r"^https?://[^\s/]", v["url"], re.I):
-            raise ValueError("'download.url' must be a web address starting with https:// (or http://)")
+            raise ValueError(tr("'download.url' must be a web address starting with https:// (or http://)"))
         try:
             from urllib.parse import urlsplit
 
             urlsplit(v["url"]).port  # noqa: B018 - raises ValueError on a malformed host or port
         except ValueError as exc:
-            raise ValueError(f"'download.url' is not a valid web address ({exc})") from None
+            raise ValueError(tr("'download.url' is not a valid web address ({reason})", reason=str(exc))) from None
         if not re.fullmatch(r"[0-9a-fA-F]{64}", v["sha256"].strip()):
-            raise ValueError("'download.sha256' must be the 64 hexadecimal digits of the feed's SHA-256 "
-                             "(e.g. from 'sha256sum gtfs.zip')")
+            raise ValueError(tr("'download.sha256' must be the 64 hexadecimal digits of the feed's SHA-256 "
+                                "(e.g. from 'sha256sum gtfs.zip')"))
         return v
 
 

@@ -1,7 +1,10 @@
 """The ``citybridge`` command.
 
 Every sub-command prints a clear message instead of a traceback when the
-input is wrong, and exits non-zero.
+input is wrong, and exits non-zero. Every command takes ``--lang en|es|zh``
+(before or after the command's name); without it, ``CITYBRIDGE_LANG`` and
+then the locale of the environment choose the language of its messages
+(:func:`citybridge.i18n.resolve_language`).
 """
 from __future__ import annotations
 
@@ -10,8 +13,9 @@ import os
 import sys
 from pathlib import Path
 
-from . import __version__
+from . import __version__, i18n
 from .errors import CitybridgeError
+from .texts import tr
 
 
 def _csv_list(text: str | None) -> list[str] | None:
@@ -49,23 +53,26 @@ def _cmd_build(args: argparse.Namespace) -> int:
         known = list_cities(root / "data" / "cities")
         unknown = [c for c in cities if c not in known]
         if unknown:
-            raise CitybridgeError(f"unknown city {', '.join(unknown)} (cities present in "
-                                  f"{root / 'data' / 'cities'}: {', '.join(known) or 'none'})")
+            raise CitybridgeError(tr("unknown city {unknown} (cities present in {folder}: {known})",
+                                     unknown=", ".join(unknown), folder=str(root / "data" / "cities"),
+                                     known=", ".join(known) or tr("none")))
     if args.workers < 1:
-        raise CitybridgeError("--workers must be 1 or more")
+        raise CitybridgeError(tr("--workers must be 1 or more"))
     report, index = build(root, cities=cities, workers=args.workers, scheduler=args.scheduler,
                           use_cache=not args.no_cache, strict=args.strict,
                           editions=editions)
     ran = sum(1 for r in report.results if r.ok and not r.cached)
     reused = sum(1 for r in report.results if r.cached)
-    print(f"notebooks: {ran} executed, {reused} reused unchanged, {len(report.failures)} failed")
+    print(tr("notebooks: {ran} executed, {reused} reused unchanged, {failed} failed", ran=ran, reused=reused,
+             failed=len(report.failures)))
     for slug, err in report.city_errors.items():
-        print(f"city '{slug}' was not built:\n  " + err.replace("\n", "\n  "), file=sys.stderr)
+        print(tr("city '{slug}' was not built:", slug=slug) + "\n  " + err.replace("\n", "\n  "), file=sys.stderr)
     for r in report.failures:
-        print(f"FAILED {r.job.label}: {r.error.splitlines()[0] if r.error else ''}", file=sys.stderr)
-    print(f"book: {index}")
+        print(tr("FAILED {label}: {error}", label=r.job.label, error=r.error.splitlines()[0] if r.error else ""),
+              file=sys.stderr)
+    print(tr("book: {index}", index=str(index)))
     if report.failures or report.city_errors:
-        print("see the 'Build report' page of the book for every failure and its reason", file=sys.stderr)
+        print(tr("see the 'Build report' page of the book for every failure and its reason"), file=sys.stderr)
         return 1
     return 0
 
@@ -83,14 +90,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     for err in errors.values():  # e.g. only chapter 00 is run: it shows why
         _say(f"citybridge run: {err}")
     if not jobs:
-        raise CitybridgeError(f"no notebook matches --notebooks {args.notebooks!r}; notebooks are "
-                              "named like 01_network (give 01 or 01_network)")
+        raise CitybridgeError(tr("no notebook matches --notebooks {given}; notebooks are named like 01_network "
+                                 "(give 01 or 01_network)", given=repr(args.notebooks)))
 
     with quiet_kernels(root / CACHE_DIR_NAME):
         results = execute(jobs, cache_dir=None if args.no_cache else root / CACHE_DIR_NAME, cwd=root / "notebooks")
     bad = 0
     for r in results:
-        state = "ok" if r.ok else "FAILED"
+        state = "ok" if r.ok else tr("FAILED")
         print(f"{state:6} {r.job.output}" + (f"\n       {r.error}" if not r.ok else ""))
         bad += not r.ok
     return 1 if bad else 0
@@ -121,8 +128,9 @@ def _cmd_new_city(args: argparse.Namespace) -> int:
     folder = new_city(args.slug, Path(args.gtfs), boundaries=_path(args.boundaries),
                       population=_path(args.population), gbfs=_path(args.gbfs),
                       root=project_root() / "data" / "cities")
-    print(f"created {folder}")
-    print(f"next: check {folder / 'city.yml'} (lines marked CHECK), then run: citybridge validate {args.slug}")
+    print(tr("created {folder}", folder=str(folder)))
+    print(tr("next: check {profile} (lines marked CHECK), then run: citybridge validate {slug}",
+             profile=str(folder / "city.yml"), slug=args.slug))
     return 0
 
 
@@ -130,7 +138,7 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
     from .fetch import fetch_city
 
     path = fetch_city(args.city)
-    print(f"downloaded and verified {path}")
+    print(tr("downloaded and verified {path}", path=str(path)))
     return 0
 
 
@@ -151,17 +159,19 @@ def _cmd_realtime_record(args: argparse.Namespace) -> int:
     spec = city.profile.realtime
     rel = spec.vehicle_positions if spec is not None and spec.vehicle_positions else "realtime"
     folder = city.folder / rel
-    print(f"recording {args.url} every {args.every:g} s for {args.minutes:g} min into {folder}")
+    print(tr("recording {url} every {every} s for {minutes} min into {folder}", url=args.url,
+             every=f"{args.every:g}", minutes=f"{args.minutes:g}", folder=str(folder)))
     res = record(folder, args.url, every_s=args.every, minutes=args.minutes)
     for m in res.messages:
         print(m, file=sys.stderr)
     for p in res.saved:
-        print(f"saved {p}")
-    print(f"{len(res.saved)} snapshot(s) saved from {res.polls} poll(s)")
+        print(tr("saved {path}", path=str(p)))
+    print(tr("{saved} snapshot(s) saved from {polls} poll(s)", saved=len(res.saved), polls=res.polls))
     if spec is None or not spec.vehicle_positions:
-        print(f"to use them, add to {city.folder / 'city.yml'}:\nrealtime:\n  vehicle_positions: {rel}")
+        print(tr("to use them, add to {profile}:", profile=str(city.folder / "city.yml"))
+              + f"\nrealtime:\n  vehicle_positions: {rel}")
     if not res.saved:
-        raise CitybridgeError(f"no snapshot could be saved from {args.url}; see the messages above")
+        raise CitybridgeError(tr("no snapshot could be saved from {url}; see the messages above", url=args.url))
     return 0
 
 
@@ -170,63 +180,75 @@ def _path(text: str | None) -> Path | None:
 
 
 def make_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="citybridge", description=(
+    """The command's parser, its help in the language in force; ``--lang`` is taken before
+    or after a command's name."""
+    lang = argparse.ArgumentParser(add_help=False)
+    lang.add_argument("--lang", default=argparse.SUPPRESS, metavar="|".join(i18n.LANGUAGES),
+                      help=tr("language of the messages (default: CITYBRIDGE_LANG, then the locale)"))
+    p = argparse.ArgumentParser(prog="citybridge", parents=[lang], description=tr(
         "Hangzhou–Santiago public-transport workbook: execute the notebooks for every city "
         "in data/cities/ and build the book."))
     p.add_argument("--version", action="version", version=f"citybridge {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    b = sub.add_parser("build", help="execute every notebook for every city and build the book")
-    b.add_argument("--cities", help="comma-separated city slugs (default: every city in data/cities)")
-    b.add_argument("--workers", type=int, default=1, help="parallel notebook processes (default 1)")
-    b.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786")
-    b.add_argument("--no-cache", action="store_true", help="re-execute every notebook")
-    b.add_argument("--strict", action="store_true", help="treat Sphinx warnings as errors")
+    b = sub.add_parser("build", parents=[lang],
+                       help=tr("execute every notebook for every city and build the book"))
+    b.add_argument("--cities", help=tr("comma-separated city slugs (default: every city in data/cities)"))
+    b.add_argument("--workers", type=int, default=1, help=tr("parallel notebook processes (default 1)"))
+    b.add_argument("--scheduler", help=tr("address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786"))
+    b.add_argument("--no-cache", action="store_true", help=tr("re-execute every notebook"))
+    b.add_argument("--strict", action="store_true", help=tr("treat Sphinx warnings as errors"))
     b.add_argument("--editions", default="en,es,zh",
-                   help="languages of the book, comma-separated (default en,es,zh: English, Spanish, Chinese)")
+                   help=tr("languages of the book, comma-separated (default en,es,zh: English, Spanish, Chinese)"))
     b.set_defaults(func=_cmd_build)
 
-    r = sub.add_parser("run", help="execute one city's notebooks (no HTML)")
-    r.add_argument("city", help="city slug, e.g. santiago")
-    r.add_argument("--notebooks", help="comma-separated notebook numbers or names, e.g. 01,02")
-    r.add_argument("--no-cache", action="store_true", help="re-execute even when unchanged")
+    r = sub.add_parser("run", parents=[lang], help=tr("execute one city's notebooks (no HTML)"))
+    r.add_argument("city", help=tr("city slug, e.g. santiago"))
+    r.add_argument("--notebooks", help=tr("comma-separated notebook numbers or names, e.g. 01,02"))
+    r.add_argument("--no-cache", action="store_true", help=tr("re-execute even when unchanged"))
     r.set_defaults(func=_cmd_run)
 
-    v = sub.add_parser("validate", help="check a city folder or GTFS file; exit 0 ok, 1 warnings, 2 fatal")
-    v.add_argument("target", help="city slug, city folder, or GTFS zip/folder")
+    v = sub.add_parser("validate", parents=[lang],
+                       help=tr("check a city folder or GTFS file; exit 0 ok, 1 warnings, 2 fatal"))
+    v.add_argument("target", help=tr("city slug, city folder, or GTFS zip/folder"))
     v.set_defaults(func=_cmd_validate)
 
-    n = sub.add_parser("new-city", help="create data/cities/SLUG from a GTFS zip (and optional files)")
-    n.add_argument("slug", help="folder name for the city: lower case letters, digits, - or _")
-    n.add_argument("--gtfs", required=True, help="the city's GTFS zip (or folder)")
-    n.add_argument("--boundaries", help="polygons of districts (GeoJSON, GeoPackage, shapefile zip)")
-    n.add_argument("--population", help="population per district (CSV)")
-    n.add_argument("--gbfs", help="bike-share GBFS folder (station_information.json or gbfs.json)")
+    n = sub.add_parser("new-city", parents=[lang],
+                       help=tr("create data/cities/SLUG from a GTFS zip (and optional files)"))
+    n.add_argument("slug", help=tr("folder name for the city: lower case letters, digits, - or _"))
+    n.add_argument("--gtfs", required=True, help=tr("the city's GTFS zip (or folder)"))
+    n.add_argument("--boundaries", help=tr("polygons of districts (GeoJSON, GeoPackage, shapefile zip)"))
+    n.add_argument("--population", help=tr("population per district (CSV)"))
+    n.add_argument("--gbfs", help=tr("bike-share GBFS folder (station_information.json or gbfs.json)"))
     n.set_defaults(func=_cmd_new_city)
 
-    f = sub.add_parser("fetch", help="download a city's official feed named in city.yml (url + sha256)")
-    f.add_argument("city", help="city slug or folder")
+    f = sub.add_parser("fetch", parents=[lang],
+                       help=tr("download a city's official feed named in city.yml (url + sha256)"))
+    f.add_argument("city", help=tr("city slug or folder"))
     f.set_defaults(func=_cmd_fetch)
 
-    i = sub.add_parser("indicators", help="headless indicator tables for any feed (no notebooks)")
-    i.add_argument("feed", help="GTFS zip or folder")
-    i.add_argument("--date", required=True, help="service date, YYYYMMDD")
-    i.add_argument("--out", required=True, help="output folder (created)")
-    i.add_argument("--format", choices=["parquet", "csv"], default="parquet", help="table format (default parquet)")
+    i = sub.add_parser("indicators", parents=[lang],
+                       help=tr("headless indicator tables for any feed (no notebooks)"))
+    i.add_argument("feed", help=tr("GTFS zip or folder"))
+    i.add_argument("--date", required=True, help=tr("service date, YYYYMMDD"))
+    i.add_argument("--out", required=True, help=tr("output folder (created)"))
+    i.add_argument("--format", choices=["parquet", "csv"], default="parquet", help=tr("table format (default parquet)"))
     i.add_argument("--datum", choices=["WGS84", "GCJ02", "BD09"], default="WGS84",
-                   help="datum of the feed's coordinates (default WGS84)")
+                   help=tr("datum of the feed's coordinates (default WGS84)"))
     i.set_defaults(func=_cmd_indicators)
 
-    rt = sub.add_parser("realtime", help="GTFS-Realtime tools (record snapshots)")
+    rt = sub.add_parser("realtime", parents=[lang], help=tr("GTFS-Realtime tools (record snapshots)"))
     rsub = rt.add_subparsers(dest="realtime_command", metavar="ACTION", required=True)
-    rr = rsub.add_parser("record", help="poll a GTFS-Realtime endpoint and store timestamped snapshots")
-    rr.add_argument("city", help="city slug or folder")
-    rr.add_argument("--url", required=True, help="the GTFS-Realtime feed address (http:// or https://)")
-    rr.add_argument("--every", type=float, required=True, help="seconds between polls (1 or more)")
-    rr.add_argument("--for", dest="minutes", type=float, required=True, help="minutes to record (at most 1440)")
+    rr = rsub.add_parser("record", parents=[lang],
+                         help=tr("poll a GTFS-Realtime endpoint and store timestamped snapshots"))
+    rr.add_argument("city", help=tr("city slug or folder"))
+    rr.add_argument("--url", required=True, help=tr("the GTFS-Realtime feed address (http:// or https://)"))
+    rr.add_argument("--every", type=float, required=True, help=tr("seconds between polls (1 or more)"))
+    rr.add_argument("--for", dest="minutes", type=float, required=True, help=tr("minutes to record (at most 1440)"))
     rr.set_defaults(func=_cmd_realtime_record)
 
-    s = sub.add_parser("samples", help="regenerate the illustrative sample cities, deterministically")
+    s = sub.add_parser("samples", parents=[lang],
+                       help=tr("regenerate the illustrative sample cities, deterministically"))
     s.set_defaults(func=_cmd_samples)
     return p
 
@@ -248,9 +270,49 @@ def _say(text: str) -> None:
         pass
 
 
+def chosen_language(argv: list[str]) -> str:
+    """The language of a command line's messages: its ``--lang`` (anywhere on the line),
+    else ``CITYBRIDGE_LANG``, else the locale (:func:`citybridge.i18n.resolve_language`).
+
+    Raises
+    ------
+    CitybridgeError
+        ``--lang`` (or ``CITYBRIDGE_LANG``) names a language the workbook does not have;
+        the message, in the environment's language, lists the languages.
+    """
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--lang")
+    known, _ = pre.parse_known_args(argv)
+    try:
+        return i18n.resolve_language(known.lang)
+    except CitybridgeError:
+        given = known.lang if known.lang is not None else os.environ.get("CITYBRIDGE_LANG", "")
+        source = "--lang" if known.lang is not None else "CITYBRIDGE_LANG"
+        try:
+            lang = i18n.resolve_language(None) if known.lang is not None else i18n.SOURCE_LANGUAGE
+        except CitybridgeError:
+            lang = i18n.SOURCE_LANGUAGE
+        with i18n.use_language(lang):
+            raise CitybridgeError(tr("{option} {value}: not a language of the workbook; use one of {codes} "
+                                     "({names})", option=source, value=repr(given), codes=", ".join(i18n.LANGUAGES),
+                                     names=", ".join(x.name for x in i18n.LANGUAGES.values()))) from None
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run one sub-command; every failure becomes a one-paragraph message and an exit code:
-    2 for bad input or a refused operation, 1 for an unexpected failure, 130 when interrupted."""
+    2 for bad input or a refused operation, 1 for an unexpected failure, 130 when interrupted.
+    Messages are in the language of :func:`chosen_language`."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        lang = chosen_language(argv)
+    except CitybridgeError as exc:
+        _say(f"citybridge: {exc}")
+        return 2
+    with i18n.use_language(lang):
+        return _main(argv)
+
+
+def _main(argv: list[str]) -> int:
     parser = make_parser()
     args = parser.parse_args(argv)
     try:
@@ -264,27 +326,32 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         if args.command == "realtime":
-            _say("interrupted; the snapshots saved so far are kept and no partial file is left")
+            _say(tr("interrupted; the snapshots saved so far are kept and no partial file is left"))
             return 130
-        _say("interrupted; the previous book is left as it was")
+        _say(tr("interrupted; the previous book is left as it was"))
         return 130
     except PermissionError as exc:
-        _say(f"citybridge {args.command}: {exc.filename or exc}: permission denied ({exc.strerror}); "
-             "run the command where you may write, or ask for write access to that folder")
+        _say(f"citybridge {args.command}: " + tr("{path}: permission denied ({reason}); run the command where you "
+                                                 "may write, or ask for write access to that folder",
+                                                 path=str(exc.filename or exc), reason=str(exc.strerror)))
         return 2
     except OSError as exc:
         where = f"{exc.filename}: " if getattr(exc, "filename", None) else ""
-        _say(f"citybridge {args.command}: {where}{exc.strerror or exc} ({type(exc).__name__}); "
-             "check the path, free disk space and permissions, then try again")
+        _say(f"citybridge {args.command}: {where}" + tr("{reason} ({kind}); check the path, free disk space and "
+                                                        "permissions, then try again",
+                                                        reason=str(exc.strerror or exc), kind=type(exc).__name__))
         return 2
     except RecursionError:
-        _say(f"citybridge {args.command}: an input is nested too deeply to read; check the files named "
-             "above (a city.yml or GBFS file holds a few levels only)")
+        _say(f"citybridge {args.command}: " + tr("an input is nested too deeply to read; check the files named "
+                                                 "above (a city.yml or GBFS file holds a few levels only)"))
         return 2
     except Exception as exc:  # noqa: BLE001 - never a traceback for a user
-        _say(f"citybridge {args.command}: internal error ({type(exc).__name__}: {str(exc)[:300]}); this is "
-             "a bug in citybridge: please report it with the command you ran and the files it read")
+        _say(f"citybridge {args.command}: " + tr("internal error ({kind}: {error}); this is a bug in citybridge: "
+                                                 "please report it with the command you ran and the files it read",
+                                                 kind=type(exc).__name__, error=str(exc)[:300]))
         return 1
+
+
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from . import __version__
 from .errors import CitybridgeError, FeedError, ProfileError
+from .texts import tr
 
 #: Largest download accepted (bytes).
 MAX_DOWNLOAD_BYTES = 1024**3
@@ -110,16 +111,16 @@ def _handlers(watch: _Sockets) -> list:
 def check_url(url: str) -> str:
     """``url`` if it is a well-formed http(s) address, else a :class:`ProfileError` saying why."""
     if not isinstance(url, str) or not url.lower().startswith(("http://", "https://")):
-        raise ProfileError(f"download.url '{url}' is not a web address; write https://...")
+        raise ProfileError(tr("download.url '{url}' is not a web address; write https://...", url=url))
     try:
         parts = urllib.parse.urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a port that is not a number
     except ValueError as exc:
-        raise ProfileError(f"download.url '{url}' is not a valid web address ({exc}); correct it in "
-                           "city.yml") from None
+        raise ProfileError(tr("download.url '{url}' is not a valid web address ({reason}); correct it in city.yml",
+                              url=url, reason=str(exc))) from None
     if not parts.hostname or any(c.isspace() for c in url):
-        raise ProfileError(f"download.url '{url}' is not a valid web address (no host name, or a space); "
-                           "correct it in city.yml")
+        raise ProfileError(tr("download.url '{url}' is not a valid web address (no host name, or a space); "
+                              "correct it in city.yml", url=url))
     return url
 
 
@@ -152,14 +153,16 @@ def download(url: str, dest: Path, *, max_bytes: int = MAX_DOWNLOAD_BYTES, timeo
     timer = threading.Timer(deadline, watch.expire)
     timer.daemon = True
     timer.start()
-    late = CitybridgeError(f"{url}: the download did not finish within {deadline:,.0f} s (the server is too "
-                           "slow or stalled); nothing was kept. Try again later or download it yourself")
+    late = CitybridgeError(f"{url}: " + tr("the download did not finish within {limit:,.0f} s (the server is too "
+                                           "slow or stalled); nothing was kept. Try again later or download it "
+                                           "yourself", limit=float(deadline)))
     try:
         with opener.open(req, timeout=min(timeout, deadline)) as resp, open(dest, "wb") as out:
             declared = resp.headers.get("Content-Length")
             if declared and declared.isdigit() and int(declared) > max_bytes:
-                raise CitybridgeError(f"{url}: the server announces {int(declared):,} bytes, more than the "
-                                      f"limit of {max_bytes:,}; download it yourself if it is genuine")
+                raise CitybridgeError(f"{url}: " + tr("the server announces {size:,} bytes, more than the limit of "
+                                                      "{limit:,}; download it yourself if it is genuine",
+                                                      size=int(declared), limit=max_bytes))
             while True:
                 if time.monotonic() > t_end:
                     raise late
@@ -168,8 +171,9 @@ def download(url: str, dest: Path, *, max_bytes: int = MAX_DOWNLOAD_BYTES, timeo
                     break
                 size += len(chunk)
                 if size > max_bytes:
-                    raise CitybridgeError(f"{url}: the download exceeds {max_bytes:,} bytes; stopped. "
-                                          "Download it yourself if the feed is genuinely this large")
+                    raise CitybridgeError(f"{url}: " + tr("the download exceeds {limit:,} bytes; stopped. Download it "
+                                                          "yourself if the feed is genuinely this large",
+                                                          limit=max_bytes))
                 h.update(chunk)
                 out.write(chunk)
     except CitybridgeError:
@@ -183,34 +187,38 @@ def download(url: str, dest: Path, *, max_bytes: int = MAX_DOWNLOAD_BYTES, timeo
     if watch.expired:
         raise late
     if size == 0:
-        raise CitybridgeError(f"{url}: the server sent an empty file")
+        raise CitybridgeError(f"{url}: " + tr("the server sent an empty file"))
     return h.hexdigest()
 
 
 def _network_message(url: str, exc: BaseException) -> str:
     """One sentence for a failed download: what went wrong and what to check."""
     if isinstance(exc, urllib.error.HTTPError):
-        return (f"{url}: the server answered HTTP {exc.code} ({exc.reason}); check the address in city.yml "
-                "'download.url'")
+        return f"{url}: " + tr("the server answered HTTP {code} ({reason}); check the address in city.yml "
+                               "'download.url'", code=str(exc.code), reason=str(exc.reason))
     if isinstance(exc, urllib.error.URLError):
         reason = exc.reason
         if isinstance(reason, (http.client.HTTPException, ValueError)):
             return _network_message(url, reason)
-        return (f"{url}: could not download ({reason}); check the address and the network connection")
+        return f"{url}: " + tr("could not download ({reason}); check the address and the network connection",
+                               reason=str(reason))
     if isinstance(exc, http.client.LineTooLong):
-        return f"{url}: the server's reply has an over-long line ({exc}); it is not a usable web server"
+        return f"{url}: " + tr("the server's reply has an over-long line ({reason}); it is not a usable web server",
+                               reason=str(exc))
     if isinstance(exc, http.client.IncompleteRead):
-        return (f"{url}: the server's reply broke off or is badly chunked ({exc.partial and len(exc.partial) or 0} "
-                "bytes received); try again later")
+        return f"{url}: " + tr("the server's reply broke off or is badly chunked ({n} bytes received); try again "
+                               "later", n=str(exc.partial and len(exc.partial) or 0))
     if isinstance(exc, http.client.HTTPException):
         detail = str(exc).strip() or type(exc).__name__
-        return (f"{url}: the server's reply is not valid HTTP ({type(exc).__name__}: {detail[:120]}); check "
-                "the address in city.yml 'download.url' (is it a web server?)")
+        return f"{url}: " + tr("the server's reply is not valid HTTP ({kind}: {reason}); check the address in "
+                               "city.yml 'download.url' (is it a web server?)", kind=type(exc).__name__,
+                               reason=detail[:120])
     if isinstance(exc, ValueError):
-        return f"{url}: not a valid web address ({exc}); correct 'download.url' in city.yml"
+        return f"{url}: " + tr("not a valid web address ({reason}); correct 'download.url' in city.yml",
+                               reason=str(exc))
     if isinstance(exc, (TimeoutError, socket.timeout)):
-        return f"{url}: the server did not answer in time; try again later"
-    return f"{url}: the download failed ({type(exc).__name__}: {str(exc)[:200]})"
+        return f"{url}: " + tr("the server did not answer in time; try again later")
+    return f"{url}: " + tr("the download failed ({kind}: {reason})", kind=type(exc).__name__, reason=str(exc)[:200])
 
 
 def remove_stale_downloads(folder: Path, older_than_s: float = STALE_S) -> list[Path]:
@@ -262,46 +270,53 @@ def fetch_city(city: str, *, max_bytes: int = MAX_DOWNLOAD_BYTES, timeout: float
     dl = c.profile.download
     yml = c.folder / "city.yml"
     if not dl:
-        raise ProfileError(f"{yml}: no 'download' entry; add\n  download:\n    url: https://.../gtfs.zip\n"
-                           "    sha256: <64 hex digits>\nto let 'citybridge fetch' download the feed")
+        raise ProfileError(f"{yml}: " + tr("no 'download' entry; add\n  download:\n    url: https://.../gtfs.zip\n"
+                                           "    sha256: <64 hex digits>\nto let 'citybridge fetch' download the "
+                                           "feed"))
     expected = dl["sha256"].strip().lower()
     target = c.gtfs_path
     if target.is_dir():
-        raise ProfileError(f"{yml}: 'gtfs' names the folder {target.name}; 'citybridge fetch' downloads a zip. "
-                           "Set 'gtfs: gtfs.zip' (the folder is then no longer used)")
+        raise ProfileError(f"{yml}: " + tr("'gtfs' names the folder {folder}; 'citybridge fetch' downloads a zip. "
+                                           "Set 'gtfs: gtfs.zip' (the folder is then no longer used)",
+                                           folder=target.name))
     if not target.parent.is_dir():
-        raise ProfileError(f"{yml}: 'gtfs' names {c.profile.gtfs}, but the folder {target.parent.name}/ does "
-                           "not exist in the city folder; create it or set 'gtfs: gtfs.zip'")
+        raise ProfileError(f"{yml}: " + tr("'gtfs' names {file}, but the folder {folder}/ does not exist in the city "
+                                           "folder; create it or set 'gtfs: gtfs.zip'", file=str(c.profile.gtfs),
+                                           folder=target.parent.name))
     check_url(dl["url"])
     remove_stale_downloads(target.parent)
     try:
         fd, tmpname = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".download", dir=target.parent)
     except OSError as exc:
-        raise CitybridgeError(f"{target.parent}: cannot write the download there ({exc.strerror}); make the "
-                              "city folder writable (or run fetch as its owner) and try again") from None
+        raise CitybridgeError(f"{target.parent}: " + tr("cannot write the download there ({reason}); make the city "
+                                                        "folder writable (or run fetch as its owner) and try again",
+                                                        reason=str(exc.strerror))) from None
     os.close(fd)
     tmp = Path(tmpname)
     try:
         got = download(dl["url"], tmp, max_bytes=max_bytes, timeout=TIMEOUT_S if timeout is None else timeout,
                        deadline=DEADLINE_S if deadline is None else deadline)
         if got != expected:
-            raise CitybridgeError(
-                f"{dl['url']}: the downloaded file's SHA-256 does not match city.yml.\n"
-                f"  expected (city.yml download.sha256): {expected}\n"
-                f"  downloaded:                          {got}\n"
-                f"{target.name} was left unchanged. If the publisher released a new feed, check it and put "
-                "the new hash in city.yml; otherwise the download was damaged or tampered with")
+            raise CitybridgeError(f"{dl['url']}: " + tr(
+                "the downloaded file's SHA-256 does not match city.yml.\n"
+                "  expected (city.yml download.sha256): {expected}\n"
+                "  downloaded:                          {got}\n"
+                "{file} was left unchanged. If the publisher released a new feed, check it and put the new hash in "
+                "city.yml; otherwise the download was damaged or tampered with", expected=expected, got=got,
+                file=target.name))
         try:
             read_tables(tmp)
         except FeedError as exc:
-            raise CitybridgeError(f"{dl['url']}: the file matches its hash but is not a usable GTFS feed "
-                                  f"({exc}); {target.name} was left unchanged") from None
+            raise CitybridgeError(f"{dl['url']}: " + tr("the file matches its hash but is not a usable GTFS feed "
+                                                        "({reason}); {file} was left unchanged", reason=str(exc),
+                                                        file=target.name)) from None
         os.chmod(tmp, 0o666 & ~_umask())
         try:
             os.replace(tmp, target)
         except OSError as exc:
-            raise CitybridgeError(f"{target}: the verified download could not be put in place "
-                                  f"({exc.strerror}); check that the file and its folder are writable") from None
+            raise CitybridgeError(f"{target}: " + tr("the verified download could not be put in place ({reason}); "
+                                                     "check that the file and its folder are writable",
+                                                     reason=str(exc.strerror))) from None
     except BaseException:
         try:
             tmp.unlink()

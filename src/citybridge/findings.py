@@ -4,6 +4,11 @@ A finding names the file, the column and the row where it applies, and says
 what to do; :func:`findings_from_error` turns the message of any
 :class:`~citybridge.errors.CitybridgeError` ("file, column 'c', row r: text")
 into findings.
+
+A finding's message is a :class:`~citybridge.texts.Text` where the check
+wrote one: it is translated when it is shown (``citybridge validate --lang
+es``, chapter 00 in each edition), while the file, column and row stay as
+values.
 """
 from __future__ import annotations
 
@@ -12,8 +17,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .i18n import N_
+from .texts import Text, TextStr, resolve
+
 #: Severities, most severe first: the city cannot be built / a result may be wrong / a note.
-SEVERITIES = ("fatal", "warning", "info")
+SEVERITIES = (N_("fatal"), N_("warning"), N_("info"))
 
 
 @dataclass(frozen=True)
@@ -28,19 +36,27 @@ class Finding:
         The file concerned (a feed's table as ``.../gtfs.zip/stops.txt``).
     column, row : str
         Where in the file (row: 1-based data row, the header is row 0); may be empty.
-    message : str
-        What is wrong and what to do.
+    text : str or Text
+        What is wrong and what to do, as the check wrote it (a
+        :class:`~citybridge.texts.Text` is translated when shown).
     """
 
     severity: str
     file: str
     column: str
     row: str
-    message: str
+    text: str | Text
+
+    @property
+    def message(self) -> str:
+        """What is wrong and what to do, in the language in force."""
+        return str(resolve(self.text))
 
 
-def finding(sev: str, file: object, message: str, column: str = "", row: object = "") -> Finding:
+def finding(sev: str, file: object, message: str | Text, column: str = "", row: object = "") -> Finding:
     """A :class:`Finding` of severity ``sev`` (file and row as text; row 1-based, may be empty)."""
+    if isinstance(message, TextStr) and message.text is not None:
+        message = message.text
     return Finding(sev, str(file), column, "" if row == "" or row is None else str(row), message)
 
 
@@ -57,11 +73,11 @@ def findings_from_error(sev: str, exc: BaseException | str, default_file: object
             continue
         if line.startswith("- ") and out:
             out[-1] = Finding(out[-1].severity, out[-1].file, out[-1].column, out[-1].row,
-                              out[-1].message + "\n" + line)
+                              out[-1].text + "\n" + line)
             continue
         m = _LOC_RE.match(line)
         if m and ("/" in m["file"] or "\\" in m["file"] or "." in m["file"]) and " " not in m["file"].strip("'"):
-            msg = f"line {m['line']}: {m['msg']}" if m["line"] else m["msg"]
+            msg = Text("line {line}: {message}", line=int(m["line"]), message=m["msg"]) if m["line"] else m["msg"]
             out.append(finding(sev, m["file"], msg, m["col"] or "", m["row"] or ""))
         else:
             out.append(finding(sev, default_file, line))

@@ -209,7 +209,11 @@ def gettext(message: str, *, lang: str | None = None) -> str:
     ``str.format`` placeholders with names, so that a translation may move them::
 
         _("{n} stops are served").format(n=number(n))
+
+    An empty message stays empty (gettext would return the catalog's header).
     """
+    if not message:
+        return message
     code = current_language() if lang is None else resolve_language(lang)
     return translation(code).gettext(message)
 

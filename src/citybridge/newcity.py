@@ -37,6 +37,8 @@ from .city import SLUG_RE, load_city, read_profile
 from .city_profile import valid_timezone
 from .errors import CitybridgeError, DataError, FeedError, ProfileError
 from .newcity_profile import boundaries_section, clean_text, population_section, profile_text
+from .i18n import N_
+from .texts import tr
 
 #: Boundary formats accepted, by suffix (a shapefile comes with its side files or zipped).
 BOUNDARY_SUFFIXES = (".geojson", ".json", ".gpkg", ".fgb", ".shp", ".zip", ".kml", ".gml")
@@ -71,7 +73,7 @@ def _feed_facts(gtfs: Path) -> dict:
     lt = pd.to_numeric(stops.get("location_type", pd.Series(0, index=stops.index)), errors="coerce").fillna(0)
     located = stops[lt.isin([0, 1]) & stops["stop_lat"].notna() & stops["stop_lon"].notna()]
     if located.empty:
-        raise FeedError(f"{gtfs}/stops.txt: no stop has coordinates; the feed cannot be placed on a map")
+        raise FeedError(f"{gtfs}/stops.txt: " + tr("no stop has coordinates; the feed cannot be placed on a map"))
     lat, lon = float(located["stop_lat"].median()), float(located["stop_lon"].median())
     facts["lat"], facts["lon"] = lat, lon
     facts["crs"] = utm_crs(lat, lon)
@@ -122,8 +124,9 @@ def _copy_gtfs(src: Path, dest: Path) -> None:
 def _copy_boundaries(src: Path, tmp: Path) -> str:
     suffix = src.suffix.lower()
     if src.is_dir() or suffix not in BOUNDARY_SUFFIXES:
-        raise DataError(f"{src}: boundaries must be one file: GeoJSON (.geojson), GeoPackage (.gpkg), "
-                        "a shapefile (.shp with its .dbf/.shx/.prj next to it) or a zipped shapefile (.zip)")
+        raise DataError(f"{src}: " + tr("boundaries must be one file: GeoJSON (.geojson), GeoPackage (.gpkg), a "
+                                        "shapefile (.shp with its .dbf/.shx/.prj next to it) or a zipped shapefile "
+                                        "(.zip)"))
     if suffix == ".zip":
         from .feed import MAX_COMPRESSION_RATIO, check_members
 
@@ -131,7 +134,7 @@ def _copy_boundaries(src: Path, tmp: Path) -> str:
             with zipfile.ZipFile(src) as zf:
                 check_members(zf, src, max_bytes=1024**3, max_ratio=MAX_COMPRESSION_RATIO)
         except zipfile.BadZipFile:
-            raise DataError(f"{src}: not a valid zip archive; zip the shapefile's files again") from None
+            raise DataError(f"{src}: " + tr("not a valid zip archive; zip the shapefile's files again")) from None
         except FeedError as exc:
             raise DataError(str(exc)) from None
     if suffix == ".shp":
@@ -142,8 +145,8 @@ def _copy_boundaries(src: Path, tmp: Path) -> str:
             if p.is_file():
                 shutil.copyfile(p, tmp / f"boundaries{side}")
         if not (tmp / "boundaries.dbf").exists() or not (tmp / "boundaries.shx").exists():
-            raise DataError(f"{src}: a shapefile needs its .shx and .dbf files next to it (same name); "
-                            "copy them there or give a GeoJSON / GeoPackage instead")
+            raise DataError(f"{src}: " + tr("a shapefile needs its .shx and .dbf files next to it (same name); copy "
+                                            "them there or give a GeoJSON / GeoPackage instead"))
         return "boundaries.shp"
     name = f"boundaries{'.geojson' if suffix == '.json' else suffix}"
     shutil.copyfile(src, tmp / name)
@@ -155,15 +158,16 @@ def _read_boundaries(path: Path):
     from .inputs import read_geo
 
     try:
-        b = read_geo(path, what="boundaries", hint="give a GeoJSON or GeoPackage of polygons, or leave out "
-                     "--boundaries")
+        b = read_geo(path, what="boundaries",
+                     hint=N_("give a GeoJSON or GeoPackage of polygons, or leave out --boundaries"))
     except DataError as exc:  # name the file as the trainer gave it, not the temporary copy
         raise DataError(clean_text(str(exc).replace(str(path), path.name), 1000)) from None
     if b.empty:
-        raise DataError(f"{path.name}: the boundaries file holds no polygons")
+        raise DataError(f"{path.name}: " + tr("the boundaries file holds no polygons"))
     geom_types = set(b.geometry.geom_type.dropna())
     if not geom_types <= {"Polygon", "MultiPolygon"}:
-        raise DataError(f"{path.name}: the boundaries must be polygons (found {', '.join(sorted(geom_types))})")
+        raise DataError(f"{path.name}: " + tr("the boundaries must be polygons (found {kinds})",
+                                              kinds=", ".join(sorted(geom_types))))
     return b
 
 
@@ -184,16 +188,19 @@ def _copy_gbfs(src: Path, tmp: Path) -> int:
     elif src.suffix.lower() == ".json":
         files = [src]
     else:
-        raise DataError(f"{src}: give the GBFS folder (with station_information.json) or one of its .json files")
+        raise DataError(f"{src}: " + tr("give the GBFS folder (with station_information.json) or one of its .json "
+                                        "files"))
     total = sum(p.stat().st_size for p in files)
     if total > 200 * 1024**2:
-        raise DataError(f"{src}: the GBFS files add up to {total:,} bytes; that is not a bike-share feed")
+        raise DataError(f"{src}: " + tr("the GBFS files add up to {size:,} bytes; that is not a bike-share feed",
+                                        size=total))
     for p in files:
         shutil.copyfile(p, dest / p.name)
     try:
         stations = read_gbfs(dest)
     except DataError as exc:
-        raise DataError(f"{src}: the bike-share feed cannot be used: {exc}. Fix it, or leave out --gbfs") from None
+        raise DataError(f"{src}: " + tr("the bike-share feed cannot be used: {problem}. Fix it, or leave out --gbfs",
+                                        problem=str(exc))) from None
     return len(stations)
 
 
@@ -234,27 +241,29 @@ def new_city(slug: str, gtfs: Path, *, boundaries: Path | None = None, populatio
         Nothing is created in that case.
     """
     if not isinstance(slug, str) or not SLUG_RE.match(slug):
-        raise ProfileError(f"'{clean_text(slug, 60)}' cannot be a city name: use 1 to 40 lower-case letters, "
-                           "digits, '-' or '_', starting with a letter (for example 'valparaiso' or "
-                           "'cairns-2014')")
+        raise ProfileError(tr("'{slug}' cannot be a city name: use 1 to 40 lower-case letters, digits, '-' or "
+                              "'_', starting with a letter (for example 'valparaiso' or 'cairns-2014')",
+                              slug=clean_text(slug, 60)))
     root = Path(root)
     dest = root / slug
     if dest.exists() or dest.is_symlink():
-        raise ProfileError(f"{dest}: a city named '{slug}' already exists; nothing was changed. Choose "
-                           "another name, or move that folder away first if you mean to replace it")
+        raise ProfileError(f"{dest}: " + tr("a city named '{slug}' already exists; nothing was changed. Choose "
+                                            "another name, or move that folder away first if you mean to replace "
+                                            "it", slug=slug))
     inputs = {"--gtfs": Path(gtfs), "--boundaries": boundaries, "--population": population, "--gbfs": gbfs}
     for opt, p in inputs.items():
         if p is not None and not Path(p).exists():
-            raise CitybridgeError(f"{p}: file not found (given as {opt}); check the path")
+            raise CitybridgeError(f"{p}: " + tr("file not found (given as {option}); check the path", option=opt))
     gtfs = Path(gtfs)
     if not gtfs.is_dir() and gtfs.suffix.lower() != ".zip":
-        raise FeedError(f"{gtfs}: give the GTFS feed as a .zip file or as a folder of .txt files")
+        raise FeedError(f"{gtfs}: " + tr("give the GTFS feed as a .zip file or as a folder of .txt files"))
     try:
         root.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f".{slug}.new-", dir=root))
     except OSError as exc:
-        raise CitybridgeError(f"{root}: cannot create the city folder there ({exc.strerror or exc}); make the "
-                              "folder writable (or run the command as its owner), or free disk space") from None
+        raise CitybridgeError(f"{root}: " + tr("cannot create the city folder there ({reason}); make the folder "
+                                               "writable (or run the command as its owner), or free disk space",
+                                               reason=str(exc.strerror or exc))) from None
     try:
         facts = _feed_facts(gtfs)
         _copy_gtfs(gtfs, tmp / "gtfs.zip")
@@ -268,13 +277,14 @@ def new_city(slug: str, gtfs: Path, *, boundaries: Path | None = None, populatio
 
             population = Path(population)
             if population.is_dir() or population.suffix.lower() not in (".csv", ".tsv", ".txt"):
-                raise DataError(f"{population}: give the population table as a CSV file (one row per district)")
+                raise DataError(f"{population}: " + tr("give the population table as a CSV file (one row per "
+                                                       "district)"))
             pop_name = "population" + population.suffix.lower()
             shutil.copyfile(population, tmp / pop_name)
             pop_df = read_table(tmp / pop_name)
             if pop_df.empty or len(pop_df.columns) < 2:
-                raise DataError(f"{population}: the table has no rows or a single column; give a CSV with a "
-                                "district id and a population per row (comma-separated)")
+                raise DataError(f"{population}: " + tr("the table has no rows or a single column; give a CSV with "
+                                                       "a district id and a population per row (comma-separated)"))
         if boundaries is not None:
             bname = _copy_boundaries(Path(boundaries), tmp)
             b = _read_boundaries(tmp / bname)
@@ -301,7 +311,7 @@ def new_city(slug: str, gtfs: Path, *, boundaries: Path | None = None, populatio
             raise CitybridgeError("internal error: the agency name did not survive writing city.yml")
         load_city(tmp, check_files=True)
         if dest.exists():
-            raise ProfileError(f"{dest}: appeared while the city was being created; nothing was changed")
+            raise ProfileError(f"{dest}: " + tr("appeared while the city was being created; nothing was changed"))
         mask = os.umask(0)
         os.umask(mask)
         os.chmod(tmp, 0o777 & ~mask)
@@ -310,8 +320,8 @@ def new_city(slug: str, gtfs: Path, *, boundaries: Path | None = None, populatio
         shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(exc, (CitybridgeError, KeyboardInterrupt, SystemExit)):
             raise
-        raise CitybridgeError(f"could not create the city '{slug}' ({type(exc).__name__}: {clean_text(exc, 300)}); "
-                              "nothing was created") from None
+        raise CitybridgeError(tr("could not create the city '{slug}' ({kind}: {reason}); nothing was created",
+                                 slug=slug, kind=type(exc).__name__, reason=clean_text(exc, 300))) from None
     return dest
 
 

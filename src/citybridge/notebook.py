@@ -209,6 +209,10 @@ LABELS = {
     "label": N_("name"), "per_hour": N_("vehicles per hour"),
     "stations_losing_frequent": N_("stations losing frequent service"),
     "pop_lose_frequent": N_("people losing frequent transit"),
+    # trainer path (chapter 00: inputs, findings, feed inventory)
+    "severity": N_("severity"), "file": N_("file"), "column": N_("column"), "row": N_("row"),
+    "message": N_("message"), "unlocks": N_("unlocks"),
+    "rows": N_("rows"), "columns": N_("columns"),
 }
 
 #: Columns that hold counts: always shown as whole numbers.

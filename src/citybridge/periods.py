@@ -26,6 +26,7 @@ import pandas as pd
 
 from .errors import ProfileError
 from .i18n import N_
+from .texts import tr
 
 #: Default analysis periods (local time, ``[start, end)``). A profile may
 #: override them because peaks differ by city.
@@ -65,8 +66,8 @@ def hhmm_to_seconds(t: str) -> int:
     """
     m = _HHMM.match(str(t))
     if not m:
-        raise ProfileError(f"time '{t}' is not HH:MM (for example 07:30 or 25:00); "
-                           "check the 'periods' of city.yml or the argument you passed")
+        raise ProfileError(tr("time '{time}' is not HH:MM (for example 07:30 or 25:00); check the 'periods' of "
+                              "city.yml or the argument you passed", time=str(t)))
     h, mi, s = int(m.group(1)), int(m.group(2)), int(m.group(3) or 0)
     return h * 3600 + mi * 60 + s
 
@@ -158,16 +159,16 @@ def period_table(periods: Periods | None = None) -> pd.DataFrame:
     """
     periods = dict(DEFAULT_PERIODS if periods is None else periods)
     if not periods:
-        raise ProfileError("no periods given; pass e.g. {'am_peak': ('07:00', '09:00')}")
+        raise ProfileError(tr("no periods given; pass e.g. {'am_peak': ('07:00', '09:00')}"))
     rows = []
     for name, (start, end) in periods.items():
         if name == OTHER:
-            raise ProfileError(f"period name '{OTHER}' is reserved for times outside every "
-                               "period; rename it in the 'periods' of city.yml")
+            raise ProfileError(tr("period name '{name}' is reserved for times outside every period; rename it in "
+                                  "the 'periods' of city.yml", name=OTHER))
         a, b = hhmm_to_seconds(start), hhmm_to_seconds(end)
         if b <= a:
-            raise ProfileError(f"period '{name}' ends ({end}) before it starts ({start}); "
-                               "write times past midnight as 24:00–28:00")
+            raise ProfileError(tr("period '{name}' ends ({end}) before it starts ({start}); write times past "
+                                  "midnight as 24:00–28:00", name=name, end=end, start=start))
         rows.append((name, start, end, a, b, (b - a) / 60))
     return pd.DataFrame(rows, columns=["period", "start", "end", "start_s", "end_s", "minutes"])
 

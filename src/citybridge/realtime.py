@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import CitybridgeError, DataError
+from .texts import T, tr
 
 #: a GTFS-Realtime file larger than this is refused (bytes)
 MAX_PB_BYTES = 64 * 1024 * 1024
@@ -40,8 +41,8 @@ def rt_bindings():
     try:
         from google.transit import gtfs_realtime_pb2
     except ImportError as exc:  # pragma: no cover - a dependency of the project
-        raise CitybridgeError("the 'gtfs-realtime-bindings' package is missing: pip install "
-                              "gtfs-realtime-bindings") from exc
+        raise CitybridgeError(tr("the 'gtfs-realtime-bindings' package is missing: pip install "
+                                 "gtfs-realtime-bindings")) from exc
     return gtfs_realtime_pb2
 
 
@@ -57,8 +58,8 @@ def snapshot_files(path: str | os.PathLike[str]) -> list[Path]:
     if p.is_dir():
         return sorted(x for x in p.iterdir() if x.is_file() and x.suffix.lower() == ".pb"
                       and not x.name.startswith("."))
-    raise DataError(f"{p}: no such file or folder of GTFS-Realtime snapshots; record some with "
-                    "'citybridge realtime record' or correct 'realtime' in city.yml")
+    raise DataError(f"{p}: " + tr("no such file or folder of GTFS-Realtime snapshots; record some with "
+                                  "'citybridge realtime record' or correct 'realtime' in city.yml"))
 
 
 def parse_snapshot(path: Path):
@@ -72,18 +73,19 @@ def parse_snapshot(path: Path):
     rt = rt_bindings()
     size = path.stat().st_size
     if size > MAX_PB_BYTES:
-        raise DataError(f"{path}: {size:,} bytes, more than the {MAX_PB_BYTES:,} accepted for one snapshot; "
-                        "is it really a GTFS-Realtime file?")
+        raise DataError(f"{path}: " + tr("{size:,} bytes, more than the {limit:,} accepted for one snapshot; is it "
+                                         "really a GTFS-Realtime file?", size=size, limit=MAX_PB_BYTES))
     data = path.read_bytes()
     msg = rt.FeedMessage()
     try:
         msg.ParseFromString(data)
     except Exception as exc:  # noqa: BLE001 - protobuf raises DecodeError and others
-        raise DataError(f"{path}: cannot decode this GTFS-Realtime protobuf ({type(exc).__name__}); the file "
-                        "is damaged or not a GTFS-Realtime feed: record it again or remove it") from None
+        raise DataError(f"{path}: " + tr("cannot decode this GTFS-Realtime protobuf ({kind}); the file is damaged "
+                                         "or not a GTFS-Realtime feed: record it again or remove it",
+                                         kind=type(exc).__name__)) from None
     if not data or not msg.header.gtfs_realtime_version:
-        raise DataError(f"{path}, field header.gtfs_realtime_version: missing, so this is not a GTFS-Realtime "
-                        "FeedMessage; record it again or remove it")
+        raise DataError(f"{path}, field header.gtfs_realtime_version: " + tr(
+            "missing, so this is not a GTFS-Realtime FeedMessage; record it again or remove it"))
     return msg
 
 
@@ -225,14 +227,14 @@ def city_positions(city) -> pd.DataFrame:
     """
     spec = city.profile.realtime
     if not has_realtime(city):
-        raise DataError(f"{city.folder / 'city.yml'}: no 'realtime' inputs declared")
+        raise DataError(f"{city.folder / 'city.yml'}: " + tr("no 'realtime' inputs declared"))
     if spec.vehicle_positions is not None:
         files = snapshot_files(city.folder / spec.vehicle_positions)
         if files:
             return read_vehicle_positions(files)
         if spec.avl is None:
-            raise DataError(f"{city.folder / spec.vehicle_positions}: no .pb snapshot in this folder; record "
-                            "some with 'citybridge realtime record'")
+            raise DataError(f"{city.folder / spec.vehicle_positions}: " + tr(
+                "no .pb snapshot in this folder; record some with 'citybridge realtime record'"))
     from .avl import read_city_avl
 
     avl = read_city_avl(city)
@@ -267,7 +269,8 @@ def _fetch(url: str, timeout: float, max_bytes: int) -> bytes:
     with urllib.request.urlopen(req, timeout=timeout) as r:  # noqa: S310 - the trainer's own URL
         data = r.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise DataError(f"{url}: the answer is larger than {max_bytes:,} bytes; is this a GTFS-Realtime feed?")
+        raise DataError(f"{url}: " + tr("the answer is larger than {limit:,} bytes; is this a GTFS-Realtime feed?",
+                                        limit=max_bytes))
     return data
 
 
@@ -291,17 +294,19 @@ def record(folder: str | os.PathLike[str], url: str, *, every_s: float, minutes:
     """
     rt = rt_bindings()
     if not str(url).lower().startswith(("http://", "https://")):
-        raise CitybridgeError(f"--url {url!r}: give the feed's web address, starting with http:// or https://")
+        raise CitybridgeError(f"--url {url!r}: " + tr("give the feed's web address, starting with http:// or "
+                                                      "https://"))
     if not every_s >= 1:
-        raise CitybridgeError("--every must be at least 1 second")
+        raise CitybridgeError(tr("--every must be at least 1 second"))
     if not 0 < minutes <= 1440:
-        raise CitybridgeError("--for must be more than 0 and at most 1440 minutes (one day)")
+        raise CitybridgeError(tr("--for must be more than 0 and at most 1440 minutes (one day)"))
     out = Path(folder)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise CitybridgeError(f"{out}: cannot create the snapshot folder ({exc.strerror or exc}); check the "
-                              "folder's permissions or free disk space") from None
+        raise CitybridgeError(f"{out}: " + tr("cannot create the snapshot folder ({reason}); check the folder's "
+                                              "permissions or free disk space",
+                                              reason=str(exc.strerror or exc))) from None
     res = RecordResult()
     n_polls = int(minutes * 60 // every_s) + 1
     start = clock()
@@ -316,7 +321,8 @@ def record(folder: str | os.PathLike[str], url: str, *, every_s: float, minutes:
             reason = getattr(exc, "reason", None) or exc
             if isinstance(exc, urllib.error.HTTPError):
                 reason = f"HTTP {exc.code} {exc.reason}"
-            res.messages.append(f"poll {k + 1}: cannot fetch {url} ({reason}); check the address and the network")
+            res.messages.append(tr("poll {k}: cannot fetch {url} ({reason}); check the address and the network",
+                                   k=k + 1, url=url, reason=str(reason)))
             continue
         msg = rt.FeedMessage()
         try:
@@ -325,21 +331,23 @@ def record(folder: str | os.PathLike[str], url: str, *, every_s: float, minutes:
         except Exception:  # noqa: BLE001 - protobuf DecodeError and others
             ok = False
         if not ok:
-            res.messages.append(f"poll {k + 1}: the answer of {url} ({len(data):,} bytes) is not a GTFS-Realtime "
-                                "protobuf; nothing was saved for this poll")
+            res.messages.append(tr("poll {k}: the answer of {url} ({size:,} bytes) is not a GTFS-Realtime protobuf; "
+                                   "nothing was saved for this poll", k=k + 1, url=url, size=len(data)))
             continue
         ts = int(msg.header.timestamp) or int(time.time())
         kind = "trip_updates" if any(e.HasField("trip_update") for e in msg.entity) and \
             not any(e.HasField("vehicle") for e in msg.entity) else "vehicle_positions"
         path = out / snapshot_name(ts, kind)
         if path.exists():
-            res.messages.append(f"poll {k + 1}: the feed still shows timestamp {ts}; already saved as {path.name}")
+            res.messages.append(tr("poll {k}: the feed still shows timestamp {ts}; already saved as {name}", k=k + 1,
+                                   ts=str(ts), name=path.name))
             continue
         try:
             write_atomic(path, data)
         except OSError as exc:
-            res.messages.append(f"poll {k + 1}: cannot write {path} ({exc.strerror or exc}); nothing was kept "
-                                "for this poll: check the disk and the folder's permissions")
+            res.messages.append(tr("poll {k}: cannot write {path} ({reason}); nothing was kept for this poll: check "
+                                   "the disk and the folder's permissions", k=k + 1, path=str(path),
+                                   reason=str(exc.strerror or exc)))
             continue
         res.saved.append(path)
     return res
@@ -402,13 +410,14 @@ def check_realtime(city, *, bbox: tuple[float, float, float, float] | None = Non
     list of tuple
         ``(severity, file, column_or_field, row_or_entity, message)``;
         severity ``warning`` (chapter 08 cannot use the input as is) or
-        ``info``. Never raises.
+        ``info``; the message is a :class:`~citybridge.texts.Text` (translated
+        when shown) where written here. Never raises.
     """
     spec = city.profile.realtime
     yml = city.folder / "city.yml"
     if spec is None:
-        return [("info", str(yml), "", "", "no 'realtime' given: add GTFS-Realtime snapshots or an AVL table to "
-                 "unlock chapter 08 (operations as observed)")]
+        return [("info", str(yml), "", "", T("no 'realtime' given: add GTFS-Realtime snapshots or an AVL table to "
+                                             "unlock chapter 08 (operations as observed)"))]
     out: list[tuple] = []
     tz = city.profile.timezone
     try:
@@ -423,13 +432,14 @@ def check_realtime(city, *, bbox: tuple[float, float, float, float] | None = Non
             continue
         p = city.folder / rel
         if not p.exists():
-            out.append(("warning", str(p), name, "", f"named by 'realtime.{name}' in city.yml but missing; add the "
-                        "snapshots (citybridge realtime record) or remove the line"))
+            out.append(("warning", str(p), name, "", T("named by 'realtime.{name}' in city.yml but missing; add the "
+                                                       "snapshots (citybridge realtime record) or remove the line",
+                                                       name=name)))
             continue
         files = snapshot_files(p)
         if not files:
-            out.append(("warning", str(p), name, "", "no .pb snapshot here; record some with 'citybridge realtime "
-                        "record' or remove the line"))
+            out.append(("warning", str(p), name, "", T("no .pb snapshot here; record some with 'citybridge "
+                                                       "realtime record' or remove the line")))
         n = 0
         for f in files:
             try:
@@ -440,19 +450,20 @@ def check_realtime(city, *, bbox: tuple[float, float, float, float] | None = Non
                 out.append(("warning", str(f), fld, "", text or str(exc)))
                 continue
             if not msg.header.timestamp:
-                out.append(("warning", str(f), "header.timestamp", "", "the snapshot has no timestamp; its time "
-                            "cannot be known: record it again"))
+                out.append(("warning", str(f), "header.timestamp", "", T("the snapshot has no timestamp; its time "
+                                                                         "cannot be known: record it again")))
                 continue
             if name == "trip_updates" or not any(e.HasField("vehicle") for e in msg.entity):
                 if not any(e.HasField("trip_update") or e.HasField("vehicle") for e in msg.entity):
-                    out.append(("warning", str(f), "entity", "", "no VehiclePosition or TripUpdate entity in this "
-                                "snapshot"))
+                    out.append(("warning", str(f), "entity", "", T("no VehiclePosition or TripUpdate entity in "
+                                                                   "this snapshot")))
                 continue
             df = read_vehicle_positions([f])
             n += len(df)
             out += _position_problems(df, f, bbox, "pb", tz, "entity", pb_fields)
         if n:
-            out.append(("info", str(p), "", "", f"{n:,} vehicle positions in {len(files):,} snapshot(s)"))
+            out.append(("info", str(p), "", "", T("{n:,} vehicle positions in {files:,} snapshot(s)", n=n,
+                                                  files=len(files))))
     if spec.avl is not None:
         p = city.folder / spec.avl.file
         from .avl import read_city_avl
@@ -470,6 +481,6 @@ def check_realtime(city, *, bbox: tuple[float, float, float, float] | None = Non
         fields = {"lat": cm["lat"], "vehicle": cm["vehicle"], "time": cm["time"],
                   "fix": spec.avl.columns.get("fix_age_min", spec.avl.columns.get("fix_age_s", cm["time"]))}
         out += _position_problems(df, p, bbox, "avl", spec.avl.timezone or tz, "row", fields)
-        out.append(("info", str(p), "", "", f"AVL table: {len(df):,} positions of {df['vehicle_id'].nunique():,} "
-                    "vehicles"))
+        out.append(("info", str(p), "", "", T("AVL table: {n:,} positions of {vehicles:,} vehicles", n=len(df),
+                                              vehicles=int(df["vehicle_id"].nunique()))))
     return out

@@ -129,7 +129,10 @@ FORMATTER = LocaleFormatter()
 
 
 def resolve(value: Any) -> Any:
-    """``value`` as shown now: a :class:`Text` becomes its string in the language in force."""
+    """``value`` as shown now: a :class:`Text` (or a :class:`TextStr`'s text) becomes its
+    string in the language in force."""
+    if isinstance(value, TextStr) and value.text is not None:
+        return str(value.text)
     return str(value) if isinstance(value, Text) else value
 
 
@@ -225,6 +228,28 @@ class Text:
         return spec
 
 
+class TextStr(str):
+    """A :class:`Text` that is also a plain string: its English wording, for code that stores or
+    searches it (a service day's notes are cached and written to JSON), carrying the text that
+    :func:`resolve` shows in the language in force (the notes list and the data check).
+
+    ``TextStr(Text("{n:,} stops ...", n=3))`` equals ``"3 stops ..."``; ``.text`` is the
+    :class:`Text` (None for a plain string read back without it).
+    """
+
+    text: Text | None
+
+    def __new__(cls, value: Text | str) -> TextStr:
+        if isinstance(value, Text):
+            with i18n.use_language(i18n.SOURCE_LANGUAGE):
+                obj = super().__new__(cls, str(value))
+            obj.text = value
+            return obj
+        obj = super().__new__(cls, value)
+        obj.text = None  # pickle restores the text after
+        return obj
+
+
 def tr(msgid: str, /, **values: Any) -> str:
     """``msgid`` translated into the language in force and formatted now (see :class:`Text`)."""
     return str(Text(msgid, **values))
@@ -283,5 +308,5 @@ def multilingual(fn: F) -> F:
 #: IPython keeps for the last result).
 T = Text
 
-__all__ = ["EDITIONS_ENV", "VARIANTS_KEY", "editions_of", "output_languages", "LocaleFormatter", "FORMATTER", "resolve",
-           "Text", "T", "tr", "translate", "each_language", "multilingual"]
+__all__ = ["EDITIONS_ENV", "VARIANTS_KEY", "editions_of", "output_languages", "LocaleFormatter", "FORMATTER",
+           "resolve", "Text", "TextStr", "T", "tr", "translate", "each_language", "multilingual"]

@@ -26,6 +26,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import CitybridgeError
+from .i18n import N_
+from .texts import T, tr
 # The checks live in their own rooms: the feed's tables (validate_feed), the profile and the
 # optional inputs (validate_inputs); their public names stay importable from here.
 from .findings import SEVERITIES, Finding, finding, findings_from_error  # noqa: F401
@@ -56,13 +58,13 @@ def _resolve(target: str | os.PathLike[str]):
     if t.is_file() and t.suffix.lower() == ".zip":
         return None, t, []
     if t.is_dir():
-        return None, None, [finding("fatal", t, "neither a city folder (no city.yml) nor a GTFS folder (no .txt "
-                                    "tables); give a city slug, a city folder, or a GTFS .zip/folder")]
+        return None, None, [finding("fatal", t, T("neither a city folder (no city.yml) nor a GTFS folder (no .txt "
+                                    "tables); give a city slug, a city folder, or a GTFS .zip/folder"))]
     if not t.exists():
-        return None, None, [finding("fatal", t, "no such file, folder or city; give a city slug (see data/cities), a "
-                                    "city folder, or a GTFS .zip/folder")]
-    return None, None, [finding("fatal", t, "not a GTFS feed: give the feed as a .zip file or a folder of .txt "
-                                "files, or a city slug/folder")]
+        return None, None, [finding("fatal", t, T("no such file, folder or city; give a city slug (see data/cities), a "
+                                    "city folder, or a GTFS .zip/folder"))]
+    return None, None, [finding("fatal", t, T("not a GTFS feed: give the feed as a .zip file or a folder of .txt "
+                                "files, or a city slug/folder"))]
 
 
 def validate(target: str | os.PathLike[str], *, date: str | None = None) -> list[Finding]:
@@ -82,12 +84,13 @@ def validate(target: str | os.PathLike[str], *, date: str | None = None) -> list
     except KeyboardInterrupt:
         raise
     except Exception as exc:  # noqa: BLE001 - a check must never end in a traceback
-        return [finding("fatal", target, f"internal error while checking ({type(exc).__name__}: {exc}); this is a "
-                        "bug in citybridge: please report it together with the file")]
+        return [finding("fatal", target, T("internal error while checking ({kind}: {error}); this is a "
+                                      "bug in citybridge: please report it together with the file",
+                                      kind=type(exc).__name__, error=str(exc)))]
 
 
 def _validate(target, *, date: str | None) -> list[Finding]:
-    from .feed import choose_date, date_choice_note, feed_date_range, prepare_day, read_feed, require_rows
+    from .feed import choose_date, date_choice_text, feed_date_range, prepare_day, read_feed, require_rows
 
     city, gtfs, findings = _resolve(target)
     if gtfs is None:
@@ -100,9 +103,10 @@ def _validate(target, *, date: str | None) -> list[Finding]:
         if gtfs.is_dir():
             return findings
         if not gtfs.exists():
-            hint = (" or run 'citybridge fetch " + city.slug + "' to download it") if city.profile.download else ""
-            findings.append(finding("fatal", gtfs, f"the GTFS feed named by 'gtfs' in city.yml is missing; put the "
-                                    f"feed's zip there{hint}", "gtfs"))
+            text = (T("the GTFS feed named by 'gtfs' in city.yml is missing; put the feed's zip there or run "
+                      "'citybridge fetch {slug}' to download it", slug=city.slug) if city.profile.download else
+                    T("the GTFS feed named by 'gtfs' in city.yml is missing; put the feed's zip there"))
+            findings.append(finding("fatal", gtfs, text, "gtfs"))
             return findings
     try:
         feed = read_feed(gtfs, datum=datum)
@@ -115,18 +119,20 @@ def _validate(target, *, date: str | None) -> list[Finding]:
         findings += check_gbfs_swapped(city, feed)
         findings += check_realtime_inputs(city, feed)
     else:
-        findings.append(finding("info", gtfs, "a bare feed: to build its chapters, make it a city with "
-                                "'citybridge new-city SLUG --gtfs " + str(gtfs) + "'"))
+        findings.append(finding("info", gtfs, T("a bare feed: to build its chapters, make it a city with "
+                                  "'citybridge new-city SLUG --gtfs {feed}'", feed=str(gtfs))))
     try:
         chosen = not date
         date = date or choose_date(feed)
         day = prepare_day(feed, date, crs=city.profile.crs if city is not None else None)
         if chosen:
-            findings += [finding("info", gtfs, note) for note in date_choice_note(day.date)]
+            findings += [finding("info", gtfs, note) for note in date_choice_text(day.date)]
         lo, hi = feed_date_range(feed)
-        findings.append(finding("info", gtfs, f"service from {lo:%Y%m%d} to {hi:%Y%m%d}; analysis date {day.date}: "
-                                f"{len(day.trips):,} trips on {day.trips['route_id'].nunique():,} routes, "
-                                f"{len(day.stop_ids):,} stops served"))
+        findings.append(finding("info", gtfs, T("service from {first} to {last}; analysis date {date}: "
+                                                "{trips:,} trips on {routes:,} routes, {stops:,} stops served",
+                                                first=f"{lo:%Y%m%d}", last=f"{hi:%Y%m%d}", date=str(day.date),
+                                                trips=len(day.trips), routes=int(day.trips["route_id"].nunique()),
+                                                stops=len(day.stop_ids))))
     except CitybridgeError as exc:
         findings += findings_from_error("fatal", exc, gtfs)
     return findings
@@ -135,9 +141,12 @@ def _validate(target, *, date: str | None) -> list[Finding]:
 def findings_table(findings: list[Finding], *, relative_to: Path | None = None) -> pd.DataFrame:
     """Findings as a table: severity, file, column, row, message (most severe first).
 
-    ``relative_to`` shortens file paths (e.g. to the city folder).
+    ``relative_to`` shortens file paths (e.g. to the city folder). The
+    ``message`` column holds each finding's text as the check wrote it (a
+    :class:`~citybridge.texts.Text` is translated when the table is shown).
     """
-    df = pd.DataFrame([f.__dict__ for f in findings], columns=["severity", "file", "column", "row", "message"])
+    df = pd.DataFrame([(f.severity, f.file, f.column, f.row, f.text) for f in findings],
+                      columns=["severity", "file", "column", "row", "message"])
     if relative_to is not None:
         df["file"] = [_short(f, Path(relative_to)) for f in df["file"]]
     df["severity"] = pd.Categorical(df["severity"], SEVERITIES, ordered=True)
@@ -160,11 +169,18 @@ def _short(file: str, base: Path | None = None) -> str:
 
 
 _HEAD = {
-    "fatal": "FATAL: the city cannot be built (or a chapter will fail) until these are fixed",
-    "warning": "WARNINGS: the city builds, but a result may be wrong",
-    "info": "NOTES: what was assumed, and what optional files would unlock",
+    "fatal": N_("FATAL: the city cannot be built (or a chapter will fail) until these are fixed"),
+    "warning": N_("WARNINGS: the city builds, but a result may be wrong"),
+    "info": N_("NOTES: what was assumed, and what optional files would unlock"),
 }
-_VERDICT = {0: "OK", 1: "usable, with warnings", 2: "NOT usable yet"}
+_VERDICT = {0: N_("OK"), 1: N_("usable, with warnings"), 2: N_("NOT usable yet")}
+
+
+def location(f: Finding) -> str:
+    """Where a finding applies, in the language in force: ``file, column 'c', row r``
+    (the file shortened to the current folder; column and row only when known)."""
+    return ", ".join(x for x in (_short(f.file), tr("column '{column}'", column=f.column) if f.column else "",
+                                 tr("row {row}", row=f.row) if f.row else "") if x)
 
 
 def print_report(findings: list[Finding], target: object, stream=None) -> int:
@@ -176,26 +192,26 @@ def print_report(findings: list[Finding], target: object, stream=None) -> int:
     stream = stream or sys.stdout
     code = exit_code(findings)
     n = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITIES}
-    print(f"citybridge validate {target}: {_VERDICT[code]} ({n['fatal']} fatal, {n['warning']} warning(s), "
-          f"{n['info']} note(s)); exit code {code}", file=stream)
+    print(tr("citybridge validate {target}: {verdict} ({fatal} fatal, {warnings} warning(s), {notes} note(s)); "
+             "exit code {code}", target=str(target), verdict=T(_VERDICT[code]), fatal=n["fatal"],
+             warnings=n["warning"], notes=n["info"], code=code), file=stream)
     k = 0
     for sev in SEVERITIES:
         items = [x for x in findings if x.severity == sev]
         if not items:
             continue
-        print(f"\n{_HEAD[sev]}", file=stream)
+        print("\n" + tr(_HEAD[sev]), file=stream)
         for f in items:
             k += 1
-            loc = ", ".join(x for x in (_short(f.file), f"column '{f.column}'" if f.column else "",
-                                        f"row {f.row}" if f.row else "") if x)
-            print(f"{k:3}. {loc}:", file=stream)
+            print(f"{k:3}. {location(f)}:", file=stream)
             for para in f.message.split("\n"):
                 print(textwrap.fill(para, width=100, initial_indent="     ", subsequent_indent="     ",
                                     break_long_words=False, break_on_hyphens=False), file=stream)
     if code == 2:
-        print("\nFix the FATAL items first, then run this command again.", file=stream)
+        print("\n" + tr("Fix the FATAL items first, then run this command again."), file=stream)
     elif code == 1:
-        print("\nThe city can be built (citybridge build); check each warning against the results.", file=stream)
+        print("\n" + tr("The city can be built (citybridge build); check each warning against the results."),
+              file=stream)
     return code
 
 
@@ -212,20 +228,21 @@ def inputs_table(city) -> pd.DataFrame:
         ``input`` (gtfs, boundaries, population, gbfs), ``file`` (relative to
         the city folder, empty when not given), ``status`` (``present``,
         ``missing``, ``not given``), ``size_kb`` (kilobytes, NaN when absent),
-        ``unlocks`` (what it is used for).
+        ``unlocks`` (what it is used for). Status and unlocks are the English
+        messages of the package catalog (a table shows them translated).
     """
     rows = []
-    unlocks = {"gtfs": "every chapter (required)", **UNLOCKS}
+    unlocks = {"gtfs": N_("every chapter (required)"), **UNLOCKS}
     for kind in ("gtfs", "boundaries", "population", "gbfs"):
         p = city.gtfs_path if kind == "gtfs" else city.optional_path(kind)
         if p is None:
-            rows.append((kind, "", "not given", np.nan, unlocks[kind]))
+            rows.append((kind, "", N_("not given"), np.nan, unlocks[kind]))
             continue
         if p.is_dir():
             size = sum(q.stat().st_size for q in p.rglob("*") if q.is_file())
         else:
             size = p.stat().st_size if p.exists() else np.nan
-        rows.append((kind, _short(str(p), city.folder), "present" if p.exists() else "missing",
+        rows.append((kind, _short(str(p), city.folder), N_("present") if p.exists() else N_("missing"),
                      size / 1024 if size == size else np.nan, unlocks[kind]))
     return pd.DataFrame(rows, columns=["input", "file", "status", "size_kb", "unlocks"])
 
@@ -257,9 +274,13 @@ def agencies_table(path: str | os.PathLike[str]) -> pd.DataFrame:
 
 
 def summary_sentence(findings: list[Finding], name: str) -> str:
-    """One sentence: how many problems of each kind, and whether the city can be built."""
+    """One sentence, in the language in force: how many problems of each kind, and whether
+    the city can be built."""
     n = {s: sum(1 for f in findings if f.severity == s) for s in SEVERITIES}
-    verdict = {0: "its data pass every check", 1: "it can be built, but check the warnings below",
-               2: "it cannot be fully built until the fatal problems below are fixed"}[exit_code(findings)]
-    return (f"{name}: {n['fatal']} fatal problem(s), {n['warning']} warning(s) and {n['info']} note(s); "
-            f"{verdict}.")
+    message = {0: N_("{name}: {fatal} fatal problem(s), {warnings} warning(s) and {notes} note(s); "
+                     "its data pass every check."),
+               1: N_("{name}: {fatal} fatal problem(s), {warnings} warning(s) and {notes} note(s); "
+                     "it can be built, but check the warnings below."),
+               2: N_("{name}: {fatal} fatal problem(s), {warnings} warning(s) and {notes} note(s); "
+                     "it cannot be fully built until the fatal problems below are fixed.")}[exit_code(findings)]
+    return tr(message, name=name, fatal=n["fatal"], warnings=n["warning"], notes=n["info"])

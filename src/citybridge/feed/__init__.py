@@ -24,8 +24,8 @@ from ..periods import times_to_seconds
 from .archive import (MAX_COMPRESSION_RATIO, MAX_MEMBERS, MAX_UNCOMPRESSED_BYTES, REQUIRED_FILES, check_members,
                       clean_csv, decode_text, folder_tables, read_member, read_tables, require_files, zip_errors,
                       zip_tables)
-from .calendar import (active_services, active_trips, choose_date, date_choice_note, feed_date_range, to_date,
-                       trips_by_date, trips_per_template)
+from .calendar import (active_services, active_trips, choose_date, date_choice_note, date_choice_text,
+                       feed_date_range, to_date, trips_by_date, trips_per_template)
 from .day import (build_day, copy_feed_folder, day_tables, expand_frequencies, feed_day, interpolate,
                   interpolation_notes, prepare_day, read_day, utm_crs)
 from .tables import (HIGH_CAPACITY_MODES, REQUIRED_COLUMNS, check_service_tables, convert_datum, mode_of,
@@ -35,7 +35,8 @@ __all__ = [
     "FeedDay", "HIGH_CAPACITY_MODES", "MAX_COMPRESSION_RATIO", "MAX_MEMBERS", "MAX_UNCOMPRESSED_BYTES",
     "REQUIRED_COLUMNS", "REQUIRED_FILES", "active_services", "active_trips", "build_day", "check_members",
     "check_service_tables", "choose_date", "clean_csv", "convert_datum", "copy_feed_folder",
-    "date_choice_note", "day_tables", "decode_text", "expand_frequencies", "feed_date_range", "feed_day",
+    "date_choice_note", "date_choice_text", "day_tables", "decode_text", "expand_frequencies", "feed_date_range",
+    "feed_day",
     "folder_tables", "interpolate", "interpolation_notes", "mode_of", "no_rows", "prepare_day", "read_day",
     "read_feed", "read_member", "read_tables", "require_files", "require_rows", "times_to_seconds", "to_date",
     "trips_by_date", "trips_per_template", "utm_crs", "zip_errors", "zip_tables",

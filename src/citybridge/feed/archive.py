@@ -19,6 +19,7 @@ from pathlib import Path, PurePosixPath
 import pandas as pd
 
 from ..errors import FeedError, where
+from ..texts import T, Text, TextStr, tr
 
 #: Refuse archives whose files add up to more than this (bytes, uncompressed).
 MAX_UNCOMPRESSED_BYTES = 4 * 1024**3
@@ -43,29 +44,30 @@ def _is_junk(name: str) -> bool:
 def check_members(zf: zipfile.ZipFile, path: Path, *, max_bytes: int, max_ratio: float) -> list[zipfile.ZipInfo]:
     infos = zf.infolist()
     if len(infos) > MAX_MEMBERS:
-        raise FeedError(f"{path}: the archive holds {len(infos):,} entries (limit {MAX_MEMBERS:,}); "
-                        "a GTFS feed has about 20 files. Refusing to read it; zip only the feed's "
-                        ".txt files.")
+        raise FeedError(f"{path}: " + tr("the archive holds {n:,} entries (limit {limit:,}); a GTFS feed has about "
+                                         "20 files. Refusing to read it; zip only the feed's .txt files.",
+                                         n=len(infos), limit=MAX_MEMBERS))
     total = 0
     members = []
     for info in infos:
         name = info.filename
         p = PurePosixPath(name.replace("\\", "/"))
         if p.is_absolute() or ".." in p.parts or (len(name) > 1 and name[1] == ":"):
-            raise FeedError(f"{path}: archive entry '{name}' points outside the archive "
-                            "(absolute path or '..'); refusing to read this zip. "
-                            "Re-create the zip with plain file names.")
+            raise FeedError(f"{path}: " + tr("archive entry '{name}' points outside the archive (absolute path or "
+                                             "'..'); refusing to read this zip. Re-create the zip with plain file "
+                                             "names.", name=name))
         if info.is_dir():
             continue
         total += info.file_size
         if total > max_bytes:
-            raise FeedError(f"{path}: the archive expands to more than {max_bytes:,} bytes; "
-                            "refusing to read it (possible zip bomb). If the feed is genuinely "
-                            "this large, unzip it yourself and point 'gtfs' at the folder.")
+            raise FeedError(f"{path}: " + tr("the archive expands to more than {limit:,} bytes; refusing to read it "
+                                             "(possible zip bomb). If the feed is genuinely this large, unzip it "
+                                             "yourself and point 'gtfs' at the folder.", limit=max_bytes))
         if info.file_size > _RATIO_MIN_BYTES and info.compress_size and \
                 info.file_size / info.compress_size > max_ratio:
-            raise FeedError(f"{path}: entry '{name}' expands {info.file_size / info.compress_size:,.0f} "
-                            f"times (limit {max_ratio}); refusing to read it (possible zip bomb).")
+            raise FeedError(f"{path}: " + tr("entry '{name}' expands {ratio:,.0f} times (limit {limit}); refusing "
+                                             "to read it (possible zip bomb).", name=name,
+                                             ratio=info.file_size / info.compress_size, limit=str(max_ratio)))
         members.append(info)
     return members
 
@@ -140,8 +142,8 @@ def clean_csv(text: str, name: str) -> pd.DataFrame:
     seen: set[str] = set()
     for col in (str(c).strip().lstrip("\ufeff") for c in header):
         if col and col in seen:
-            raise FeedError(f"{where(name, col, 0)}: the header names column '{col}' twice; "
-                            "remove or rename one of them")
+            raise FeedError(f"{where(name, col, 0)}: " + tr("the header names column '{column}' twice; remove or "
+                                                            "rename one of them", column=col))
         seen.add(col)
     try:
         df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
@@ -151,11 +153,12 @@ def clean_csv(text: str, name: str) -> pd.DataFrame:
     except (pd.errors.ParserError, csv.Error, ValueError) as exc:
         m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
         if m:
-            raise FeedError(f"{where(name, row=int(m.group(2)) - 1)}: this row has {m.group(3)} "
-                            f"values but the header has {m.group(1)} columns; check for an "
-                            "unquoted comma in a name, or a missing/extra comma") from None
-        raise FeedError(f"{name}: not a readable CSV table ({str(exc).strip()}); check quoting and "
-                        "the number of commas on each row") from None
+            raise FeedError(f"{where(name, row=int(m.group(2)) - 1)}: "
+                            + tr("this row has {values} values but the header has {columns} columns; check for an "
+                                 "unquoted comma in a name, or a missing/extra comma", values=int(m.group(3)),
+                                 columns=int(m.group(1)))) from None
+        raise FeedError(f"{name}: " + tr("not a readable CSV table ({reason}); check quoting and the number of "
+                                         "commas on each row", reason=str(exc).strip())) from None
     df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
     for c in df.columns:
         df[c] = df[c].str.strip()
@@ -169,16 +172,18 @@ def folder_tables(path: Path, *, max_bytes: int, notes: list[str]) -> tuple[dict
     total = 0
     for p in sorted(q for q in path.iterdir() if q.suffix.lower() == ".txt"):
         if p.is_symlink() or not p.is_file():
-            notes.append(f"{path.name}/{p.name}: a link or special file, not read; copy the real file in")
+            notes.append(TextStr(Text.join([f"{path.name}/{p.name}: ", T("a link or special file, not read; copy "
+                                                                         "the real file in")])))
             continue
         total += p.stat().st_size
         if total > max_bytes:
-            raise FeedError(f"{path}: the feed's files add up to more than {max_bytes:,} bytes; "
-                            "refusing to read them all at once")
+            raise FeedError(f"{path}: " + tr("the feed's files add up to more than {limit:,} bytes; refusing to "
+                                             "read them all at once", limit=max_bytes))
         name = p.name.lower()
         if name in files:
-            raise FeedError(f"{path}: two files are named {name} ('{files[name].name}' and '{p.name}', "
-                            "differing only in capitals); keep one")
+            raise FeedError(f"{path}: " + tr("two files are named {name} ('{first}' and '{second}', differing only "
+                                             "in capitals); keep one", name=name, first=files[name].name,
+                                             second=p.name))
         files[name] = p
     return files, [q.name for q in path.iterdir() if q.suffix.lower() == ".zip"]
 
@@ -199,9 +204,10 @@ def zip_tables(zf: zipfile.ZipFile, path: Path, *, max_bytes: int, max_ratio: fl
         if not name.endswith(".txt"):
             continue
         if name in members:
-            raise FeedError(f"{path}: two entries are named {name} ('{members[name].filename}' and "
-                            f"'{info.filename}'); the archive seems to hold more than one "
-                            "feed. Zip one feed only, with its files at the top level.")
+            raise FeedError(f"{path}: " + tr("two entries are named {name} ('{first}' and '{second}'); the archive "
+                                             "seems to hold more than one feed. Zip one feed only, with its files "
+                                             "at the top level.", name=name, first=members[name].filename,
+                                             second=info.filename))
         members[name] = info
     return members, inner_zips
 
@@ -211,8 +217,8 @@ def read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, path: Path) -> bytes
     with zf.open(info) as fh:
         data = fh.read(info.file_size + 1)
     if len(data) > info.file_size:
-        raise FeedError(f"{path}: entry '{info.filename}' is larger than its "
-                        "header says; refusing to read it.")
+        raise FeedError(f"{path}: " + tr("entry '{name}' is larger than its header says; refusing to read it.",
+                                         name=info.filename))
     return data
 
 
@@ -222,11 +228,12 @@ def zip_errors(path: Path):
     try:
         yield
     except zipfile.BadZipFile as exc:
-        raise FeedError(f"{path}: not a valid zip archive ({exc}); re-download the feed or zip "
-                        "the .txt files again") from None
+        raise FeedError(f"{path}: " + tr("not a valid zip archive ({reason}); re-download the feed or zip the "
+                                         ".txt files again", reason=str(exc))) from None
     except (zipfile.LargeZipFile, NotImplementedError, RuntimeError, EOFError, OSError) as exc:
-        raise FeedError(f"{path}: the zip archive cannot be read ({type(exc).__name__}: {exc}); "
-                        "re-create it with a standard zip tool (no encryption)") from None
+        raise FeedError(f"{path}: " + tr("the zip archive cannot be read ({kind}: {reason}); re-create it with a "
+                                         "standard zip tool (no encryption)", kind=type(exc).__name__,
+                                         reason=str(exc))) from None
 
 
 def require_files(path: Path, present: set[str], inner_zips: list[str]) -> None:
@@ -237,10 +244,10 @@ def require_files(path: Path, present: set[str], inner_zips: list[str]) -> None:
     if missing:
         hint = ""
         if inner_zips:
-            hint = (f" The archive holds another archive ({inner_zips[0]}): unzip the outer one and give "
-                    "the inner zip instead.")
-        raise FeedError(f"{path}: required GTFS file(s) missing: {', '.join(missing)}; "
-                        "a feed needs agency, stops, routes, trips, stop_times and a calendar." + hint)
+            hint = " " + tr("The archive holds another archive ({inner}): unzip the outer one and give the inner "
+                            "zip instead.", inner=inner_zips[0])
+        raise FeedError(f"{path}: " + tr("required GTFS file(s) missing: {files}; a feed needs agency, stops, "
+                                         "routes, trips, stop_times and a calendar.", files=", ".join(missing)) + hint)
 
 
 def read_tables(path: str | Path, *, max_bytes: int = MAX_UNCOMPRESSED_BYTES,
@@ -270,7 +277,7 @@ def read_tables(path: str | Path, *, max_bytes: int = MAX_UNCOMPRESSED_BYTES,
     path = Path(path)
     notes: list[str] = []
     if not path.exists():
-        raise FeedError(f"{path}: GTFS feed not found; check the path (or the 'gtfs' entry of city.yml)")
+        raise FeedError(f"{path}: " + tr("GTFS feed not found; check the path (or the 'gtfs' entry of city.yml)"))
     if path.is_dir():
         files, inner_zips = folder_tables(path, max_bytes=max_bytes, notes=notes)
         raw = {name: p.read_bytes() for name, p in files.items()}
@@ -283,8 +290,9 @@ def read_tables(path: str | Path, *, max_bytes: int = MAX_UNCOMPRESSED_BYTES,
     for name, data in raw.items():
         text, enc = decode_text(data)
         if enc != "utf-8":
-            notes.append(f"{path.name}/{name}: read as {enc} (not UTF-8); check that accented names "
-                         "look right, or save the file as UTF-8")
+            notes.append(TextStr(Text.join([f"{path.name}/{name}: ", T(
+                "read as {encoding} (not UTF-8); check that accented names look right, or save the file as UTF-8",
+                encoding=enc)])))
         tables[name[:-4]] = clean_csv(text, f"{path}/{name}")
     return tables, notes
 

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FeedError
+from ..texts import Text, TextStr, tr
 from ..periods import times_to_seconds
 
 
@@ -18,7 +19,7 @@ def to_date(d: str | dt.date) -> dt.date:
     try:
         return dt.datetime.strptime(str(d), "%Y%m%d").date()
     except ValueError:
-        raise FeedError(f"date '{d}' is not YYYYMMDD (for example 20260317)") from None
+        raise FeedError(tr("date '{date}' is not YYYYMMDD (for example 20260317)", date=str(d))) from None
 
 
 def feed_date_range(feed) -> tuple[dt.date, dt.date]:
@@ -29,8 +30,7 @@ def feed_date_range(feed) -> tuple[dt.date, dt.date]:
     if feed.calendar_dates is not None and not feed.calendar_dates.empty:
         dates += list(feed.calendar_dates["date"])
     if not dates:
-        raise FeedError("the feed has no calendar.txt or calendar_dates.txt rows; "
-                        "add service dates")
+        raise FeedError(tr("the feed has no calendar.txt or calendar_dates.txt rows; add service dates"))
     ds = sorted(to_date(str(d)) for d in dates)
     return ds[0], ds[-1]
 
@@ -118,20 +118,37 @@ def choose_date(feed) -> str:
         every = [start + dt.timedelta(days=i) for i in range(span)]
         counts = trips_by_date(feed, every)
     if counts.empty or counts.max() <= 0:
-        raise FeedError(f"no trips run on any day from {start} to {end}; check that the trips' service_id "
-                        "values appear in calendar.txt / calendar_dates.txt on days inside the feed's dates "
-                        "(and the notes on frequencies.txt, if any)")
+        raise FeedError(tr("no trips run on any day from {start} to {end}; check that the trips' service_id values "
+                           "appear in calendar.txt / calendar_dates.txt on days inside the feed's dates (and the "
+                           "notes on frequencies.txt, if any)", start=str(start), end=str(end)))
     return str(counts.idxmax())
+
+
+def weekday_name(d: dt.date) -> str:
+    """The name of ``d``'s day of the week in the language in force (``Saturday``, ``sábado``, ``星期六``)."""
+    from babel.dates import format_date
+
+    from .. import i18n
+
+    return format_date(d, "EEEE", locale=i18n.language().babel)
+
+
+def date_choice_text(date: str) -> list[Text]:
+    """:func:`date_choice_note` as texts translated when shown (the data check shows them per language)."""
+    d = to_date(date)
+    if d.weekday() < 5:
+        return []
+    return [Text("the feed has no weekday service, so the analysis day is {day} {date}, the busiest day with "
+                 "service; figures describe that day, not a working day", day=Text.of(weekday_name, d),
+                 date=f"{d:%Y-%m-%d}")]
 
 
 def date_choice_note(date: str) -> list[str]:
     """A note when the default analysis date is not a weekday (the feed has
-    no weekday service), saying which day was chosen."""
-    d = to_date(date)
-    if d.weekday() < 5:
-        return []
-    return [f"the feed has no weekday service, so the analysis day is {d:%A} {d:%Y-%m-%d}, the busiest day "
-            "with service; figures describe that day, not a working day"]
+    no weekday service), saying which day was chosen (in English: the service
+    day's notes are computed once and cached), each carrying its translation
+    (:class:`~citybridge.texts.TextStr`)."""
+    return [TextStr(t) for t in date_choice_text(date)]
 
 
 def active_trips(feed, date: str) -> pd.DataFrame:
@@ -150,8 +167,8 @@ def active_trips(feed, date: str) -> pd.DataFrame:
     trips = trips[trips["service_id"].isin(active_services(feed, date))]
     if trips.empty:
         lo, hi = feed_date_range(feed)
-        raise FeedError(f"no trips run on {date} (the feed covers {lo:%Y%m%d}–{hi:%Y%m%d}); "
-                        "choose a date inside the feed's calendar")
+        raise FeedError(tr("no trips run on {date} (the feed covers {first}–{last}); choose a date inside the "
+                           "feed's calendar", date=str(date), first=f"{lo:%Y%m%d}", last=f"{hi:%Y%m%d}"))
     if "direction_id" not in trips:
         trips["direction_id"] = 0
     trips["direction_id"] = pd.to_numeric(trips["direction_id"], errors="coerce").fillna(0).astype(int)

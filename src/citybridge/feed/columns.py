@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import FeedError, where
+from ..texts import tr
 
 #: The file and the columns of it that the service day uses.
 STOP_TIMES = "stop_times.txt"
@@ -84,8 +85,9 @@ def check_stop_times(cols: dict[str, Column], names: list[str], label: str) -> n
         blank_u = c.values == ""
         if blank_u.any():
             blank = blank_u[c.codes]
-            raise FeedError(f"{where(label, key, _first(blank))}: the {key} is blank "
-                            f"({int(blank.sum()):,} row(s)); every row needs one")
+            raise FeedError(f"{where(label, key, _first(blank))}: "
+                            + tr("the {key} is blank ({n:,} row(s)); every row needs one", key=key,
+                                 n=int(blank.sum())))
     c = cols["stop_sequence"]
     seq_u = pd.to_numeric(pd.Series(c.values, dtype=object), errors="coerce").to_numpy(dtype=float)
     with np.errstate(invalid="ignore"):
@@ -93,10 +95,10 @@ def check_stop_times(cols: dict[str, Column], names: list[str], label: str) -> n
     if bad_u.any():
         bad = bad_u[c.codes]
         i = _first(bad)
-        raise FeedError(f"{where(label, 'stop_sequence', i)}: '{c.values[c.codes[i - 1]]}' is not a whole "
-                        f"number ({int(bad.sum()):,} row(s)); stop_sequence orders the stops of a trip: "
-                        "write 1, 2, 3, …")
+        raise FeedError(f"{where(label, 'stop_sequence', i)}: "
+                        + tr("'{value}' is not a whole number ({n:,} row(s)); stop_sequence orders the stops of a "
+                             "trip: write 1, 2, 3, …", value=str(c.values[c.codes[i - 1]]), n=int(bad.sum())))
     if "arrival_time" not in names and "departure_time" not in names:
-        raise FeedError(f"{where(label, 'departure_time')}: neither arrival_time nor "
-                        "departure_time is present; the timetable needs times")
+        raise FeedError(f"{where(label, 'departure_time')}: "
+                        + tr("neither arrival_time nor departure_time is present; the timetable needs times"))
     return seq_u

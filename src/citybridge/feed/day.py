@@ -27,6 +27,7 @@ from ..engine import FeedDay, sorted_codes
 from ..errors import FeedError
 from ..i18n import N_
 from ..periods import parse_times, times_to_seconds
+from ..texts import T, TextStr, tr
 from .archive import MAX_COMPRESSION_RATIO, MAX_UNCOMPRESSED_BYTES
 from .calendar import active_trips, choose_date, date_choice_note, to_date
 from .columns import STOP_TIMES, Column, check_stop_times, frame_columns
@@ -159,14 +160,15 @@ def expand_frequencies(stop_times: pd.DataFrame, frequencies: pd.DataFrame) -> p
 
 def interpolation_notes(blank: int, untimed: int) -> list[str]:
     """What interpolation did: ``blank`` stop times lacked a time, of which
-    ``untimed`` (before the first or after the last timed stop) stay blank."""
+    ``untimed`` (before the first or after the last timed stop) stay blank
+    (English strings that carry their translation, :class:`~citybridge.texts.TextStr`)."""
     notes = []
     if blank - untimed:
-        notes.append(f"{blank - untimed:,} blank stop times were interpolated linearly between the "
-                     "timed stops of their trip")
+        notes.append(TextStr(T("{n:,} blank stop times were interpolated linearly between the timed stops of "
+                               "their trip", n=blank - untimed)))
     if untimed:
-        notes.append(f"{untimed:,} stop times before the first or after the last timed stop of their "
-                     "trip could not be interpolated and were left out")
+        notes.append(TextStr(T("{n:,} stop times before the first or after the last timed stop of their trip "
+                               "could not be interpolated and were left out", n=untimed)))
     return notes
 
 def utm_crs(lat: float, lon: float) -> str:
@@ -280,8 +282,8 @@ def build_day(feed, cols: dict[str, Column], names: list[str], date: str | None 
     arr, bad_a = _times(cols.pop("arrival_time", None), rows)
     dep, bad_d = _times(cols.pop("departure_time", None), rows)
     if bad_a + bad_d:
-        notes.append(f"{bad_a + bad_d:,} stop time value(s) are not written H:MM:SS and were treated as "
-                     "blank (interpolated where possible)")
+        notes.append(TextStr(T("{n:,} stop time value(s) are not written H:MM:SS and were treated as blank "
+                               "(interpolated where possible)", n=bad_a + bad_d)))
     x = None
     c = cols.pop("shape_dist_traveled", None)
     if c is not None:
@@ -304,8 +306,9 @@ def build_day(feed, cols: dict[str, Column], names: list[str], date: str | None 
     starts = np.cumsum(counts) - counts
     present = np.flatnonzero(counts > 0)
     if not len(present):
-        raise FeedError(f"{label}: none of the {len(trips_act):,} trips running on {date} has a timed stop "
-                        "time; check that its trip_id values match trips.txt")
+        raise FeedError(f"{label}: " + tr("none of the {n:,} trips running on {date} has a timed stop time; check "
+                                          "that its trip_id values match trips.txt", n=len(trips_act),
+                                          date=str(date)))
     first_dep = np.full(len(trips_act), np.nan)
     first_dep[present] = np.fmin.reduceat(dep, starts[present])
     mini = pd.DataFrame({"trip_id": trips_act["trip_id"].to_numpy()[present],
@@ -313,8 +316,8 @@ def build_day(feed, cols: dict[str, Column], names: list[str], date: str | None 
                          "_code": present})
     conc = expand_frequencies(mini, feed.frequencies)
     if feed.frequencies is not None and not feed.frequencies.empty:
-        notes.append(N_("trips from frequencies.txt were expanded into concrete departures "
-                        "(start + k × headway, before the end time)"))
+        notes.append(TextStr(T("trips from frequencies.txt were expanded into concrete departures "
+                               "(start + k × headway, before the end time)")))
     ccode = conc["_code"].to_numpy(dtype=np.int64)
     shift = conc["departure_s"].to_numpy(dtype=float) - first_dep[ccode]
     rank, cid_sorted = sorted_codes(conc["trip_id"].to_numpy(dtype=object))
@@ -408,8 +411,8 @@ def prepare_day(feed, date: str | None = None, *, crs: str | None = None, city_n
     src = getattr(feed, "source_path", None)
     if (st is None or st.empty) and src is not None:
         if not Path(src).exists():
-            raise FeedError(f"{src}: the feed's stop times are read from this file, which is no longer "
-                            "there; read the feed again (citybridge.feed.read_day or read_feed)")
+            raise FeedError(f"{src}: " + tr("the feed's stop times are read from this file, which is no longer "
+                                            "there; read the feed again (citybridge.feed.read_day or read_feed)"))
         from .stream import read_coded
 
         _fd, cols, names, _n = read_coded(Path(src), datum=getattr(feed, "datum", "WGS84"),

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import CitybridgeError, FeedError
+from ..texts import T, Text, TextStr, tr
 from . import archive as A
 from .columns import STOP_TIME_COLUMNS, STOP_TIMES, Column
 from .tables import read_feed
@@ -167,7 +168,7 @@ class _Inflater(_ReadOnlyStream):
                 break
         self._out += len(data)
         if self._out > self._size:
-            raise FeedError(f"{self._label}: larger than its header says; refusing to read it.")
+            raise FeedError(f"{self._label}: " + tr("larger than its header says; refusing to read it."))
         self._crc = self._z.crc32(data, self._crc)
         if not data and self._crc != self._crc_want:
             raise zipfile.BadZipFile(f"Bad CRC-32 for file {self._label}")
@@ -211,7 +212,7 @@ class _Bounded(_ReadOnlyStream):
     def _add(self, data: bytes) -> bytes:
         self.count += len(data)
         if self.count > self._limit:
-            raise FeedError(f"{self._label}: larger than its header says; refusing to read it.")
+            raise FeedError(f"{self._label}: " + tr("larger than its header says; refusing to read it."))
         return data
 
     def read(self, n: int = -1) -> bytes:
@@ -369,13 +370,14 @@ def _read_stop_times(opener, size: int, label: str, feed_name: str) -> tuple[dic
     with opener() as fh:
         data = fh.read(size + 1)
     if len(data) > size:
-        raise FeedError(f"{label}: larger than its header says; refusing to read it.")
+        raise FeedError(f"{label}: " + tr("larger than its header says; refusing to read it."))
     text, enc = A.decode_text(data)
     del data
     notes = []
     if enc != "utf-8":
-        notes.append(f"{feed_name}/{STOP_TIMES}: read as {enc} (not UTF-8); check that accented names "
-                     "look right, or save the file as UTF-8")
+        notes.append(TextStr(Text.join([f"{feed_name}/{STOP_TIMES}: ", T(
+            "read as {encoding} (not UTF-8); check that accented names look right, or save the file as UTF-8",
+            encoding=enc)])))
     df = A.clean_csv(text, label)
     del text
     names = [str(c) for c in df.columns]
@@ -391,7 +393,7 @@ def read_coded(path: Path, *, datum: str, max_bytes: int, max_ratio: float):
     Returns ``(feed, columns, names, notes)``.
     """
     if not path.exists():
-        raise FeedError(f"{path}: GTFS feed not found; check the path (or the 'gtfs' entry of city.yml)")
+        raise FeedError(f"{path}: " + tr("GTFS feed not found; check the path (or the 'gtfs' entry of city.yml)"))
     small: dict[str, bytes] = {}
     notes: list[str] = []
     inner_zips: list[str] = []
@@ -417,7 +419,8 @@ def read_coded(path: Path, *, datum: str, max_bytes: int, max_ratio: float):
             size = st_path.stat().st_size
             return finish(lambda: _Bounded(open(st_path, "rb"), size, str(st_path)), size, str(st_path))
         except OSError as exc:
-            raise FeedError(f"{path}/{STOP_TIMES}: cannot be read ({exc.strerror or exc})") from None
+            raise FeedError(f"{path}/{STOP_TIMES}: " + tr("cannot be read ({reason})",
+                                                          reason=str(exc.strerror or exc))) from None
     with A.zip_errors(path), zipfile.ZipFile(path) as zf:
         members, inner_zips = A.zip_tables(zf, path, max_bytes=max_bytes, max_ratio=max_ratio)
         st_info = members.pop(STOP_TIMES, None)
@@ -449,7 +452,7 @@ def _read_small_feed(path: Path, small: dict[str, bytes], st_names: list[str], d
             fd = read_feed(tdir, datum=datum)
         except CitybridgeError as exc:
             raise type(exc)(str(exc).replace(str(tdir), str(path))) from None
-    fd.notes = [n.replace(str(tdir), str(path)) for n in fd.notes]
+    fd.notes = [n.replace(str(tdir), str(path)) if str(tdir) in n else n for n in fd.notes]
     fd.source_path = path
     # gtfs-kit leaves a header-only table out; keep an empty one with the real columns
     fd.stop_times = pd.DataFrame({c: pd.Series(dtype=object) for c in st_names})

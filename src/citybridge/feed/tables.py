@@ -18,6 +18,8 @@ import pandas as pd
 
 from ..errors import FeedError, where
 from ..periods import times_to_seconds
+from ..i18n import N_
+from ..texts import T, Text, TextStr, resolve, tr
 from .archive import read_tables
 from .columns import check_stop_times, frame_columns
 
@@ -68,8 +70,8 @@ def _first_row(mask: pd.Series) -> int:
 
 def no_rows(src: Path, tab: str) -> str:
     """The message for a table ``tab`` of feed ``src`` that has a header but no rows."""
-    return (f"{src}/{tab}.txt: the file has a header but no rows; export the table again from the source "
-            "system (a feed needs at least one row in it)")
+    return f"{src}/{tab}.txt: " + tr("the file has a header but no rows; export the table again from the source "
+                                     "system (a feed needs at least one row in it)")
 
 
 def require_rows(feed, src: str | Path) -> None:
@@ -91,12 +93,12 @@ def _require_columns(tables: dict[str, pd.DataFrame], src: Path) -> None:
             continue
         df = tables[tab]
         if df.columns.empty and tab in ("stops", "routes", "trips", "stop_times"):
-            raise FeedError(f"{src}/{tab}.txt: the file is empty (no header row); export the table "
-                            "again from the source system")
+            raise FeedError(f"{src}/{tab}.txt: " + tr("the file is empty (no header row); export the table "
+                                                      "again from the source system"))
         for c in cols:
             if c not in df.columns:
-                raise FeedError(f"{where(f'{src}/{tab}.txt', c)}: required column is missing; "
-                                "add it (see the GTFS reference)")
+                raise FeedError(f"{where(f'{src}/{tab}.txt', c)}: " + tr("required column is missing; add it "
+                                                                         "(see the GTFS reference)"))
         if df.empty and tab in ("stops", "routes", "trips"):
             raise FeedError(no_rows(src, tab))
     for tab, key in (("stops", "stop_id"), ("routes", "route_id"), ("trips", "trip_id"),
@@ -105,8 +107,9 @@ def _require_columns(tables: dict[str, pd.DataFrame], src: Path) -> None:
         df = tables[tab]
         blank = df[key] == ""
         if blank.any():
-            raise FeedError(f"{where(f'{src}/{tab}.txt', key, _first_row(blank))}: the {key} is blank "
-                            f"({int(blank.sum()):,} row(s)); every row needs one")
+            raise FeedError(f"{where(f'{src}/{tab}.txt', key, _first_row(blank))}: "
+                            + tr("the {key} is blank ({n:,} row(s)); every row needs one", key=key,
+                                 n=int(blank.sum())))
     st = tables["stop_times"]
     check_stop_times(frame_columns(st), list(st.columns), f"{src}/stop_times.txt")
     for tab, cols in (("calendar", ("start_date", "end_date")), ("calendar_dates", ("date",))):
@@ -117,8 +120,9 @@ def _require_columns(tables: dict[str, pd.DataFrame], src: Path) -> None:
             ok = df[c].str.fullmatch(r"\d{8}") & pd.to_datetime(df[c], format="%Y%m%d", errors="coerce").notna()
             if not ok.all():
                 i = _first_row(~ok)
-                raise FeedError(f"{where(f'{src}/{tab}.txt', c, i)}: '{df[c].iloc[i - 1]}' is not a date "
-                                "written YYYYMMDD (for example 20260317)")
+                raise FeedError(f"{where(f'{src}/{tab}.txt', c, i)}: "
+                                + tr("'{value}' is not a date written YYYYMMDD (for example 20260317)",
+                                     value=str(df[c].iloc[i - 1])))
 
 
 #: Numeric columns whose unreadable values make the feed unusable (the rest are blanked with a note).
@@ -162,10 +166,12 @@ def _coerce_numbers(tables: dict[str, pd.DataFrame], src: Path) -> list[str]:
                 i = _first_row(bad)
                 what = _STRICT_NUMBERS.get((tab, col))
                 if what is not None:
-                    raise FeedError(f"{where(f'{src}/{tab}.txt', col, i)}: '{v.iloc[i - 1]}' is not a valid "
-                                    f"value ({int(bad.sum()):,} row(s)); write {what}")
-                notes.append(f"{src.name}/{tab}.txt, column '{col}': {int(bad.sum()):,} value(s) that are not "
-                             f"numbers (first '{v.iloc[i - 1]}', row {i}) were ignored")
+                    raise FeedError(f"{where(f'{src}/{tab}.txt', col, i)}: "
+                                    + tr("'{value}' is not a valid value ({n:,} row(s)); write {what}",
+                                         value=str(v.iloc[i - 1]), n=int(bad.sum()), what=what))
+                notes.append(_note(f"{src.name}/{tab}.txt, column '{col}'", T(
+                    "{n:,} value(s) that are not numbers (first '{value}', row {row}) were ignored",
+                    n=int(bad.sum()), value=str(v.iloc[i - 1]), row=i)))
                 df.loc[bad, col] = ""
                 num = num.where(~bad)
             if is_int:
@@ -185,18 +191,19 @@ def _check_coordinates(stops: pd.DataFrame, src: Path) -> pd.DataFrame:
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         col = "stop_lat" if pd.isna(lat.iloc[i]) else "stop_lon"
-        raise FeedError(f"{where(f'{src}/stops.txt', col, i + 1)}: stop "
-                        f"'{stops['stop_id'].iloc[i]}' has no readable coordinate "
-                        f"('{stops[col].iloc[i]}'); write decimal degrees")
+        raise FeedError(f"{where(f'{src}/stops.txt', col, i + 1)}: "
+                        + tr("stop '{stop}' has no readable coordinate ('{value}'); write decimal degrees",
+                             stop=str(stops["stop_id"].iloc[i]), value=str(stops[col].iloc[i])))
     out = (lat.abs() > 90) | (lon.abs() > 180)
     if out.any():
         i = int(np.flatnonzero(out.to_numpy())[0])
         swapped = abs(lat.iloc[i]) <= 180 and abs(lon.iloc[i]) <= 90
-        hint = ("the latitude and longitude columns look swapped; exchange them"
-                if swapped else "coordinates must be WGS-84 decimal degrees")
-        raise FeedError(f"{where(f'{src}/stops.txt', 'stop_lat', i + 1)}: stop "
-                        f"'{stops['stop_id'].iloc[i]}' is out of range "
-                        f"(lat {lat.iloc[i]}, lon {lon.iloc[i]}); {hint}")
+        hint = (tr("the latitude and longitude columns look swapped; exchange them")
+                if swapped else tr("coordinates must be WGS-84 decimal degrees"))
+        raise FeedError(f"{where(f'{src}/stops.txt', 'stop_lat', i + 1)}: "
+                        + tr("stop '{stop}' is out of range (lat {lat}, lon {lon}); {hint}",
+                             stop=str(stops["stop_id"].iloc[i]), lat=str(lat.iloc[i]), lon=str(lon.iloc[i]),
+                             hint=hint))
     # a stop whose coordinates, exchanged, land among the other stops was swapped
     if needs.sum() >= 3:
         mlat, mlon = lat[needs].median(), lon[needs].median()
@@ -205,15 +212,16 @@ def _check_coordinates(stops: pd.DataFrame, src: Path) -> pd.DataFrame:
         sw = far & back
         if sw.any():
             i = int(np.flatnonzero(sw.to_numpy())[0])
-            raise FeedError(f"{where(f'{src}/stops.txt', 'stop_lat', i + 1)}: stop "
-                            f"'{stops['stop_id'].iloc[i]}' (lat {lat.iloc[i]}, lon {lon.iloc[i]}) "
-                            "lies far from the other stops but would sit among them with "
-                            "latitude and longitude swapped; exchange the two values")
+            raise FeedError(f"{where(f'{src}/stops.txt', 'stop_lat', i + 1)}: "
+                            + tr("stop '{stop}' (lat {lat}, lon {lon}) lies far from the other stops but would sit "
+                                 "among them with latitude and longitude swapped; exchange the two values",
+                                 stop=str(stops["stop_id"].iloc[i]), lat=str(lat.iloc[i]), lon=str(lon.iloc[i])))
     zero = needs & (lat == 0) & (lon == 0)
     if zero.any():
         i = int(np.flatnonzero(zero.to_numpy())[0])
-        raise FeedError(f"{where(f'{src}/stops.txt', 'stop_lat', i + 1)}: stop "
-                        f"'{stops['stop_id'].iloc[i]}' sits at 0,0; give it its real position")
+        raise FeedError(f"{where(f'{src}/stops.txt', 'stop_lat', i + 1)}: "
+                        + tr("stop '{stop}' sits at 0,0; give it its real position",
+                             stop=str(stops["stop_id"].iloc[i])))
     stops = stops.copy()
     stops["stop_lat"] = lat
     stops["stop_lon"] = lon
@@ -252,12 +260,12 @@ def _fill_from_parent(stops: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
         pos = stops.set_index("stop_id")[["stop_lat", "stop_lon"]]
         pos = pos[~pos.index.duplicated()]
     if filled:
-        notes.append(f"{filled:,} entrance(s), node(s) or boarding area(s) without coordinates were "
-                     "placed at their parent station")
+        notes.append(TextStr(T("{n:,} entrance(s), node(s) or boarding area(s) without coordinates were placed "
+                               "at their parent station", n=filled)))
     missing = stops["stop_lat"].isna() | stops["stop_lon"].isna()
     if missing.any():
-        notes.append(f"{int(missing.sum()):,} entrance(s)/node(s) without coordinates or a located "
-                     "parent station were left out")
+        notes.append(TextStr(T("{n:,} entrance(s)/node(s) without coordinates or a located parent station were "
+                               "left out", n=int(missing.sum()))))
         stops = stops[~missing].reset_index(drop=True)
     return stops, notes
 
@@ -275,13 +283,18 @@ def convert_datum(stops: pd.DataFrame, datum: str) -> pd.DataFrame:
 
     fn = {"GCJ02": prcoords.gcj_wgs_bored, "BD09": prcoords.bd_wgs}.get(datum)
     if fn is None:
-        raise FeedError(f"unknown source datum '{datum}'; use WGS84, GCJ02 or BD09")
+        raise FeedError(tr("unknown source datum '{datum}'; use WGS84, GCJ02 or BD09", datum=str(datum)))
     stops = stops.copy()
     ok = stops["stop_lat"].notna() & stops["stop_lon"].notna()
     pts = [fn(prcoords.Coords(la, lo)) for la, lo in zip(stops.loc[ok, "stop_lat"], stops.loc[ok, "stop_lon"])]
     stops.loc[ok, "stop_lat"] = [p.lat for p in pts]
     stops.loc[ok, "stop_lon"] = [p.lon for p in pts]
     return stops
+
+
+def _note(where_: str, text: Text) -> TextStr:
+    """A note that starts with where it applies (file, column, rows: as written, a value), then the text."""
+    return TextStr(Text.join([f"{where_}: ", text]))
 
 
 def _fmt_rows(rows: np.ndarray, limit: int = 3) -> str:
@@ -315,9 +328,9 @@ def check_service_tables(tables: dict[str, pd.DataFrame], src: Path) -> list[str
         bad = ~cd["exception_type"].isin(["1", "2"])
         if bad.any():
             rows = np.flatnonzero(bad.to_numpy()) + 1
-            notes.append(f"{src.name}/calendar_dates.txt, column 'exception_type', {_fmt_rows(rows)}: value(s) "
-                         f"other than 1 (added) or 2 (removed), first '{cd['exception_type'].iloc[rows[0] - 1]}'; "
-                         f"{len(rows):,} row(s) ignored. Write 1 or 2")
+            notes.append(_note(f"{src.name}/calendar_dates.txt, column 'exception_type', {_fmt_rows(rows)}", T(
+                "value(s) other than 1 (added) or 2 (removed), first '{value}'; {n:,} row(s) ignored. Write 1 or 2",
+                value=str(cd["exception_type"].iloc[rows[0] - 1]), n=len(rows))))
             tables["calendar_dates"] = cd[~bad].reset_index(drop=True)
     trips, st = tables["trips"], tables["stop_times"]
     known: set[str] = set()
@@ -327,17 +340,17 @@ def check_service_tables(tables: dict[str, pd.DataFrame], src: Path) -> list[str
     orphan = ~trips["service_id"].isin(known)
     if orphan.any():
         rows = np.flatnonzero(orphan.to_numpy()) + 1
-        notes.append(f"{src.name}/trips.txt, column 'service_id', {_fmt_rows(rows)}: {len(rows):,} trip(s) name a "
-                     f"service_id in neither calendar.txt nor calendar_dates.txt (first "
-                     f"'{trips['service_id'].iloc[rows[0] - 1]}'), so they never run; add the service or correct "
-                     "the id")
+        notes.append(_note(f"{src.name}/trips.txt, column 'service_id', {_fmt_rows(rows)}", T(
+            "{n:,} trip(s) name a service_id in neither calendar.txt nor calendar_dates.txt (first '{value}'), so "
+            "they never run; add the service or correct the id", n=len(rows),
+            value=str(trips["service_id"].iloc[rows[0] - 1]))))
     # (isin on a column, not a set: pandas' text columns then never loop in Python)
     stray = ~st["trip_id"].isin(trips["trip_id"]) if len(st) else pd.Series(False, index=st.index)
     if stray.any():
         rows = np.flatnonzero(stray.to_numpy()) + 1
-        notes.append(f"{src.name}/stop_times.txt, column 'trip_id', {_fmt_rows(rows)}: {len(rows):,} stop time(s) "
-                     f"name a trip not in trips.txt (first '{st['trip_id'].iloc[rows[0] - 1]}'); they are "
-                     "ignored. Add the trip or correct the id")
+        notes.append(_note(f"{src.name}/stop_times.txt, column 'trip_id', {_fmt_rows(rows)}", T(
+            "{n:,} stop time(s) name a trip not in trips.txt (first '{value}'); they are ignored. Add the trip or "
+            "correct the id", n=len(rows), value=str(st["trip_id"].iloc[rows[0] - 1]))))
         tables["stop_times"] = st[~stray].reset_index(drop=True)
     fr = tables.get("frequencies")
     if fr is None or fr.empty:
@@ -347,24 +360,26 @@ def check_service_tables(tables: dict[str, pd.DataFrame], src: Path) -> list[str
     end = times_to_seconds(fr["end_time"])
     hw = pd.to_numeric(fr["headway_secs"], errors="coerce")
     drop = pd.Series(False, index=fr.index)
-    for mask, col, what in (
-            (start.isna() | end.isna(), "start_time", "a start or end time that is not H:MM:SS"),
-            (hw.isna() | (hw <= 0), "headway_secs", "a headway of 0 s or less (or blank): the seconds between "
-                                                     "departures must be positive, e.g. 600"),
-            (start.notna() & end.notna() & (end <= start), "end_time", "an end time at or before the start time "
-                                                                     "(times after midnight are written 24:30:00, "
-                                                                     "not 00:30:00)")):
+    for mask, col, message in (
+            (start.isna() | end.isna(), "start_time", N_("{n:,} row(s) with a start or end time that is not H:MM:SS; "
+                                                         "they give no departures and were left out")),
+            (hw.isna() | (hw <= 0), "headway_secs", N_("{n:,} row(s) with a headway of 0 s or less (or blank): the "
+                                                       "seconds between departures must be positive, e.g. 600; they "
+                                                       "give no departures and were left out")),
+            (start.notna() & end.notna() & (end <= start), "end_time",
+             N_("{n:,} row(s) with an end time at or before the start time (times after midnight are written "
+                "24:30:00, not 00:30:00); they give no departures and were left out"))):
         mask = mask & ~drop
         if mask.any():
             rows = np.flatnonzero(mask.to_numpy()) + 1
-            notes.append(f"{name}, column '{col}', {_fmt_rows(rows)}: {len(rows):,} row(s) with {what}; they give "
-                         "no departures and were left out")
+            notes.append(_note(f"{name}, column '{col}', {_fmt_rows(rows)}", T(message, n=len(rows))))
             drop |= mask
     keep = fr[~drop].assign(_s=start[~drop], _e=end[~drop], _row=np.arange(len(fr))[~drop.to_numpy()] + 1)
     gone = set(fr.loc[drop, "trip_id"]) - set(keep["trip_id"])
     if gone:
-        notes.append(f"{name}: {len(gone):,} trip(s) have no usable frequency row left (first "
-                     f"'{sorted(gone)[0]}') and are left out, rather than counted as one trip each")
+        notes.append(_note(name, T("{n:,} trip(s) have no usable frequency row left (first '{trip}') and are left "
+                                   "out, rather than counted as one trip each", n=len(gone),
+                                   trip=str(sorted(gone)[0]))))
         tables["trips"] = trips[~trips["trip_id"].isin(gone)].reset_index(drop=True)
         tables["stop_times"] = tables["stop_times"][~tables["stop_times"]["trip_id"].isin(gone)].reset_index(drop=True)
     keep = keep.sort_values(["trip_id", "_s", "_row"], kind="stable")
@@ -372,10 +387,10 @@ def check_service_tables(tables: dict[str, pd.DataFrame], src: Path) -> list[str
     over = prev_end.notna() & (keep["_s"] < prev_end)
     if over.any():
         rows = np.sort(keep.loc[over, "_row"].to_numpy())
-        notes.append(f"{name}, column 'start_time', {_fmt_rows(rows)}: {len(rows):,} window(s) overlap an earlier "
-                     f"window of the same trip (first trip '{keep.loc[over, 'trip_id'].iloc[0]}'); each was cut to "
-                     "start where the earlier one ends, so no departure is counted twice. Make the windows follow "
-                     "one another")
+        notes.append(_note(f"{name}, column 'start_time', {_fmt_rows(rows)}", T(
+            "{n:,} window(s) overlap an earlier window of the same trip (first trip '{trip}'); each was cut to start "
+            "where the earlier one ends, so no departure is counted twice. Make the windows follow one another",
+            n=len(rows), trip=str(keep.loc[over, "trip_id"].iloc[0]))))
         new_s = keep["_s"].where(~over, prev_end)
         keep = keep.assign(_s=new_s)
         keep = keep[keep["_e"] > keep["_s"]]
@@ -406,7 +421,8 @@ def read_feed(path: str | Path, *, datum: str = "WGS84"):
     notes += _coerce_numbers(tables, path)
     service_notes = check_service_tables(tables, path)
     if tables["trips"].empty:
-        raise FeedError(f"{path}: no usable trip is left: " + "; ".join(service_notes))
+        raise FeedError(f"{path}: " + tr("no usable trip is left: {reasons}",
+                                         reasons="; ".join(str(resolve(n)) for n in service_notes)))
     if "frequencies" in tables and tables["frequencies"].empty:
         del tables["frequencies"]
     notes += service_notes
@@ -419,7 +435,8 @@ def read_feed(path: str | Path, *, datum: str = "WGS84"):
         try:
             feed = gk.read_feed(tmp, dist_units="km")
         except Exception as exc:  # gtfs-kit raises plain exceptions
-            raise FeedError(f"{path}: gtfs-kit could not read the feed ({type(exc).__name__}: {exc})") from None
+            raise FeedError(f"{path}: " + tr("gtfs-kit could not read the feed ({kind}: {reason})",
+                                             kind=type(exc).__name__, reason=str(exc))) from None
     feed.notes = notes  # type: ignore[attr-defined]
     feed.source_path = path  # type: ignore[attr-defined]
     return feed

@@ -13,6 +13,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, where
+from ..i18n import N_
+from ..texts import tr
 from .geo import WGS84, polygons, read_geo, read_table, require_column, to_metric
 
 #: Columns of :func:`districts`, the input of the access indicators.
@@ -43,8 +45,8 @@ def read_boundaries(city) -> gpd.GeoDataFrame | None:
     if path is None:
         return None
     if not path.exists():
-        raise DataError(f"{path}: file not found; add it or correct 'boundaries' in city.yml")
-    b = read_geo(path, what="boundaries", hint="give a GeoJSON or GeoPackage of polygons")
+        raise DataError(f"{path}: " + tr("file not found; add it or correct 'boundaries' in city.yml"))
+    b = read_geo(path, what="boundaries", hint=N_("give a GeoJSON or GeoPackage of polygons"))
     require_column(b, city.profile.boundaries.name_column, path, "boundaries.name_column")
     return polygons(b, path, what="boundaries")
 
@@ -71,15 +73,15 @@ def boundary_outlines(city) -> gpd.GeoDataFrame | None:
 def _no_entry(city, kind: str) -> DataError:
     yml = city.folder / "city.yml"
     if kind == "boundaries":
-        return DataError(f"{yml}: no 'boundaries' entry. Add a district boundaries file (GeoJSON "
-                         "with an id and a name per polygon, e.g. boundaries.geojson) and a "
-                         "'boundaries: {file: ..., id_column: ..., name_column: ...}' entry to "
-                         "unlock the access chapter (SDG 11.2.1 and frequent-transit coverage "
-                         "by district, urban and rural)")
-    return DataError(f"{yml}: no 'population' entry. Add a population table (CSV with one row "
-                     "per district: id, population, area_class urban/rural) and a "
-                     "'population: {file: ..., id_column: ..., population_column: ...}' entry "
-                     "to unlock the access chapter (people within reach of transit)")
+        return DataError(f"{yml}: " + tr("no 'boundaries' entry. Add a district boundaries file (GeoJSON with an "
+                                         "id and a name per polygon, e.g. boundaries.geojson) and a 'boundaries: "
+                                         "{file: ..., id_column: ..., name_column: ...}' entry to unlock the "
+                                         "access chapter (SDG 11.2.1 and frequent-transit coverage by district, "
+                                         "urban and rural)"))
+    return DataError(f"{yml}: " + tr("no 'population' entry. Add a population table (CSV with one row per "
+                                     "district: id, population, area_class urban/rural) and a 'population: "
+                                     "{file: ..., id_column: ..., population_column: ...}' entry to unlock the "
+                                     "access chapter (people within reach of transit)"))
 
 
 def _area_classes(city, ids: pd.Series, pop: pd.DataFrame, b: gpd.GeoDataFrame) -> pd.Series:
@@ -97,8 +99,9 @@ def _area_classes(city, ids: pd.Series, pop: pd.DataFrame, b: gpd.GeoDataFrame) 
     bad = ~cls.isin(AREA_CLASSES)
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise DataError(f"{where(src, ps.class_column)}: district '{ids.iloc[i]}' has area class "
-                        f"'{cls.iloc[i]}'; write urban or rural")
+        raise DataError(f"{where(src, ps.class_column)}: " + tr("district '{district}' has area class '{value}'; "
+                                                                "write urban or rural", district=str(ids.iloc[i]),
+                                                                value=str(cls.iloc[i])))
     return cls
 
 
@@ -139,7 +142,7 @@ def districts(city) -> gpd.GeoDataFrame:
             raise _no_entry(city, kind)
     for p in (bpath, ppath):
         if not p.exists():
-            raise DataError(f"{p}: file not found; add it or correct city.yml")
+            raise DataError(f"{p}: " + tr("file not found; add it or correct city.yml"))
     bs, ps = city.profile.boundaries, city.profile.population
     b = read_boundaries(city)
     require_column(b, bs.id_column, bpath, "boundaries.id_column")
@@ -147,8 +150,9 @@ def districts(city) -> gpd.GeoDataFrame:
     dup = ids.duplicated()
     if dup.any():
         i = int(np.flatnonzero(dup.to_numpy())[0])
-        raise DataError(f"{where(bpath, bs.id_column, i + 1)}: district id '{ids.iloc[i]}' appears "
-                        "twice; merge the polygons or give them distinct ids")
+        raise DataError(f"{where(bpath, bs.id_column, i + 1)}: " + tr("district id '{district}' appears twice; merge "
+                                                                      "the polygons or give them distinct ids",
+                                                                      district=str(ids.iloc[i])))
     pop = read_table(ppath)
     require_column(pop, ps.id_column, ppath, "population.id_column")
     require_column(pop, ps.population_column, ppath, "population.population_column")
@@ -157,16 +161,18 @@ def districts(city) -> gpd.GeoDataFrame:
     missing = val.isna() | (val == "")
     if missing.any():
         i = int(np.flatnonzero(missing.to_numpy())[0])
-        raise DataError(f"{where(ppath, ps.population_column)}: district '{ids.iloc[i]}' "
-                        f"({b[bs.name_column].iloc[i]}, row {i + 1} of {bpath.name}) has no "
-                        f"population; add a row with {ps.id_column} = {ids.iloc[i]}")
+        raise DataError(f"{where(ppath, ps.population_column)}: "
+                        + tr("district '{district}' ({name}, row {row} of {file}) has no population; add a row "
+                             "with {column} = {district}", district=str(ids.iloc[i]),
+                             name=str(b[bs.name_column].iloc[i]), row=i + 1, file=bpath.name, column=ps.id_column))
     num = pd.to_numeric(val, errors="coerce")
     bad = num.isna() | (num < 0)
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         row = int(np.flatnonzero((pop.index == ids.iloc[i]))[0]) + 1
-        raise DataError(f"{where(ppath, ps.population_column, row)}: population '{val.iloc[i]}' of "
-                        f"district '{ids.iloc[i]}' is not a number of people; write digits only")
+        raise DataError(f"{where(ppath, ps.population_column, row)}: "
+                        + tr("population '{value}' of district '{district}' is not a number of people; write "
+                             "digits only", value=str(val.iloc[i]), district=str(ids.iloc[i])))
     cls = _area_classes(city, ids, pop, b)
     out = gpd.GeoDataFrame({"district_id": ids.to_numpy(), "name": b[bs.name_column].astype(str).to_numpy(),
                             "population": num.astype(float).to_numpy(), "area_class": cls.to_numpy()},
@@ -194,17 +200,17 @@ def population_layer(city) -> gpd.GeoDataFrame | None:
         return None
     path = city.folder / ps.layer
     if not path.exists():
-        raise DataError(f"{path}: population layer named by 'population.layer' not found; add it "
-                        "or remove 'layer' from city.yml")
-    lay = read_geo(path, what="population layer", hint="give a GeoJSON or GeoPackage of polygons or points")
+        raise DataError(f"{path}: " + tr("population layer named by 'population.layer' not found; add it or "
+                                         "remove 'layer' from city.yml"))
+    lay = read_geo(path, what="population layer", hint=N_("give a GeoJSON or GeoPackage of polygons or points"))
     if "population" not in lay.columns:
-        raise DataError(f"{where(path, 'population')}: required column is missing; the layer "
-                        "needs people per polygon or point in a 'population' column")
+        raise DataError(f"{where(path, 'population')}: " + tr("required column is missing; the layer needs people "
+                                                              "per polygon or point in a 'population' column"))
     num = pd.to_numeric(lay["population"], errors="coerce")
     if num.isna().any():
         i = int(np.flatnonzero(num.isna().to_numpy())[0])
-        raise DataError(f"{where(path, 'population', i + 1)}: '{lay['population'].iloc[i]}' is not a "
-                        "number of people")
+        raise DataError(f"{where(path, 'population', i + 1)}: "
+                        + tr("'{value}' is not a number of people", value=str(lay["population"].iloc[i])))
     lay = to_metric(lay.assign(population=num.astype(float)), city.profile.crs)
     lay.attrs["name"] = path.name
     return lay

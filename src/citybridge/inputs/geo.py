@@ -35,7 +35,12 @@ from pyproj import CRS
 from pyproj.exceptions import CRSError
 
 from ..errors import DataError, where
+from ..i18n import N_
+from ..texts import T, tr
 from ..feed import decode_text
+
+#: The names of the layers read here, as messages name them (``what``, translated when shown).
+LAYER_NAMES = (N_("boundaries"), N_("population layer"))
 
 #: The CRS of GeoJSON (RFC 7946) and GBFS: WGS-84 longitude/latitude.
 WGS84 = "EPSG:4326"
@@ -45,7 +50,7 @@ GEOJSON_SUFFIXES = (".geojson", ".json")
 POLYGONS = ("Polygon", "MultiPolygon")
 
 
-def read_geo(path: str | Path, *, what: str, hint: str = "use GeoJSON or GeoPackage") -> gpd.GeoDataFrame:
+def read_geo(path: str | Path, *, what: str, hint: str = N_("use GeoJSON or GeoPackage")) -> gpd.GeoDataFrame:
     """A geographic file, read with the package's CRS policy.
 
     Parameters
@@ -74,7 +79,8 @@ def read_geo(path: str | Path, *, what: str, hint: str = "use GeoJSON or GeoPack
     try:
         gdf = gpd.read_file(path)
     except Exception as exc:  # noqa: BLE001 - pyogrio raises several types
-        raise DataError(f"{path}: cannot read the {what} ({type(exc).__name__}: {exc}); {hint}") from None
+        raise DataError(f"{path}: " + tr("cannot read the {what} ({kind}: {reason}); {hint}", what=T(what),
+                                         kind=type(exc).__name__, reason=str(exc), hint=T(hint))) from None
     return with_crs_policy(gdf, path, what=what)
 
 
@@ -94,19 +100,21 @@ def with_crs_policy(gdf: gpd.GeoDataFrame, path: str | Path, *, what: str) -> gp
     path = Path(path)
     if gdf.crs is None:
         if path.suffix.lower() not in GEOJSON_SUFFIXES:
-            raise DataError(f"{path}: the {what} declare no coordinate reference system (CRS), and the package "
-                            "does not guess one; save the file again with its CRS (for a shapefile, the .prj "
-                            "file next to it) or as GeoJSON in WGS-84 longitude/latitude")
+            raise DataError(f"{path}: " + tr("the {what} declare no coordinate reference system (CRS), and the "
+                                             "package does not guess one; save the file again with its CRS (for a "
+                                             "shapefile, the .prj file next to it) or as GeoJSON in WGS-84 "
+                                             "longitude/latitude", what=T(what)))
         gdf = gdf.set_crs(WGS84)
     if gdf.crs.is_geographic and len(gdf):
         xmin, ymin, xmax, ymax = gdf.total_bounds
         if np.isfinite([xmin, ymin, xmax, ymax]).all() and (
                 min(xmin, ymin) < -180 or max(xmax, ymax) > 180 or ymin < -90 or ymax > 90):
-            raise DataError(f"{path}: the {what} are read as longitude/latitude in degrees "
-                            f"({gdf.crs.to_string()}) but hold coordinates up to {max(abs(xmin), abs(xmax)):,.0f}, "
-                            f"{max(abs(ymin), abs(ymax)):,.0f}, which look like metres; declare the file's projected "
-                            "CRS (a GeoJSON without a 'crs' member is WGS-84 by definition) or reproject it to "
-                            "WGS-84")
+            raise DataError(f"{path}: " + tr("the {what} are read as longitude/latitude in degrees ({crs}) but hold "
+                                             "coordinates up to {x:,.0f}, {y:,.0f}, which look like metres; declare "
+                                             "the file's projected CRS (a GeoJSON without a 'crs' member is WGS-84 "
+                                             "by definition) or reproject it to WGS-84", what=T(what),
+                                             crs=gdf.crs.to_string(), x=float(max(abs(xmin), abs(xmax))),
+                                             y=float(max(abs(ymin), abs(ymax)))))
     return gdf
 
 
@@ -119,15 +127,16 @@ def metric_crs(crs: str) -> CRS:
         ``crs`` is unknown, geographic (degrees) or in another unit; the
         message says to write the city's metric UTM zone in ``city.yml``.
     """
-    hint = "write the city's metric UTM zone as 'crs' in city.yml (e.g. EPSG:32719 for Santiago)"
+    hint = T("write the city's metric UTM zone as 'crs' in city.yml (e.g. EPSG:32719 for Santiago)")
     try:
         c = CRS.from_user_input(crs)
     except CRSError:
-        raise DataError(f"crs '{crs}' is not a known coordinate reference system; {hint}") from None
+        raise DataError(tr("crs '{code}' is not a known coordinate reference system; {hint}", code=str(crs),
+                           hint=hint)) from None
     unit = (c.axis_info[0].unit_name if c.axis_info else "") or ""
     if not c.is_projected or unit.lower() not in ("metre", "meter", "m"):
-        raise DataError(f"crs '{crs}' ({c.name}) does not measure in metres, so areas and distances would be "
-                        f"wrong; {hint}")
+        raise DataError(tr("crs '{code}' ({name}) does not measure in metres, so areas and distances would be "
+                           "wrong; {hint}", code=str(crs), name=c.name, hint=hint))
     return c
 
 
@@ -184,13 +193,15 @@ def polygons(gdf: gpd.GeoDataFrame, path: str | Path, *, what: str) -> gpd.GeoDa
         from 1).
     """
     bad = geometry_problems(gdf.geometry)
-    for key, why in (("empty", "has no geometry; add its polygon or delete the feature"),
-                     ("other", "is not a polygon (a point or line has no area, so its population would count "
-                               "as not served); give district polygons")):
+    for key, message in (("empty", N_("{n:,} feature(s) of the {what} are unusable: the first has no geometry; "
+                                       "add its polygon or delete the feature")),
+                         ("other", N_("{n:,} feature(s) of the {what} are unusable: the first is not a polygon (a "
+                                      "point or line has no area, so its population would count as not served); "
+                                      "give district polygons"))):
         if bad[key].any():
             i = int(np.flatnonzero(bad[key])[0])
-            raise DataError(f"{where(path, 'geometry', i + 1)}: {int(bad[key].sum()):,} feature(s) of the {what} "
-                            f"are unusable: the first {why}")
+            raise DataError(f"{where(path, 'geometry', i + 1)}: "
+                            + tr(message, n=int(bad[key].sum()), what=T(what)))
     if bad["invalid"].any():
         geom = gdf.geometry
         gdf = gdf.set_geometry(geom.where(~bad["invalid"], shapely.make_valid(geom.values)))
@@ -207,8 +218,9 @@ def require_column(df: pd.DataFrame, col: str | None, path: str | Path, key: str
     """
     if col is not None and col not in df.columns:
         present = ", ".join(str(c) for c in df.columns if c != "geometry")
-        raise DataError(f"{where(path, col)}: column is missing (city.yml '{key}' names it); "
-                        f"columns present: {present}. Rename the column or correct '{key}'")
+        raise DataError(f"{where(path, col)}: " + tr("column is missing (city.yml '{key}' names it); columns "
+                                                     "present: {present}. Rename the column or correct '{key}'",
+                                                     key=key, present=present))
 
 
 def read_table(path: str | Path) -> pd.DataFrame:
@@ -232,12 +244,14 @@ def read_table(path: str | Path) -> pd.DataFrame:
         try:
             df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, sep=sep)
         except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-            raise DataError(f"{path}: not a readable CSV table ({exc}); check quoting and commas") from None
+            raise DataError(f"{path}: " + tr("not a readable CSV table ({reason}); check quoting and commas",
+                                             reason=str(exc))) from None
     else:
         try:
             df = pd.DataFrame(gpd.read_file(path).drop(columns="geometry", errors="ignore"))
         except Exception as exc:  # noqa: BLE001 - pyogrio raises several types
-            raise DataError(f"{path}: could not read the table ({type(exc).__name__}: {exc})") from None
+            raise DataError(f"{path}: " + tr("could not read the table ({kind}: {reason})", kind=type(exc).__name__,
+                                             reason=str(exc))) from None
         df = df.astype(str).replace({"nan": "", "None": ""})
     df.columns = [str(c).strip().lstrip("\ufeff") for c in df.columns]
     return df.apply(lambda s: s.str.strip())
