@@ -359,9 +359,10 @@ class CityProfile(_Strict):
             raise ValueError(tr("'fleet_classes' is empty: list the classes with their shares, or remove the key"))
         total = sum(c.share for c in v)
         if abs(total - 100) > FLEET_SHARE_TOLERANCE:
+            shown = f"{total:g}"
             raise ValueError(tr("the shares of bus-km add up to {total} %, not 100 %: correct the 'share' of the "
                                 "classes (an unknown remainder can be a class flagged 'assumed: true')",
-                                total=f"{total:g}"))
+                                total=shown))
         keys = [(c.fuel, c.euro, c.technology, c.size) for c in v]
         dup = sorted({k for k in keys if keys.count(k) > 1})
         if dup:

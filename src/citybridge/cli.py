@@ -159,8 +159,9 @@ def _cmd_realtime_record(args: argparse.Namespace) -> int:
     spec = city.profile.realtime
     rel = spec.vehicle_positions if spec is not None and spec.vehicle_positions else "realtime"
     folder = city.folder / rel
+    every, minutes = f"{args.every:g}", f"{args.minutes:g}"
     print(tr("recording {url} every {every} s for {minutes} min into {folder}", url=args.url,
-             every=f"{args.every:g}", minutes=f"{args.minutes:g}", folder=str(folder)))
+             every=every, minutes=minutes, folder=str(folder)))
     res = record(folder, args.url, every_s=args.every, minutes=args.minutes)
     for m in res.messages:
         print(m, file=sys.stderr)

@@ -128,9 +128,10 @@ def _validate(target, *, date: str | None) -> list[Finding]:
         if chosen:
             findings += [finding("info", gtfs, note) for note in date_choice_text(day.date)]
         lo, hi = feed_date_range(feed)
+        first, last = f"{lo:%Y%m%d}", f"{hi:%Y%m%d}"
         findings.append(finding("info", gtfs, T("service from {first} to {last}; analysis date {date}: "
                                                 "{trips:,} trips on {routes:,} routes, {stops:,} stops served",
-                                                first=f"{lo:%Y%m%d}", last=f"{hi:%Y%m%d}", date=str(day.date),
+                                                first=first, last=last, date=str(day.date),
                                                 trips=len(day.trips), routes=int(day.trips["route_id"].nunique()),
                                                 stops=len(day.stop_ids))))
     except CitybridgeError as exc:

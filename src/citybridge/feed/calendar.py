@@ -167,8 +167,9 @@ def active_trips(feed, date: str) -> pd.DataFrame:
     trips = trips[trips["service_id"].isin(active_services(feed, date))]
     if trips.empty:
         lo, hi = feed_date_range(feed)
+        first, last = f"{lo:%Y%m%d}", f"{hi:%Y%m%d}"
         raise FeedError(tr("no trips run on {date} (the feed covers {first}–{last}); choose a date inside the "
-                           "feed's calendar", date=str(date), first=f"{lo:%Y%m%d}", last=f"{hi:%Y%m%d}"))
+                           "feed's calendar", date=str(date), first=first, last=last))
     if "direction_id" not in trips:
         trips["direction_id"] = 0
     trips["direction_id"] = pd.to_numeric(trips["direction_id"], errors="coerce").fillna(0).astype(int)
