@@ -13,6 +13,9 @@ import pandas as pd
 
 from .city import City, load_city
 from .errors import CitybridgeError
+from .i18n import N_, ngettext
+from .phrases import PER_100K, PER_100K_DEFINITION, PER_100K_UNIT, PER_KM2, PER_KM2_DEFINITION, PER_KM2_UNIT, translate_phrase
+from .texts import FORMATTER, tr
 
 #: KPIs that are counts of supply, normalised per population and urban area.
 COUNT_KPIS = ["routes", "stations", "route-km", "metro route-km", "trips per day", "service-km per day",
@@ -82,12 +85,12 @@ def board(boards: list[tuple[City, pd.DataFrame]]) -> pd.DataFrame:
         sc = city_scale(c)
         extra = []
         for _, r in t[t["kpi"].isin(COUNT_KPIS)].iterrows():
-            extra.append({**r, "kpi": f"{r['kpi']} per 100k inhabitants", "value": r["value"] / sc["population"] * 1e5,
-                          "unit": f"{r['unit']} per 100,000 people",
-                          "definition": f"{r['kpi']} ÷ census population × 100,000"})
-            extra.append({**r, "kpi": f"{r['kpi']} per km² urban area", "value": r["value"] / sc["urban_area_km2"],
-                          "unit": f"{r['unit']} per km²",
-                          "definition": f"{r['kpi']} ÷ area of the urban comunas/districts"})
+            extra.append({**r, "kpi": PER_100K.format(kpi=r["kpi"]), "value": r["value"] / sc["population"] * 1e5,
+                          "unit": PER_100K_UNIT.format(unit=r["unit"]),
+                          "definition": PER_100K_DEFINITION.format(kpi=r["kpi"])})
+            extra.append({**r, "kpi": PER_KM2.format(kpi=r["kpi"]), "value": r["value"] / sc["urban_area_km2"],
+                          "unit": PER_KM2_UNIT.format(unit=r["unit"]),
+                          "definition": PER_KM2_DEFINITION.format(kpi=r["kpi"])})
         t = pd.concat([t, pd.DataFrame(extra)], ignore_index=True) if extra else t
         frames.append(t.assign(city=c.name))
     long = pd.concat(frames, ignore_index=True)
@@ -114,7 +117,7 @@ def lessons(wide: pd.DataFrame, *, min_gap_pct: float = 10.0) -> list[str]:
 
     For each KPI with a direction in :data:`BETTER`, when the best city leads
     another by at least ``min_gap_pct`` per cent (relative), a sentence names
-    both cities, the KPI and the two values. A lesson is stated only between
+    both cities, the KPI and the two values, in the language in force. A lesson is stated only between
     cities whose data are official or reconstructed (``wide.attrs["status"]``,
     set by :func:`board`); pairs involving illustrative data are listed by
     :func:`not_comparable` instead.
@@ -135,9 +138,12 @@ def lessons(wide: pd.DataFrame, *, min_gap_pct: float = 10.0) -> list[str]:
             b = vals[best]
             gap = abs(b - v) / abs(v) * 100 if v else np.inf
             if gap >= min_gap_pct:
-                word = "higher" if sign > 0 else "lower"
-                out.append(f"{other} can learn from {best} on {r['kpi']}: {best} reaches {b:,.1f} {r['unit']} "
-                           f"against {v:,.1f} ({word} is better).")
+                values = {"other": other, "best": best, "kpi": translate_phrase(r["kpi"]),
+                          "unit": translate_phrase(r["unit"]), "b": b, "v": v}
+                out.append(tr("{other} can learn from {best} on {kpi}: {best} reaches {b:,.1f} {unit} "
+                              "against {v:,.1f} (higher is better).", **values) if sign > 0 else
+                           tr("{other} can learn from {best} on {kpi}: {best} reaches {b:,.1f} {unit} "
+                              "against {v:,.1f} (lower is better).", **values))
     return out
 
 
@@ -158,20 +164,24 @@ def not_comparable(wide: pd.DataFrame) -> pd.DataFrame:
         for _, r in wide[wide["kpi"].isin(BETTER)].iterrows():
             if r[bad].astype(float).notna().any():
                 rows.append({"kpi": r["kpi"], "unit": r["unit"], "cities": ", ".join(bad),
-                             "reason": "sample data: the figure describes illustrative teaching data, "
-                                       "not the real city, so no lesson is drawn from it"})
+                             "reason": N_("sample data: the figure describes illustrative teaching data, "
+                                          "not the real city, so no lesson is drawn from it")})
     return pd.DataFrame(rows, columns=["kpi", "unit", "cities", "reason"])
 
 
 def lessons_and_limits(wide: pd.DataFrame, *, min_gap_pct: float = 10.0) -> list[str]:
-    """:func:`lessons`, then one statement per city whose data allow no lesson."""
+    """:func:`lessons`, then one statement per city whose data allow no lesson (in the language in force)."""
     out = lessons(wide, min_gap_pct=min_gap_pct)
     nc = not_comparable(wide)
     if len(nc):
         for city in sorted(set(", ".join(nc["cities"]).split(", "))):
             kpis = nc.loc[nc["cities"].str.contains(city, regex=False), "kpi"].tolist()
-            out.append(f"Not comparable: sample data. {city}'s figures come from illustrative teaching data, "
-                       f"so no lesson is drawn from its {len(kpis)} comparable KPIs ({', '.join(kpis)}).")
+            out.append(FORMATTER.format(ngettext(
+                "Not comparable: sample data. {city}'s figures come from illustrative teaching data, "
+                "so no lesson is drawn from its {n} comparable KPI ({kpis}).",
+                "Not comparable: sample data. {city}'s figures come from illustrative teaching data, "
+                "so no lesson is drawn from its {n} comparable KPIs ({kpis}).", len(kpis)),
+                city=city, n=len(kpis), kpis=", ".join(translate_phrase(k) for k in kpis)))
     return out
 
 
@@ -196,3 +206,15 @@ def facts_table(cities: list[City | str]) -> pd.DataFrame:
     cols = [x for c in cs for x in (c.name, f"{c.name} source")]
     df = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=cols).fillna("")
     return df.rename_axis("figure").reset_index()
+
+
+def chart_alt(t: pd.DataFrame, cities: list[str], theme: str) -> str:
+    """The text alternative of one theme's small multiples (:func:`citybridge.charts.kpi_small_multiples`),
+    in the language in force: every KPI with its unit and each city's value."""
+    from .charts import value_text
+
+    values = "; ".join(
+        tr("{kpi} ({unit}): {values}", kpi=translate_phrase(k), unit=translate_phrase(row["unit"]),
+           values=", ".join(f"{n} {value_text(row[n], row['unit'])}" for n in cities))
+        for k, row in t.set_index("kpi").iterrows())
+    return tr("Bars for {theme}, one panel per KPI: {values}", theme=translate_phrase(theme), values=values)

@@ -161,6 +161,11 @@ LABELS = {
     "trips_one_way": N_("trips, busier direction"), "departures_one_way": N_("departures, busier direction"),
     "weekday_km": N_("weekday (km)"), "saturday_km": N_("Saturday (km)"), "sunday_km": N_("Sunday (km)"),
     "population": N_("population"), "trips": N_("trips"), "routes": N_("routes"), "stops": N_("stops"),
+    # comparison, KPIs, exercises, build report
+    "theme": N_("theme"), "value": N_("value"), "unit": N_("unit"), "definition": N_("definition"),
+    "source": N_("source"), "status": N_("data status"), "published": N_("published"),
+    "published_source": N_("published by"), "difference": N_("difference"), "figure": N_("figure"),
+    "cities": N_("cities"), "reason": N_("reason"),
 }
 
 #: Columns that hold counts: always shown as whole numbers.
@@ -193,10 +198,12 @@ def plain(text: str | Text) -> str:
 
 def header(column: object) -> str:
     """A plain-language header for a column name, in the language in force (a code name never shows)."""
+    from .phrases import translate_phrase
+
     c = str(resolve(column))
     if c in LABELS:
         return i18n.gettext(LABELS[c])
-    return plain(c).replace("_", " ") if "_" in c else i18n.gettext(c)
+    return plain(c).replace("_", " ") if "_" in c else translate_phrase(c)
 
 
 def period_label(period: str) -> str:
@@ -258,8 +265,11 @@ def number_formatter(column: str, values: pd.Series, float_format: str = "{:,.1f
 
 
 def _cell(v):
-    """A text cell as shown: code identifiers read as words; labels the catalog knows are translated."""
-    return plain(i18n.gettext(v)) if isinstance(v, str) else (str(v) if isinstance(v, Text) else v)
+    """A text cell as shown: code identifiers read as words; labels the catalog knows and
+    phrases the package stores in tables (:mod:`citybridge.phrases`) are translated."""
+    from .phrases import translate_phrase
+
+    return plain(translate_phrase(v)) if isinstance(v, str) else (str(v) if isinstance(v, Text) else v)
 
 
 @multilingual
@@ -344,8 +354,14 @@ def notes(day) -> HTML:
 
 
 @multilingual
-def bullets(items: list[str | Text], *, empty: str | Text = N_("Nothing to list.")) -> HTML:
-    """A bulleted list of computed statements (escaped), in every language of the build."""
+def bullets(items, /, *args, empty: str | Text = N_("Nothing to list."), **kwargs) -> HTML:
+    """A bulleted list of computed statements (escaped), in every language of the build.
+
+    ``items`` is a list of strings or :class:`~citybridge.texts.Text`, or a
+    function of the package that returns such a list, called with ``args``
+    and ``kwargs`` in each language (``nb.bullets(compare.lessons_and_limits, wide)``).
+    """
+    items = items(*args, **kwargs) if callable(items) else items
     if not items:
         return say(Text(empty) if isinstance(empty, str) else empty)
     items = [plain(s) for s in items]
