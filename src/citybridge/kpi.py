@@ -17,7 +17,7 @@ from .city import City, load_city
 from .errors import CitybridgeError
 from .feed import FeedDay, feed_day
 from .i18n import N_
-from .phrases import (CAPACITIES, DATA_STATUS, LACKS_PARAMETERS, MEASURES_FEED_ONLY, NO_SOLID_SOURCE, NOT_COMPUTED,
+from .phrases import (CAPACITIES, DATA_STATUS, FREQUENT_SHARE_DEFINITION, LACKS_PARAMETERS, MEASURES_FEED_ONLY, NO_SOLID_SOURCE, NOT_COMPUTED,
                       NOT_COMPARABLE_CITY, POPULATION_SOURCE, SECTION_LOSS, SOME_CLASSES_ASSUMED, SOURCE_LINE, THEME_FAILED)
 
 KPI_COLUMNS = ["theme", "kpi", "value", "unit", "definition", "source", "status"]
@@ -77,8 +77,7 @@ def service_kpis(city: City, day: FeedDay) -> pd.DataFrame:
             (N_("peak vehicles in service"), network_peak_vehicles(day), N_("vehicles"),
              N_("the most trips in progress at the same instant, all modes")),
             (N_("frequent network share"), frequent, N_("% of routes"),
-             N_("routes with a mean AM-peak headway of {minutes} min or better, in one direction at least").format(
-                 minutes=f"{FREQUENT_HEADWAY_MIN:.0f}"))]
+             FREQUENT_SHARE_DEFINITION.format(minutes=f"{FREQUENT_HEADWAY_MIN:.0f}"))]
     return _rows(city, day, N_("service"), rows)
 
 
