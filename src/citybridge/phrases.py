@@ -70,7 +70,8 @@ _GTFS_DATE = re.compile(r"(19|20)\d{6}")
 @functools.lru_cache(maxsize=None)
 def _regex(pattern: str) -> re.Pattern:
     parts = re.split(r"\{(\w+)\}", pattern)
-    rx = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>.+?)" for i, p in enumerate(parts))
+    # a value never spans two statements ("; "): "a; b" is translated statement by statement
+    rx = "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>(?:(?!; ).)+?)" for i, p in enumerate(parts))
     return re.compile(rx, re.S)
 
 
@@ -126,7 +127,7 @@ def translate_phrase(text: str) -> str:
         else:
             out.append(pieces[i])
             i += 1
-    return "; ".join(out)
+    return ("；" if i18n.current_language() == "zh" else "; ").join(out)
 
 
 __all__ = ["PATTERNS", "STATUS_WORDS", "translate_phrase", "SOURCE_LINE", "DATA_STATUS", "POPULATION_SOURCE",
