@@ -72,7 +72,7 @@ def status_message(city: City) -> tuple[str, str, str]:
             text += " " + assumptions
     elif st == "reconstructed":
         title = tr("Reconstructed from official data")
-        src = (city.text("data_source") or tr("see Data and sources")).strip().rstrip(".")
+        src = (city.text("data_source") or tr("see Data and sources")).strip().rstrip(".。")
         text = tr("The network of {city} is rebuilt from the operator's official data: {source}.",
                   city=city.name, source=src) + (" " + assumptions if assumptions else "")
         text = text.strip()
