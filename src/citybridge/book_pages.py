@@ -158,7 +158,8 @@ def _report(report: BuildReport) -> str:
     lines += ["## " + tr("All runs"), "", "| " + " | ".join(tr(h) for h in heads) + " |", "|---|---|---|---:|"]
     for r in report.results:
         status = tr("reused (unchanged)") if r.cached else (tr("ok") if r.ok else "**" + tr("failed") + "**")
-        lines.append(f"| {md_cell(r.job.city or tr('all cities'))} | {Path(r.job.notebook).stem} | {status} | "
+        where = r.job.city or tr("all cities")
+        lines.append(f"| {md_cell(where)} | {Path(r.job.notebook).stem} | {status} | "
                      f"{i18n.decimal(r.seconds, 1, grouping=False)} |")
     lines.append("")
     if report.boards:

@@ -127,11 +127,11 @@ class Chart:
         from .texts import tr
 
         spec = translated_figure(self.fig)
+        kind, src = tr("chart"), tr("Source: {source}", source=plain(self.source))
         return {
             "application/vnd.plotly.v1+json": spec,
             "text/html": self.to_html(spec),
-            "text/plain": f"[{tr('chart')}] {plain(self.caption)} — {plain(self.alt)} "
-                          f"({tr('Source: {source}', source=plain(self.source))})",
+            "text/plain": f"[{kind}] {plain(self.caption)} — {plain(self.alt)} ({src})",
         }
 
     def _repr_mimebundle_(self, include=None, exclude=None):

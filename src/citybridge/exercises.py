@@ -404,10 +404,10 @@ def solution(ex_id: str) -> HTML:
     """The hint and the solution as collapsed toggles (open them only after trying), in every language of the build."""
     ex = EXERCISES[ex_id]
     h = hint(ex_id)
-    return HTML(f'<details class="cb-hint"><summary>{html.escape(tr("Hint for exercise {id}", id=ex_id))}</summary>'
-                f"<p>{_md(h)}</p></details>"
-                f'<details class="cb-solution"><summary>'
-                f'{html.escape(tr("Solution to exercise {id} (open after trying)", id=ex_id))}</summary>'
+    hint_title = html.escape(tr("Hint for exercise {id}", id=ex_id))
+    solution_title = html.escape(tr("Solution to exercise {id} (open after trying)", id=ex_id))
+    return HTML(f'<details class="cb-hint"><summary>{hint_title}</summary><p>{_md(h)}</p></details>'
+                f'<details class="cb-solution"><summary>{solution_title}</summary>'
                 f"<pre><code>{html.escape(ex.solution)}</code></pre></details>",
                 tr("hint: {hint}", hint=h) + "\n" + tr("solution to exercise {id}: run exercises.solution('{id}') "
                                                        "in JupyterLab", id=ex_id))

@@ -17,7 +17,7 @@ from .city import City, load_city
 from .errors import CitybridgeError
 from .feed import FeedDay, feed_day
 from .i18n import N_
-from .phrases import (CAPACITIES, DATA_STATUS, FREQUENT_SHARE_DEFINITION, LACKS_PARAMETERS, MEASURES_FEED_ONLY, NO_SOLID_SOURCE, NOT_COMPUTED,
+from .phrases import (CAPACITIES, CAPTURED, DATA_STATUS, FREQUENT_SHARE_DEFINITION, REALTIME_SOURCE, LACKS_PARAMETERS, MEASURES_FEED_ONLY, NO_SOLID_SOURCE, NOT_COMPUTED,
                       NOT_COMPARABLE_CITY, POPULATION_SOURCE, SECTION_LOSS, SOME_CLASSES_ASSUMED, SOURCE_LINE, THEME_FAILED)
 
 KPI_COLUMNS = ["theme", "kpi", "value", "unit", "definition", "source", "status"]

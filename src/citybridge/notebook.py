@@ -326,7 +326,8 @@ def map_figure(m, *, caption: str | Text, alt: str | Text, source: str | Text) -
     body = (f'<figure class="cb-map" role="group" aria-label="{html.escape(alt, quote=True)}">{inner}'
             f"<figcaption>{html.escape(caption)}<br><span class=\"cb-source\">"
             f"{html.escape(tr('Source: {source}', source=plain(source)))}</span></figcaption></figure>")
-    return HTML(body, f"[{tr('map')}] {caption} — {alt}")
+    kind = tr("map")
+    return HTML(body, f"[{kind}] {caption} — {alt}")
 
 
 @multilingual
