@@ -165,7 +165,7 @@ LABELS = {
     "theme": N_("theme"), "value": N_("value"), "unit": N_("unit"), "definition": N_("definition"),
     "source": N_("source"), "status": N_("data status"), "published": N_("published"),
     "published_source": N_("published by"), "difference": N_("difference"), "figure": N_("figure"),
-    "cities": N_("cities"), "reason": N_("reason"),
+    "cities": N_("cities"), "reason": N_("reason"), "scope": N_("scope"), "distance": N_("distance"),
 }
 
 #: Columns that hold counts: always shown as whole numbers.

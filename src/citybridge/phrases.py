@@ -48,6 +48,8 @@ PER_100K_DEFINITION = N_("{kpi} ÷ census population × 100,000")
 PER_KM2_DEFINITION = N_("{kpi} ÷ area of the urban comunas/districts")
 FLEET_SHARE_BASIS = N_("bus-km split by the fleet's electric share as of {years} ({electric} of {total} buses; "
                        "the feed does not say which bus runs which trip)")
+CATCHMENT = N_("{low} m of a bus/tram stop or {high} m of a metro/rail/ferry station")
+CATCHMENT_FILTERED = N_("{catchment}, counting stops with at least {trips} departures/h one way in {period} ({start}–{end})")
 BOARD_FAILED = N_("its KPI board could not be computed ({error})")
 FOLDER_UNREADABLE = N_("a file of its folder cannot be read ({error})")
 FREQUENT_SHARE_DEFINITION = N_("routes with a mean AM-peak headway of {minutes} min or better, in one direction at least")
@@ -59,10 +61,12 @@ PATTERNS = (SOURCE_LINE, DATA_STATUS, POPULATION_SOURCE, NOT_COMPUTED, THEME_FAI
             NO_SOLID_SOURCE, LACKS_PARAMETERS, SOME_CLASSES_ASSUMED, SECTION_LOSS, CAPACITIES, REALTIME_SOURCE,
             CAPTURED, NOT_COMPARABLE_CITY, PER_100K, PER_KM2, PER_100K_UNIT, PER_KM2_UNIT, PER_100K_DEFINITION,
             PER_KM2_DEFINITION, FLEET_SHARE_BASIS, FREQUENT_SHARE_DEFINITION, DISTANCE, DISTANCE_OVERSTATES, BOARD_FAILED,
-            FOLDER_UNREADABLE)
+            FOLDER_UNREADABLE, CATCHMENT, CATCHMENT_FILTERED)
 
 #: Words stored in KPI tables that read as labels (translated when shown).
 STATUS_WORDS = (N_("official"), N_("reconstructed"), N_("illustrative"))
+#: Classes of a district and scopes of a coverage table (:mod:`citybridge.access`), shown translated.
+AREA_WORDS = (N_("urban"), N_("rural"), N_("unclassified"), N_("city"))
 #: The access assumptions a KPI definition names (:func:`citybridge.access.assumption_text`).
 ASSUMPTION_WORDS = (N_("straight line"), N_("areal weighting (even spread over each polygon)"))
 
@@ -137,4 +141,4 @@ __all__ = ["PATTERNS", "STATUS_WORDS", "translate_phrase", "SOURCE_LINE", "DATA_
            "NOT_COMPUTED", "THEME_FAILED", "MEASURES_FEED_ONLY", "NO_SOLID_SOURCE", "LACKS_PARAMETERS",
            "SOME_CLASSES_ASSUMED", "SECTION_LOSS", "CAPACITIES", "REALTIME_SOURCE", "CAPTURED", "NOT_COMPARABLE_CITY",
            "PER_100K", "PER_KM2", "PER_100K_UNIT", "PER_KM2_UNIT", "PER_100K_DEFINITION", "PER_KM2_DEFINITION",
-           "FLEET_SHARE_BASIS", "FREQUENT_SHARE_DEFINITION", "BOARD_FAILED", "FOLDER_UNREADABLE", "ASSUMPTION_WORDS", "DISTANCE", "DISTANCE_OVERSTATES"]
+           "FLEET_SHARE_BASIS", "FREQUENT_SHARE_DEFINITION", "BOARD_FAILED", "FOLDER_UNREADABLE", "CATCHMENT", "CATCHMENT_FILTERED", "AREA_WORDS", "ASSUMPTION_WORDS", "DISTANCE", "DISTANCE_OVERSTATES"]
