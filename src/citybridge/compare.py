@@ -14,6 +14,7 @@ import pandas as pd
 from .city import City, load_city
 from .errors import CitybridgeError
 from .i18n import N_, ngettext
+from .phrases import statement_separator
 from .phrases import PER_100K, PER_100K_DEFINITION, PER_100K_UNIT, PER_KM2, PER_KM2_DEFINITION, PER_KM2_UNIT, translate_phrase
 from .texts import FORMATTER, tr
 
@@ -185,8 +186,22 @@ def lessons_and_limits(wide: pd.DataFrame, *, min_gap_pct: float = 10.0) -> list
     return out
 
 
+#: Names of the key figures cities give in ``facts`` (city.yml), shown translated.
+FACT_NAMES = (N_("area"), N_("bike share bikes"), N_("bike share stations"), N_("bus fleet electric"),
+              N_("bus fleet electric share"), N_("bus fleet total"), N_("bus new energy share main urban"),
+              N_("bus validations per year"), N_("metro daily ridership"), N_("metro lines"),
+              N_("metro network length"), N_("metro stations published"), N_("metro stations unique"),
+              N_("population"), N_("water bus lines"))
+#: Units of those figures, shown translated (a unit written as a sentence stays as given).
+FACT_UNITS = (N_("bicycles"), N_("buses"), N_("lines"), N_("persons"), N_("stations"),
+              N_("passengers per day (record day)"), N_("passengers per working day (rounded)"),
+              N_("% of the operating fleet"))
+
+
 def facts_table(cities: list[City | str]) -> pd.DataFrame:
-    """Key figures of each city's profile (``facts`` in city.yml), same rows for all.
+    """Key figures of each city's profile (``facts`` in city.yml), same rows for all,
+    written in the language in force (call it through :func:`citybridge.notebook.table`
+    as ``nb.table(compare.facts_table, cities, ...)`` to have it in every edition's).
 
     Returns
     -------
@@ -195,15 +210,18 @@ def facts_table(cities: list[City | str]) -> pd.DataFrame:
         unit and as-of date, e.g. ``"516 km (2022-09)"``; empty where the
         city has no such figure) and ``<name> source``.
     """
+    from . import i18n
+
     cs = _cities(cities)
     rows: dict[str, dict[str, str]] = {}
+    source_of = {c.name: tr("{city} source", city=c.name) for c in cs}
     for c in cs:
         for f in c.profile.facts:
-            v = f"{f.value:,.0f}" if float(f.value).is_integer() else f"{f.value:,.2f}"
-            r = rows.setdefault(f.metric.replace("_", " "), {})
-            r[c.name] = f"{v} {f.unit} ({f.year})"
-            r[f"{c.name} source"] = f.source
-    cols = [x for c in cs for x in (c.name, f"{c.name} source")]
+            v = i18n.decimal(f.value, 0 if float(f.value).is_integer() else 2)
+            r = rows.setdefault(i18n.gettext(f.metric.replace("_", " ")), {})
+            r[c.name] = f"{v} {i18n.gettext(f.unit)} ({f.year})"
+            r[source_of[c.name]] = f.source
+    cols = [x for c in cs for x in (c.name, source_of[c.name])]
     df = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=cols).fillna("")
     return df.rename_axis("figure").reset_index()
 
@@ -213,7 +231,7 @@ def chart_alt(t: pd.DataFrame, cities: list[str], theme: str) -> str:
     in the language in force: every KPI with its unit and each city's value."""
     from .charts import value_text
 
-    values = "; ".join(
+    values = statement_separator().join(
         tr("{kpi} ({unit}): {values}", kpi=translate_phrase(k), unit=translate_phrase(row["unit"]),
            values=", ".join(f"{n} {value_text(row[n], row['unit'])}" for n in cities))
         for k, row in t.set_index("kpi").iterrows())

@@ -151,7 +151,7 @@ def carbon_kpis(city: City, day: FeedDay) -> pd.DataFrame:
              N_("bus vehicle-km run by electric buses") + "; " + share_basis),
             (N_("bus CO2 per service-km"), s.loc["bus CO2 per service-km", "value"], "gCO2/km",
              caveat(N_("diesel tank-to-wheel plus grid electricity, per bus vehicle-km"))),
-            (N_("bus CO2 per day"), s.loc["bus CO2 per day", "value"], "tCO2/day",
+            (N_("bus CO2 per day"), s.loc["bus CO2 per day", "value"], N_("tCO2/day"),
              caveat(N_("bus emissions on the service day")))]
     return _rows(city, day, N_("low carbon"), rows, N_("emission parameters: city.yml"))
 
@@ -163,8 +163,8 @@ def air_kpis(city: City, day: FeedDay) -> pd.DataFrame:
     classes = city.profile.fleet_classes
     if not classes:
         why = not_computed(N_("city.yml has no fleet_classes (shares of bus-km by fuel and Euro class)"))
-        return _rows(city, day, N_("air"), [(N_("bus NOx per day"), np.nan, "t/day", why),
-                                            (N_("bus PM2.5 per day"), np.nan, "t/day", why)])
+        return _rows(city, day, N_("air"), [(N_("bus NOx per day"), np.nan, N_("t/day"), why),
+                                            (N_("bus PM2.5 per day"), np.nan, N_("t/day"), why)])
     em = air.segment_emissions(air.segment_groups(day), classes)
     t = air.totals(em).set_index("pollutant")
     nox, pm = t.loc["NOx"], t.loc["PM2.5 (exhaust + non-exhaust)"]
@@ -173,8 +173,8 @@ def air_kpis(city: City, day: FeedDay) -> pd.DataFrame:
     dp = N_("exhaust plus tyre, brake and road wear (EMEP/EEA Tier 2)")
     if assumed:
         d, dp = SOME_CLASSES_ASSUMED.format(definition=d), SOME_CLASSES_ASSUMED.format(definition=dp)
-    rows = [(N_("bus NOx per day"), nox["t_per_day"], "t/day", d),
-            (N_("bus PM2.5 per day"), pm["t_per_day"], "t/day", dp),
+    rows = [(N_("bus NOx per day"), nox["t_per_day"], N_("t/day"), d),
+            (N_("bus PM2.5 per day"), pm["t_per_day"], N_("t/day"), dp),
             (N_("bus NOx per vehicle-km"), nox["g_per_vehicle_km"], "g/km", d),
             (N_("bus PM2.5 per vehicle-km"), pm["g_per_vehicle_km"], "g/km", dp)]
     return _rows(city, day, N_("air"), rows, N_("fleet classes: city.yml") + "; " + N_("factors: data/reference/air"))

@@ -273,9 +273,13 @@ def _cell(v):
 
 
 @multilingual
-def table(df: pd.DataFrame, *, caption: str | Text, source: str | Text, index: bool = False,
+def table(df, /, *args, caption: str | Text, source: str | Text, index: bool = False,
           float_format: str = "{:,.1f}", max_rows: int = 60) -> HTML:
     """A captioned, escaped HTML table with its source line, in every language of the build.
+
+    ``df`` is a DataFrame, or a function of the package that returns one
+    written in the language in force, called with ``args`` in each language
+    (``nb.table(compare.facts_table, places, caption=...)``).
 
     Numbers are written as people of the language write them
     (:func:`number_formatter`), headers are plain language with units
@@ -284,6 +288,7 @@ def table(df: pd.DataFrame, *, caption: str | Text, source: str | Text, index: b
     translated; names (of places, routes, stops) stay as they are. The table
     scrolls inside the page column when it is wider.
     """
+    df = df(*args) if callable(df) else df
     d = df.head(max_rows).copy()
     fmt = {}
     for c in d.columns:

@@ -109,6 +109,11 @@ def _one(text: str) -> str | None:
     return None
 
 
+def statement_separator() -> str:
+    """What joins statements in the language in force: ``"; "`` (Chinese: ``"；"``)."""
+    return "；" if i18n.current_language() == "zh" else "; "
+
+
 def translate_phrase(text: str) -> str:
     """A phrase stored in English, in the language in force (see the module's help).
 
@@ -134,10 +139,10 @@ def translate_phrase(text: str) -> str:
         else:
             out.append(pieces[i])
             i += 1
-    return ("；" if i18n.current_language() == "zh" else "; ").join(out)
+    return statement_separator().join(out)
 
 
-__all__ = ["PATTERNS", "STATUS_WORDS", "translate_phrase", "SOURCE_LINE", "DATA_STATUS", "POPULATION_SOURCE",
+__all__ = ["PATTERNS", "STATUS_WORDS", "translate_phrase", "statement_separator", "SOURCE_LINE", "DATA_STATUS", "POPULATION_SOURCE",
            "NOT_COMPUTED", "THEME_FAILED", "MEASURES_FEED_ONLY", "NO_SOLID_SOURCE", "LACKS_PARAMETERS",
            "SOME_CLASSES_ASSUMED", "SECTION_LOSS", "CAPACITIES", "REALTIME_SOURCE", "CAPTURED", "NOT_COMPARABLE_CITY",
            "PER_100K", "PER_KM2", "PER_100K_UNIT", "PER_KM2_UNIT", "PER_100K_DEFINITION", "PER_KM2_DEFINITION",

@@ -28,7 +28,7 @@ from .city import City, cities_dir, list_cities, load_city
 from .errors import CitybridgeError
 from .i18n import N_
 from .notebook import HTML, say, table
-from .phrases import BOARD_FAILED, FOLDER_UNREADABLE, translate_phrase
+from .phrases import BOARD_FAILED, FOLDER_UNREADABLE, statement_separator, translate_phrase
 from .texts import Text, multilingual, tr
 
 #: Key of an output's ``citybridge`` metadata that marks a side-by-side table.
@@ -118,7 +118,8 @@ def left_out_sentence(missing: list[StoredBoard], *, compared: bool = False) -> 
     comparison) and why ('' for none), in the language in force."""
     if not missing:
         return ""
-    parts = "; ".join(f"{b.name}: {translate_phrase(b.reason)}" for b in missing)
+    parts = statement_separator().join(tr("{city}: {reason}", city=b.name, reason=translate_phrase(b.reason))
+                                       for b in missing)
     return tr("Not compared: {cities}.", cities=parts) if compared else \
         tr("Not shown side by side: {cities}.", cities=parts)
 
