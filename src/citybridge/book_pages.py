@@ -87,8 +87,8 @@ def sample_banner_md(city: City) -> str:
 
     st, title, text = status_message(city)
     kind = "warning" if st == "illustrative" else "note"
-    return (f":::{{{kind}}}\n**{title}.** {md_cell(text)} "
-            + tr("See [Data and sources](../../data.md).") + "\n:::\n")
+    said = tr("**{title}.** {text} See [Data and sources](../../data.md).", title=title, text=md_cell(text))
+    return f":::{{{kind}}}\n{said}\n:::\n"
 
 
 def _number(v: float) -> str:
