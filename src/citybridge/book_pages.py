@@ -95,6 +95,14 @@ def _number(v: float) -> str:
     return i18n.decimal(v, 0 if float(v).is_integer() else 2)
 
 
+def md_table(heads: tuple[str, ...], align: str, rows: list[list[str]]) -> list[str]:
+    """The lines of a Markdown table: ``heads`` (catalog messages, shown translated),
+    ``align`` one of ``l`` or ``r`` per column, and the rows' cells as written."""
+    return (["| " + " | ".join(tr(h) for h in heads) + " |",
+             "|" + "|".join("---:" if a == "r" else "---" for a in align) + "|"]
+            + ["| " + " | ".join(r) + " |" for r in rows])
+
+
 def _city_index(city: City) -> str:
     p = city.profile
     title = page_title(p.name, p.name_local)
@@ -103,23 +111,15 @@ def _city_index(city: City) -> str:
                     country=md_cell(p.country or tr("not stated")), timezone=md_cell(p.timezone), crs=md_cell(p.crs)))
     lines.append("")
     if p.facts:
-        lines += ["## " + tr("Key figures"), "",
-                  "| " + " | ".join(tr(h) for h in (i18n.N_("figure"), i18n.N_("value"), i18n.N_("unit"),
-                                                      i18n.N_("as of"), i18n.N_("source"))) + " |",
-                  "|---|---:|---|---|---|"]
-        for f in p.facts:
-            lines.append(f"| {md_cell(i18n.gettext(f.metric.replace('_', ' ')))} | {_number(f.value)} | {md_cell(f.unit)} | "
-                         f"{md_cell(f.year)} | {md_cell(f.source)} |")
-        lines.append("")
+        lines += ["## " + tr("Key figures"), ""] + md_table(
+            (i18n.N_("figure"), i18n.N_("value"), i18n.N_("unit"), i18n.N_("as of"), i18n.N_("source")), "lrlll",
+            [[md_cell(i18n.gettext(f.metric.replace("_", " "))), _number(f.value), md_cell(f.unit), md_cell(f.year),
+              md_cell(f.source)] for f in p.facts]) + [""]
     if p.fleet:
-        lines += ["## " + tr("Fleet"), "",
-                  "| " + " | ".join(tr(h) for h in (i18n.N_("mode"), i18n.N_("energy"), i18n.N_("vehicles"),
-                                                      i18n.N_("as of"), i18n.N_("source"))) + " |",
-                  "|---|---|---:|---|---|"]
-        for e in p.fleet:
-            lines.append(f"| {md_cell(i18n.gettext(e.mode))} | {md_cell(i18n.gettext(e.energy))} | "
-                         f"{i18n.decimal(e.vehicles, 0)} | {md_cell(e.year)} | {md_cell(e.source)} |")
-        lines.append("")
+        lines += ["## " + tr("Fleet"), ""] + md_table(
+            (i18n.N_("mode"), i18n.N_("energy"), i18n.N_("vehicles"), i18n.N_("as of"), i18n.N_("source")), "llrll",
+            [[md_cell(i18n.gettext(e.mode)), md_cell(i18n.gettext(e.energy)), i18n.decimal(e.vehicles, 0),
+              md_cell(e.year), md_cell(e.source)] for e in p.fleet]) + [""]
     notes = city.text("notes")
     if notes:
         lines += ["## " + tr("Notes on this city's data"), "", md_cell(notes), ""]
@@ -131,6 +131,10 @@ def _city_index(city: City) -> str:
 def city_index_md(city: City) -> str:
     """The city's landing page: identity, data-status banner and key figures with sources, in every language."""
     return multilingual_md(lambda: _city_index(city))
+
+
+def _status(cached: bool, ok: bool, done: str) -> str:
+    return tr("reused (unchanged)") if cached else (done if ok else "**" + tr("failed") + "**")
 
 
 def _report(report: BuildReport) -> str:
@@ -154,24 +158,17 @@ def _report(report: BuildReport) -> str:
             lines += ["### " + tr("{city}: KPI board", city=md_cell(b.city)), "", "```text", b.error, "```", ""]
     if not report.city_errors and not fails and not bad_boards:
         lines += [tr("Every notebook ran without error."), ""]
-    heads = (i18n.N_("city"), i18n.N_("notebook"), i18n.N_("status"), i18n.N_("seconds"))
-    lines += ["## " + tr("All runs"), "", "| " + " | ".join(tr(h) for h in heads) + " |", "|---|---|---|---:|"]
-    for r in report.results:
-        status = tr("reused (unchanged)") if r.cached else (tr("ok") if r.ok else "**" + tr("failed") + "**")
-        where = r.job.city or tr("all cities")
-        lines.append(f"| {md_cell(where)} | {Path(r.job.notebook).stem} | {status} | "
-                     f"{i18n.decimal(r.seconds, 1, grouping=False)} |")
-    lines.append("")
+    lines += ["## " + tr("All runs"), ""] + md_table(
+        (i18n.N_("city"), i18n.N_("notebook"), i18n.N_("status"), i18n.N_("seconds")), "lllr",
+        [[md_cell(r.job.city or tr("all cities")), Path(r.job.notebook).stem, _status(r.cached, r.ok, tr("ok")),
+          i18n.decimal(r.seconds, 1, grouping=False)] for r in report.results]) + [""]
     if report.boards:
         lines += ["## " + tr("KPI boards"), "", tr("Each city's KPI board is computed once per build, before the "
                                                   "chapters, and read by its chapter 07, the side-by-side tables "
-                                                  "and the comparison."), "",
-                  "| " + " | ".join(tr(h) for h in (i18n.N_("city"), i18n.N_("status"), i18n.N_("seconds"))) + " |",
-                  "|---|---|---:|"]
-        for b in report.boards:
-            status = tr("reused (unchanged)") if b.cached else (tr("computed") if b.ok else "**" + tr("failed") + "**")
-            lines.append(f"| {md_cell(b.city)} | {status} | {i18n.decimal(b.seconds, 1, grouping=False)} |")
-        lines.append("")
+                                                  "and the comparison."), ""] + md_table(
+            (i18n.N_("city"), i18n.N_("status"), i18n.N_("seconds")), "llr",
+            [[md_cell(b.city), _status(b.cached, b.ok, tr("computed")), i18n.decimal(b.seconds, 1, grouping=False)]
+             for b in report.boards]) + [""]
     return "\n".join(lines)
 
 
@@ -181,4 +178,4 @@ def report_md(report: BuildReport) -> str:
 
 
 __all__ = ["ENERGY_WORDS", "PAGE_VARIANT", "multilingual_md", "page_in_language", "has_language", "page_title", "md_cell",
-           "sample_banner_md", "city_index_md", "report_md"]
+           "md_table", "sample_banner_md", "city_index_md", "report_md"]
