@@ -12,6 +12,8 @@ final table sums them up. Parts, in the order they run:
     fresh clone), a warm rebuild with nothing changed, then one Hangzhou data
     file changed (population.csv) and a rebuild, with the notebook executions
     it caused counted from the build report (``book/_build/build-report.json``);
+    then a cold build of the English edition only (``--editions en``) on another
+    fresh copy, against the cold build of the three editions (target <= 2x);
     the largest built page (after the cold build) is printed too.
 ``scale``
     In the same copy, gtfs-kit's Cairns sample is added as a small city
@@ -65,6 +67,7 @@ MAX_KERNEL_GB = 2.0
 MIN_SPEEDUP = 20.0
 MAX_MEMORY_RATIO = 0.5
 MAX_UNIT_S = 60.0
+MAX_EDITIONS_RATIO = 2.0
 CHANGED_CITY, CHANGED_FILE = "hangzhou", "population.csv"
 
 
@@ -94,10 +97,10 @@ def chapters(project: Path) -> list[str]:
 # book: cold build, warm rebuild, one city's file changed
 # --------------------------------------------------------------------------
 
-def build_step(label: str) -> dict:
+def build_step(label: str, *args: str) -> dict:
     report = PROJECT / "book" / "_build" / "build-report.json"
     report.unlink(missing_ok=True)  # never read the previous build's report
-    w = run_watched([CITYBRIDGE, "build"], cwd=PROJECT, env=project_env(), poll_s=0.25)
+    w = run_watched([CITYBRIDGE, "build", *args], cwd=PROJECT, env=project_env(), poll_s=0.25)
     jobs = json.loads(report.read_text(encoding="utf-8"))["results"] if report.is_file() else []
     executed = [j for j in jobs if not j.get("cached")]
     if not jobs:  # no JSON report: the command's own summary line
@@ -149,8 +152,15 @@ def bench_book(results: dict) -> None:
         + f"); expected {expected} ({CHANGED_CITY}'s {n_city} chapters + {n_compare} compare): "
         + verdict(changed["executed"] == expected))
     say(f"   warm rebuild executed {warm['executed']} notebooks (expected 0): {verdict(warm['executed'] == 0)}")
+    # the same cold build with one edition: the editions share the computations
+    fresh_project()
+    one = build_step("cold build, English edition only", "--editions", "en")
+    ratio = cold["wall_s"] / one["wall_s"] if one["wall_s"] else float("nan")
+    say(f"   three editions against one: {cold['wall_s']:.1f} s / {one['wall_s']:.1f} s = {ratio:.2f}x "
+        f"(target <= {MAX_EDITIONS_RATIO:g}x): {verdict(ratio <= MAX_EDITIONS_RATIO)}")
     results["book"] = {"cold": cold, "warm": warm, "changed": changed, "change": what,
-                       "expected_executions": expected, "pages": weight}
+                       "expected_executions": expected, "pages": weight, "one_edition": one,
+                       "editions_ratio": ratio}
 
 
 def page_weight(html: Path) -> dict[str, int]:
@@ -318,6 +328,10 @@ def summary_rows(results: dict) -> list[tuple[str, str, str, bool | None]]:
         rows.append((f"executions after changing {CHANGED_CITY}/{CHANGED_FILE}",
                      f"{bk['changed']['executed']} ({bk['changed']['wall_s']:.0f} s)",
                      f"{bk['expected_executions']}", bk["changed"]["executed"] == bk["expected_executions"]))
+        rows.append(("cold build: three editions / English only",
+                     f"{bk['editions_ratio']:.2f}x ({bk['cold']['wall_s']:.0f} s / {bk['one_edition']['wall_s']:.0f} s)",
+                     f"<= {MAX_EDITIONS_RATIO:g}x", bk["editions_ratio"] <= MAX_EDITIONS_RATIO
+                     and bk["one_edition"]["rc"] == 0))
     if "unit" in results:
         u = results["unit"]
         rows.append(("pytest -m unit", f"{u['wall_s']:.0f} s", f"< {MAX_UNIT_S:g} s",

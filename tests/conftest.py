@@ -20,7 +20,7 @@ SCREENSHOTS = ROOT / "screenshots"
 
 
 #: Test files that build the book or open it in a browser; every other test file is ``unit``.
-_BOOK_FILES = {"test_book.py", "test_cache.py", "test_dask.py", "test_interrupted_build.py", "test_page_weight.py",
+_BOOK_FILES = {"test_book.py", "test_i18n_pages.py", "test_cache.py", "test_dask.py", "test_interrupted_build.py", "test_page_weight.py",
                "test_hostile.py", "test_broken_city.py"}
 _BROWSER_FILES = {"test_browser.py"}
 #: Test files that execute chapter notebooks (without building a book).

@@ -14,7 +14,7 @@ import pytest
 import shapely
 
 from citybridge import maps
-from citybridge.book import MAP_ASSETS
+from citybridge.site import MAP_ASSETS
 from citybridge.notebook import map_figure
 
 LIMIT = 2_000_000

@@ -11,14 +11,13 @@ generated sources (``conf.py``, ``_toc.yml``, city pages, executed
 notebooks) are only rewritten when their content changes, so Sphinx reads
 and writes only what changed. Every map page then loads Leaflet from one
 shared file in ``_static`` instead of carrying its own copy
-(:func:`share_map_assets`).
+(:func:`citybridge.site.share_map_assets`).
 """
 from __future__ import annotations
 
 import hashlib
 import html
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -32,6 +31,7 @@ from .city import City, load_city
 from .errors import CitybridgeError
 from .pipeline import BuildReport, CACHE_DIR_NAME, compare_notebooks, current_umask, is_leftover, plan
 from .runner import execute, quiet_kernels
+from .site import share_map_assets, strip_asset_versions
 
 #: Hand-written reference pages, in the order they appear (those present).
 REFERENCE_PAGES = ["methods", "data", "glossary", "workshop", "trainers"]
@@ -223,53 +223,6 @@ def write_conf(book_dir: Path) -> Path:
     return conf
 
 
-#: Where the built book keeps the one shared copy of Leaflet for every map.
-MAP_ASSETS = ("_static/vendor/citybridge-leaflet.css", "_static/vendor/citybridge-leaflet.js")
-
-
-def share_map_assets(html_dir: Path) -> int:
-    """Make every map of the built book load Leaflet from one shared file.
-
-    Each map (a folium page in an ``<iframe srcdoc>``, see
-    :func:`citybridge.notebook.map_figure`) carries Leaflet inline so that it
-    also works inside JupyterLab. In the built book that copy is swapped for
-    a ``<link>`` and a ``<script src>`` to ``_static/vendor/`` (a srcdoc
-    frame resolves relative addresses against its page), which the browser
-    loads once for the whole book: about 0.2 MB less per map page. Pages
-    whose maps were made differently are left as they are.
-
-    Returns the number of maps changed.
-    """
-    import re
-
-    from .maps import leaflet_assets
-
-    inline = leaflet_assets()
-    m = re.fullmatch(r"<style>(.*)</style><script>(.*)</script>", inline, re.S)
-    if m is None:  # pragma: no cover - maps.leaflet_assets changed shape
-        return 0
-    css_path, js_path = (html_dir / p for p in MAP_ASSETS)
-    css_path.parent.mkdir(parents=True, exist_ok=True)
-    for path, text in ((css_path, m.group(1)), (js_path, m.group(2))):
-        if not path.is_file() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
-    needle = html.escape(inline, quote=True)
-    changed = 0
-    for page in html_dir.rglob("*.html"):
-        if "_static" in page.relative_to(html_dir).parts:
-            continue
-        text = page.read_text(encoding="utf-8")
-        n = text.count(needle)
-        if not n:
-            continue
-        up = "../" * (len(page.relative_to(html_dir).parts) - 1)
-        link = html.escape(f'<link rel="stylesheet" href="{up}{MAP_ASSETS[0]}">'
-                           f'<script src="{up}{MAP_ASSETS[1]}"></script>', quote=True)
-        page.write_text(text.replace(needle, link), encoding="utf-8")
-        changed += n
-    return changed
-
-
 def build_html(book_dir: Path, *, strict: bool = False) -> Path:
     """Build the HTML into a temporary folder, then swap it into ``_build/html``.
 
@@ -316,27 +269,6 @@ def build_html(book_dir: Path, *, strict: bool = False) -> Path:
     shutil.rmtree(old, ignore_errors=True)
     manifest.write_text(sources, encoding="utf-8")
     return final / "index.html"
-
-
-_ASSET_VERSION = re.compile(r'(["\'][^"\'<>]*_static/[^"\'<>?]+)\?v=[0-9a-f]+(["\'])')
-
-
-def strip_asset_versions(html_dir: Path) -> None:
-    """Remove Sphinx's ``?v=<checksum>`` from the pages' links to ``_static`` files.
-
-    Sphinx adds the checksum only when the file is already in the output when
-    a page is written, so a page rewritten by an incremental build would carry
-    it while the same page of a fresh build does not; without it, a rebuild with
-    nothing changed gives the same bytes. (The book is read from disk offline:
-    there is no browser cache to bust.) Pages are rewritten only when they change.
-    """
-    for page in Path(html_dir).rglob("*.html"):
-        if "_static" in page.parts:
-            continue
-        text = page.read_text(encoding="utf-8")
-        new = _ASSET_VERSION.sub(r"\1\2", text)
-        if new != text:
-            page.write_text(new, encoding="utf-8")
 
 
 def _refresh_static(src: Path, dest: Path) -> None:
@@ -400,16 +332,22 @@ def _run_child(cmd: list[str], env: dict) -> subprocess.CompletedProcess:
 
 
 def build(root: Path, *, cities: list[str] | None = None, workers: int = 1, scheduler: str | None = None,
-          use_cache: bool = True, strict: bool = False, html_out: bool = True) -> tuple[BuildReport, Path | None]:
+          use_cache: bool = True, strict: bool = False, html_out: bool = True,
+          editions: tuple[str, ...] | None = None) -> tuple[BuildReport, Path | None]:
     """Execute every notebook for every city and build the book.
+
+    ``editions`` are the languages of the book (default: every language of
+    the workbook, English first); each chapter is executed once and draws
+    its outputs in all of them (:mod:`citybridge.texts`).
 
     Returns the report and the path of ``index.html`` (None when ``html_out``
     is False).
     """
-    from .i18n import LANGUAGES
-    from .texts import EDITIONS_ENV
+    from .editions import EDITIONS
+    from .texts import EDITIONS_ENV, editions_of
 
-    os.environ.setdefault(EDITIONS_ENV, ",".join(LANGUAGES))  # outputs drawn in every edition's language
+    editions = editions_of(editions or EDITIONS)
+    os.environ[EDITIONS_ENV] = ",".join(editions)  # the kernels draw every output in these languages
     book_dir = root / "book"
     jobs, city_errors = plan(root, cities=cities, book_dir=book_dir)
     # --no-cache re-executes every notebook but still stores the results, so
@@ -432,9 +370,8 @@ def build(root: Path, *, cities: list[str] | None = None, workers: int = 1, sche
     if index is not None:  # the English, Spanish and Chinese editions, and the root page offering them
         from .editions import build_editions
 
-        build_editions(book_dir, index.parent, strict=strict)
+        build_editions(book_dir, index.parent, strict=strict, languages=editions)
     return report, index
 
 
-__all__ = ["build", "build_html", "write_toc", "report_md", "city_index_md", "compare_notebooks",
-           "share_map_assets"]
+__all__ = ["build", "build_html", "write_toc", "report_md", "city_index_md", "compare_notebooks"]

@@ -38,7 +38,9 @@ def _stop_on_sigterm() -> None:
 def _cmd_build(args: argparse.Namespace) -> int:
     from .book import build
     from .city import list_cities, project_root
+    from .texts import editions_of
 
+    editions = editions_of(args.editions, what="--editions")
     _stop_on_sigterm()
 
     root = project_root()
@@ -52,7 +54,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
     if args.workers < 1:
         raise CitybridgeError("--workers must be 1 or more")
     report, index = build(root, cities=cities, workers=args.workers, scheduler=args.scheduler,
-                          use_cache=not args.no_cache, strict=args.strict)
+                          use_cache=not args.no_cache, strict=args.strict,
+                          editions=editions)
     ran = sum(1 for r in report.results if r.ok and not r.cached)
     reused = sum(1 for r in report.results if r.cached)
     print(f"notebooks: {ran} executed, {reused} reused unchanged, {len(report.failures)} failed")
@@ -179,6 +182,8 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--scheduler", help="address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786")
     b.add_argument("--no-cache", action="store_true", help="re-execute every notebook")
     b.add_argument("--strict", action="store_true", help="treat Sphinx warnings as errors")
+    b.add_argument("--editions", default="en,es,zh",
+                   help="languages of the book, comma-separated (default en,es,zh: English, Spanish, Chinese)")
     b.set_defaults(func=_cmd_build)
 
     r = sub.add_parser("run", help="execute one city's notebooks (no HTML)")

@@ -289,7 +289,7 @@ def _finish_sphinx(proc: subprocess.Popen, book_src: Path, out: Path, lang: str)
         tail = "\n".join((stdout + stderr).strip().splitlines()[-25:])
         raise CitybridgeError(f"the {LANGUAGES[lang].name} edition of the book did not build "
                               f"(sphinx exit {proc.returncode}):\n{tail}")
-    from .book import strip_asset_versions
+    from .site import strip_asset_versions
 
     strip_asset_versions(out)
 
@@ -305,15 +305,15 @@ def _swap_in(tmp: Path, out_html: Path, lang: str) -> Path:
     return final
 
 
-def _finish_edition(tmp: Path, book_src: Path, lang: str) -> None:
+def _finish_edition(tmp: Path, book_src: Path, lang: str, languages: tuple[str, ...] = EDITIONS) -> None:
     """Shared Leaflet, the edition's own index page, switcher, notes and captions."""
-    from .book import share_map_assets
+    from .site import share_map_assets
 
     share_map_assets(tmp)
     # each edition's own index.html leads to its first page (the root one offers the editions)
     (tmp / "index.html").write_text(f'<meta http-equiv="Refresh" content="0; url={root_page(book_src)}.html" />\n',
                                     encoding="utf-8")
-    decorate_edition(tmp, lang, translated=translated_domains(book_src, lang),
+    decorate_edition(tmp, lang, translated=translated_domains(book_src, lang), languages=languages,
                      captions=page_messages(book_src, lang, page_domain(root_page(book_src))), book_src=book_src)
     mask = os.umask(0)
     os.umask(mask)
@@ -387,7 +387,7 @@ def build_editions(book_src: Path, out_html: Path, *, languages: tuple[str, ...]
                 shutil.copytree(english_site, tmps[lang], dirs_exist_ok=True,
                                 ignore=lambda d, names: [n for n in names if Path(d) == Path(english_site)
                                                          and n in skip])
-                _finish_edition(tmps[lang], book_src, lang)
+                _finish_edition(tmps[lang], book_src, lang, languages)
                 folders[lang] = _swap_in(tmps[lang], out_html, lang)
                 seconds[lang] = time.perf_counter() - t0
             else:
@@ -399,7 +399,7 @@ def build_editions(book_src: Path, out_html: Path, *, languages: tuple[str, ...]
                                                     lang, strict=strict)))
             lang, proc = running.pop(0)
             _finish_sphinx(proc, book_src, tmps[lang], lang)
-            _finish_edition(tmps[lang], book_src, lang)
+            _finish_edition(tmps[lang], book_src, lang, languages)
             folders[lang] = _swap_in(tmps[lang], out_html, lang)
             seconds[lang] = time.perf_counter() - t0
     finally:
@@ -409,6 +409,9 @@ def build_editions(book_src: Path, out_html: Path, *, languages: tuple[str, ...]
         for tmp in tmps.values():
             shutil.rmtree(tmp, ignore_errors=True)
     if root_index:
+        for lang in EDITIONS:  # an edition left from an earlier build with more languages is stale
+            if lang not in languages and (out_html / lang / ".buildinfo").is_file():
+                shutil.rmtree(out_html / lang, ignore_errors=True)
         tmp_index = work / f".edition-{os.getpid()}-index.html"
         tmp_index.write_text(root_index_html(languages=languages, first_page=first), encoding="utf-8")
         os.replace(tmp_index, out_html / "index.html")

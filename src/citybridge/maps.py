@@ -4,7 +4,7 @@ Every map made here works with no internet:
 
 * Leaflet is inlined from the ``xstatic-leaflet`` wheel instead of being
   loaded from a CDN (the built book swaps the inlined copy for one shared
-  file, see :func:`citybridge.book.share_map_assets`); folium's other default
+  file, see :func:`citybridge.site.share_map_assets`); folium's other default
   assets (jQuery, Bootstrap, Font Awesome, awesome-markers) are not loaded;
 * there are no background tiles unless a tile URL is passed explicitly
   (``tiles=``), and then only as an optional layer;
@@ -86,7 +86,7 @@ def leaflet_assets() -> str:
     """Leaflet's CSS (images inlined) and JavaScript as ``<style>``/``<script>`` tags.
 
     The one large part of every map (about 150 kB). The book swaps this exact
-    text for links to one shared copy (:func:`citybridge.book.share_map_assets`).
+    text for links to one shared copy (:func:`citybridge.site.share_map_assets`).
     """
     import xstatic.pkg.leaflet as xleaf
 

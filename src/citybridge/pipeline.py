@@ -212,6 +212,14 @@ def job_key(notebook: Path, parameters: dict, cities: dict[str, Path], pkg: str,
     return h.hexdigest()[:24]
 
 
+def output_languages_of_build() -> list[str]:
+    """The languages the build's kernels draw outputs in (:func:`citybridge.texts.output_languages`;
+    every language of the workbook when the build has not set them)."""
+    from .texts import EDITIONS_ENV, output_languages
+
+    return output_languages() if os.environ.get(EDITIONS_ENV) else list(LANGUAGES)
+
+
 def plan(root: Path, *, cities: list[str] | None = None, notebooks: list[str] | None = None,
          book_dir: Path | None = None, cities_root: Path | None = None,
          ) -> tuple[list[Job], dict[str, str]]:
@@ -253,7 +261,7 @@ def plan(root: Path, *, cities: list[str] | None = None, notebooks: list[str] | 
                 f"{p.file}{', column ' + repr(p.column) if getattr(p, 'column', '') else ''}: {p.message}"
                 if hasattr(p, "message") else str(p) for p in problems))
     pkg = package_hash()
-    env = environment_fingerprint() + "|editions=" + ",".join(LANGUAGES)
+    env = environment_fingerprint() + "|editions=" + ",".join(output_languages_of_build())
     remove_leftovers(book_dir)
     for c in ok:
         remove_stale_downloads(c.folder)

@@ -47,6 +47,29 @@ EDITIONS_ENV = "CITYBRIDGE_EDITIONS"
 VARIANTS_KEY = "i18n"
 
 
+def editions_of(value: str | Iterable[str], *, what: str = "editions") -> tuple[str, ...]:
+    """The languages of a list of editions (``"en,es"`` or ``("en", "es")``), English
+    first when present, each once.
+
+    Raises
+    ------
+    CitybridgeError
+        When one is not a language of the workbook, or none is given.
+    """
+    parts = [p.strip() for p in (value.split(",") if isinstance(value, str) else value) if p and p.strip()]
+    out: list[str] = []
+    for part in parts:
+        code = part if part in i18n.LANGUAGES else None
+        if code is None:
+            raise CitybridgeError(f"{what}: {part!r} is not a language of the workbook; "
+                                  f"use codes among {', '.join(i18n.LANGUAGES)} (e.g. en,es,zh)")
+        if code not in out:
+            out.append(code)
+    if not out:
+        raise CitybridgeError(f"{what}: name at least one language among {', '.join(i18n.LANGUAGES)}")
+    return tuple(sorted(out, key=lambda c: c != i18n.SOURCE_LANGUAGE))
+
+
 def output_languages() -> list[str]:
     """The languages outputs are drawn in: :data:`EDITIONS_ENV`, else the one in force.
 
@@ -58,15 +81,7 @@ def output_languages() -> list[str]:
     value = os.environ.get(EDITIONS_ENV, "").strip()
     if not value:
         return [i18n.current_language()]
-    out: list[str] = []
-    for part in value.split(","):
-        code = i18n.parse_locale(part.strip())
-        if code is None:
-            raise CitybridgeError(f"{EDITIONS_ENV}={value!r}: {part.strip()!r} is not a language of the workbook; "
-                                  f"use codes among {', '.join(i18n.LANGUAGES)}")
-        if code not in out:
-            out.append(code)
-    return out
+    return list(editions_of(value, what=EDITIONS_ENV))
 
 
 class LocaleFormatter(string.Formatter):
@@ -263,5 +278,5 @@ def multilingual(fn: F) -> F:
 #: IPython keeps for the last result).
 T = Text
 
-__all__ = ["EDITIONS_ENV", "VARIANTS_KEY", "output_languages", "LocaleFormatter", "FORMATTER", "resolve",
+__all__ = ["EDITIONS_ENV", "VARIANTS_KEY", "editions_of", "output_languages", "LocaleFormatter", "FORMATTER", "resolve",
            "Text", "T", "tr", "translate", "each_language", "multilingual"]

@@ -1,0 +1,68 @@
+"""The executed pages of the Spanish and Chinese editions read in their language.
+
+The chapters run once and draw every output in the three languages
+(:mod:`citybridge.texts`); these tests read the built city and comparison
+pages of each edition as a reader does: the visible text of the article
+(code, scripts and the map frames left out), its share of English function
+words, and, in the Spanish edition, how numbers are written.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from test_i18n_book import english_share, visible_text
+
+pytestmark = pytest.mark.book
+
+
+def _pages(index, lang: str) -> list:
+    root = index.parent / lang
+    return sorted([*(root / "cities").rglob("*.html"), *root.glob("compare*.html")])
+
+
+def test_every_executed_page_exists_in_each_edition(built_book):
+    _, _, index = built_book
+    en = [p.relative_to(index.parent / "en") for p in _pages(index, "en")]
+    assert len(en) >= 20  # two cities' chapters and the comparison
+    for lang in ("es", "zh"):
+        assert [p.relative_to(index.parent / lang) for p in _pages(index, lang)] == en
+
+
+@pytest.mark.parametrize("lang", ["es", "zh"])
+def test_executed_pages_read_in_their_language(built_book, lang):
+    """Narrative and computed outputs alike: an English sentence left in a page shows
+    as English function words; the English page itself is measured as the yardstick."""
+    _, _, index = built_book
+    bad = []
+    for page in _pages(index, lang):
+        rel = page.relative_to(index.parent / lang)
+        en = english_share(visible_text(index.parent / "en" / rel))
+        assert en > 0.10, f"en/{rel}: the test no longer recognises English ({en:.2f})"
+        text = visible_text(page)
+        share = english_share(text)
+        if share >= 0.02:
+            words = re.findall(r"[A-Za-z']+", text)
+            bad.append(f"{lang}/{rel}: {share:.1%} English function words, e.g. "
+                       + " ".join(w for w in words if len(w) > 3)[:300])
+        if lang == "zh":
+            assert len(re.findall(r"[\u4e00-\u9fff]", text)) > 200, f"{lang}/{rel}: hardly any Chinese"
+    assert not bad, "\n".join(bad)
+
+
+def test_spanish_pages_write_computed_numbers_the_chilean_way(built_book):
+    """7.400.741 and 20,7 in every Spanish page, tables and sentences computed at execution included."""
+    _, _, index = built_book
+    grouped = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?![\d,])")
+    decimal_point = re.compile(r"(?<![\w.,])\d+\.\d{1,2}(?![\d.,])")  # not PM2.5, not SDG 11.2.1
+    seen = 0
+    for page in _pages(index, "es"):
+        rel = page.relative_to(index.parent / "es")
+        text = visible_text(page)
+        for n in set(grouped.findall(visible_text(index.parent / "en" / rel))):
+            assert not re.search(rf"(?<![\d.,]){re.escape(n)}(?![\d,])", text), f"es/{rel}: {n} written the English way"
+        m = decimal_point.search(text)
+        assert m is None, f"{page}: decimal point in {text[max(0, m.start() - 60):m.end() + 20]!r}"
+        seen += len(re.findall(r"(?<![\d.,])\d{1,3}(?:\.\d{3})+(?![\d.])", text))
+    assert seen > 50  # the pages do carry thousands (populations, trips, vehicle-km)
