@@ -16,7 +16,6 @@ shared file in ``_static`` instead of carrying its own copy
 from __future__ import annotations
 
 import hashlib
-import html
 import os
 import shutil
 import subprocess
@@ -374,4 +373,5 @@ def build(root: Path, *, cities: list[str] | None = None, workers: int = 1, sche
     return report, index
 
 
-__all__ = ["build", "build_html", "write_toc", "report_md", "city_index_md", "compare_notebooks"]
+__all__ = ["build", "build_html", "write_toc", "report_md", "city_index_md", "page_title", "sample_banner_md",
+           "compare_notebooks"]
