@@ -82,7 +82,15 @@ def translated_figure(fig: go.Figure) -> dict:
     d["data"] = [_translate_tree(t) for t in d.get("data", [])]
     layout = d.get("layout", {})
     d["layout"] = {k: (_translate_tree(v, k) if k != "template" else v) for k, v in layout.items()}
+    d["layout"].setdefault("separators", separators())
     return d
+
+
+def separators() -> str:
+    """Plotly's ``layout.separators`` for the language in force: its decimal mark, then its
+    thousands separator (Chile: ``",."``), so numbers plotly writes read as the tables do."""
+    sample = i18n.decimal(1234.5, 1)
+    return sample[-2] + sample[1]
 
 
 class Chart:
@@ -209,7 +217,7 @@ def kpi_dashboard(kpis: pd.DataFrame, *, columns: int = 3, title: str = "") -> g
                    "font": {"size": 13}},
             domain={"row": row, "column": col}))
     fig.update_layout(grid={"rows": rows, "columns": columns, "pattern": "independent", "ygap": 0.35},
-                      separators=i18n.decimal(1234.5, 1)[-2] + i18n.decimal(1234.5, 1)[1])
+                      separators=separators())
     return style(fig, title=say(title), height=max(240, 170 * rows))
 
 
@@ -280,7 +288,7 @@ def kpi_small_multiples(t: pd.DataFrame, cities: list[str], *, columns: int = 3,
     # panel titles sit clear of their panel's top tick label
     fig.update_annotations(font={"size": 12}, yshift=10)
     style(fig, title=say(title), height=max(300, 250 * rows + 60))
-    fig.update_layout(separators=i18n.decimal(1234.5, 1)[-2] + i18n.decimal(1234.5, 1)[1], showlegend=False, margin={"l": 50, "r": 20, "t": 90 if title else 70, "b": 40})
+    fig.update_layout(separators=separators(), showlegend=False, margin={"l": 50, "r": 20, "t": 90 if title else 70, "b": 40})
     return fig
 
 
