@@ -114,14 +114,45 @@ def statement_separator() -> str:
     return "；" if i18n.current_language() == "zh" else "; "
 
 
+#: The prose of the cities' profiles in other languages: {English text: {lang: text}}
+#: (``translations`` of city.yml, see :func:`register_prose`).
+_PROSE: dict[str, dict[str, str]] = {}
+
+
+def register_prose(profile) -> None:
+    """Remember the translated prose of a city profile (``translations`` in city.yml), so
+    that a stored phrase quoting it (a KPI definition naming the city's coverage
+    gaps) shows it in the reader's language."""
+    for lang, fields in getattr(profile, "translations", {}).items():
+        for field, text in fields.items():
+            english = str(getattr(profile, field, "") or "").strip()
+            if english and text:
+                _PROSE.setdefault(english, {})[lang] = text
+
+
 def translate_phrase(text: str) -> str:
     """A phrase stored in English, in the language in force (see the module's help).
 
-    Parts that are neither catalog messages nor :data:`PATTERNS` (names,
-    files, prose) are returned as written.
+    The cities' own prose quoted in it is shown in their translation
+    (:func:`register_prose`); other parts that are neither catalog messages
+    nor :data:`PATTERNS` (names, files) are returned as written.
     """
     if not isinstance(text, str) or not text.strip() or i18n.current_language() == i18n.SOURCE_LANGUAGE:
         return text
+    lang, quoted = i18n.current_language(), {}
+    for english, own in _PROSE.items():
+        if lang in own and english in text:
+            key = f"\x00{len(quoted)}\x00"
+            text, quoted[key] = text.replace(english, key), own[lang]
+    if not quoted:
+        return _statements(text)
+    out = _statements(text)
+    for key, own in quoted.items():
+        out = out.replace(key, own)
+    return out
+
+
+def _statements(text: str) -> str:
     whole = _one(text)
     if whole is not None:
         return whole
@@ -142,7 +173,7 @@ def translate_phrase(text: str) -> str:
     return statement_separator().join(out)
 
 
-__all__ = ["PATTERNS", "STATUS_WORDS", "translate_phrase", "statement_separator", "SOURCE_LINE", "DATA_STATUS", "POPULATION_SOURCE",
+__all__ = ["PATTERNS", "STATUS_WORDS", "translate_phrase", "register_prose", "statement_separator", "SOURCE_LINE", "DATA_STATUS", "POPULATION_SOURCE",
            "NOT_COMPUTED", "THEME_FAILED", "MEASURES_FEED_ONLY", "NO_SOLID_SOURCE", "LACKS_PARAMETERS",
            "SOME_CLASSES_ASSUMED", "SECTION_LOSS", "CAPACITIES", "REALTIME_SOURCE", "CAPTURED", "NOT_COMPARABLE_CITY",
            "PER_100K", "PER_KM2", "PER_100K_UNIT", "PER_KM2_UNIT", "PER_100K_DEFINITION", "PER_KM2_DEFINITION",
