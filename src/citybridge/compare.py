@@ -14,7 +14,7 @@ import pandas as pd
 from .city import City, load_city
 from .errors import CitybridgeError
 from .i18n import N_, ngettext
-from .phrases import statement_separator
+from .phrases import list_separator, statement_separator
 from .phrases import PER_100K, PER_100K_DEFINITION, PER_100K_UNIT, PER_KM2, PER_KM2_DEFINITION, PER_KM2_UNIT, translate_phrase
 from .texts import FORMATTER, tr
 
@@ -182,7 +182,7 @@ def lessons_and_limits(wide: pd.DataFrame, *, min_gap_pct: float = 10.0) -> list
                 "so no lesson is drawn from its {n} comparable KPI ({kpis}).",
                 "Not comparable: sample data. {city}'s figures come from illustrative teaching data, "
                 "so no lesson is drawn from its {n} comparable KPIs ({kpis}).", len(kpis)),
-                city=city, n=len(kpis), kpis=", ".join(translate_phrase(k) for k in kpis)))
+                city=city, n=len(kpis), kpis=list_separator().join(translate_phrase(k) for k in kpis)))
     return out
 
 
@@ -233,6 +233,6 @@ def chart_alt(t: pd.DataFrame, cities: list[str], theme: str) -> str:
 
     values = statement_separator().join(
         tr("{kpi} ({unit}): {values}", kpi=translate_phrase(k), unit=translate_phrase(row["unit"]),
-           values=", ".join(f"{n} {value_text(row[n], row['unit'])}" for n in cities))
+           values=list_separator().join(f"{n} {value_text(row[n], row['unit'])}" for n in cities))
         for k, row in t.set_index("kpi").iterrows())
     return tr("Bars for {theme}, one panel per KPI: {values}", theme=translate_phrase(theme), values=values)

@@ -50,6 +50,7 @@ FLEET_SHARE_BASIS = N_("bus-km split by the fleet's electric share as of {years}
                        "the feed does not say which bus runs which trip)")
 CATCHMENT = N_("{low} m of a bus/tram stop or {high} m of a metro/rail/ferry station")
 CATCHMENT_FILTERED = N_("{catchment}, counting stops with at least {trips} departures/h one way in {period} ({start}–{end})")
+FINER_LAYER = N_("finer population layer ({layer}), scaled to census totals")
 BOARD_FAILED = N_("its KPI board could not be computed ({error})")
 FOLDER_UNREADABLE = N_("a file of its folder cannot be read ({error})")
 FREQUENT_SHARE_DEFINITION = N_("routes with a mean AM-peak headway of {minutes} min or better, in one direction at least")
@@ -61,7 +62,7 @@ PATTERNS = (SOURCE_LINE, DATA_STATUS, POPULATION_SOURCE, NOT_COMPUTED, THEME_FAI
             NO_SOLID_SOURCE, LACKS_PARAMETERS, SOME_CLASSES_ASSUMED, SECTION_LOSS, CAPACITIES, REALTIME_SOURCE,
             CAPTURED, NOT_COMPARABLE_CITY, PER_100K, PER_KM2, PER_100K_UNIT, PER_KM2_UNIT, PER_100K_DEFINITION,
             PER_KM2_DEFINITION, FLEET_SHARE_BASIS, FREQUENT_SHARE_DEFINITION, DISTANCE, DISTANCE_OVERSTATES, BOARD_FAILED,
-            FOLDER_UNREADABLE, CATCHMENT, CATCHMENT_FILTERED)
+            FOLDER_UNREADABLE, CATCHMENT, CATCHMENT_FILTERED, FINER_LAYER)
 
 #: Words stored in KPI tables that read as labels (translated when shown).
 STATUS_WORDS = (N_("official"), N_("reconstructed"), N_("illustrative"))
@@ -130,6 +131,11 @@ def register_prose(profile) -> None:
                 _PROSE.setdefault(english, {})[lang] = text
 
 
+def list_separator() -> str:
+    """What separates the items of a list in the language in force: ``", "`` (Chinese: ``"、"``)."""
+    return "、" if i18n.current_language() == "zh" else ", "
+
+
 def translate_phrase(text: str) -> str:
     """A phrase stored in English, in the language in force (see the module's help).
 
@@ -173,8 +179,10 @@ def _statements(text: str) -> str:
     return statement_separator().join(out)
 
 
-__all__ = ["PATTERNS", "STATUS_WORDS", "translate_phrase", "register_prose", "statement_separator", "SOURCE_LINE", "DATA_STATUS", "POPULATION_SOURCE",
-           "NOT_COMPUTED", "THEME_FAILED", "MEASURES_FEED_ONLY", "NO_SOLID_SOURCE", "LACKS_PARAMETERS",
-           "SOME_CLASSES_ASSUMED", "SECTION_LOSS", "CAPACITIES", "REALTIME_SOURCE", "CAPTURED", "NOT_COMPARABLE_CITY",
-           "PER_100K", "PER_KM2", "PER_100K_UNIT", "PER_KM2_UNIT", "PER_100K_DEFINITION", "PER_KM2_DEFINITION",
-           "FLEET_SHARE_BASIS", "FREQUENT_SHARE_DEFINITION", "BOARD_FAILED", "FOLDER_UNREADABLE", "CATCHMENT", "CATCHMENT_FILTERED", "AREA_WORDS", "ASSUMPTION_WORDS", "DISTANCE", "DISTANCE_OVERSTATES"]
+__all__ = ["PATTERNS", "STATUS_WORDS", "translate_phrase", "register_prose", "statement_separator",
+           "list_separator", "SOURCE_LINE", "DATA_STATUS", "POPULATION_SOURCE", "NOT_COMPUTED", "THEME_FAILED",
+           "MEASURES_FEED_ONLY", "NO_SOLID_SOURCE", "LACKS_PARAMETERS", "SOME_CLASSES_ASSUMED", "SECTION_LOSS",
+           "CAPACITIES", "REALTIME_SOURCE", "CAPTURED", "NOT_COMPARABLE_CITY", "PER_100K", "PER_KM2",
+           "PER_100K_UNIT", "PER_KM2_UNIT", "PER_100K_DEFINITION", "PER_KM2_DEFINITION", "FLEET_SHARE_BASIS",
+           "FREQUENT_SHARE_DEFINITION", "BOARD_FAILED", "FOLDER_UNREADABLE", "CATCHMENT", "CATCHMENT_FILTERED", "FINER_LAYER",
+           "AREA_WORDS", "ASSUMPTION_WORDS", "DISTANCE", "DISTANCE_OVERSTATES"]
