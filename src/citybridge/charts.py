@@ -257,12 +257,14 @@ def kpi_small_multiples(t: pd.DataFrame, cities: list[str], *, columns: int = 3,
     from plotly.subplots import make_subplots
 
     from .phrases import translate_phrase as say
+    from .texts import tr
 
     t = t.reset_index(drop=True)
     n = max(len(t), 1)
     cols = min(columns, n)
     rows = (n + cols - 1) // cols
-    titles = ["<br>".join(html.escape(x) for x in textwrap.wrap(f"{say(r['kpi'])} ({say(r['unit'])})", 30)[:3])
+    titles = ["<br>".join(html.escape(x) for x in textwrap.wrap(tr("{kpi} ({unit})", kpi=say(r["kpi"]),
+                                                                    unit=say(r["unit"])), 30)[:3])
               for _, r in t.iterrows()]
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.12,
                         vertical_spacing=min(0.5 / rows, 0.3) if rows > 1 else 0.1)
