@@ -105,3 +105,55 @@ def test_generated_pages_carry_every_language():
     assert book_pages.page_in_language(text, "es") == "# Informe de compilación\n"
     assert book_pages.page_in_language(text, "zh") == "# 构建报告\n"
     assert book_pages.page_in_language("# plain page\n", "es") == "# plain page\n"
+
+
+def test_chart_alt_text_in_spanish_and_chinese():
+    t = pd.DataFrame({"kpi": ["frequent network share"], "unit": ["% of routes"], "A": [40.0], "B": [52.5]})
+    with i18n.use_language("es"):
+        assert compare.chart_alt(t, ["A", "B"], "service") == (
+            "Barras de servicio, un panel por indicador: participación de la red de alta frecuencia "
+            "(% de los recorridos): A 40,0 %, B 52,5 %")
+    with i18n.use_language("zh"):
+        assert compare.chart_alt(t, ["A", "B"], "service") == (
+            "“运营服务”条形图，每项指标一个面板：高频线网比例（线路占比（%））：A 40.0 %、B 52.5 %")
+
+
+def test_left_out_sentence_in_spanish_and_chinese():
+    from citybridge.session import StoredBoard, left_out_sentence
+
+    missing = [StoredBoard("x", None, None, "its city.yml cannot be read (see the build report)"),
+               StoredBoard("y", None, None, "its KPI board could not be computed (boom)")]
+    assert left_out_sentence(missing) == ("Not shown side by side: x: its city.yml cannot be read (see the build "
+                                          "report); y: its KPI board could not be computed (boom).")
+    with i18n.use_language("es"):
+        assert left_out_sentence(missing, compared=True) == (
+            "No comparadas: x: no se puede leer su city.yml (ver el informe de compilación); "
+            "y: no se pudo calcular su tablero de indicadores (boom).")
+    with i18n.use_language("zh"):
+        assert left_out_sentence(missing) == (
+            "未并列显示：x：其 city.yml 无法读取（见构建报告）；y：其指标看板未能计算（boom）。")
+
+
+def test_facts_table_in_the_language_in_force(tmp_path):
+    from citybridge.city import load_city
+
+    c = load_city("santiago")
+    with i18n.use_language("es"):
+        t = compare.facts_table([c])
+    row = t[t["figure"] == "largo de la red de metro"].iloc[0]
+    assert row["Santiago de Chile"].endswith("km (2025-09)") and "fuente de Santiago de Chile" in t.columns
+    pop = t[t["figure"] == "población"].iloc[0]["Santiago de Chile"]
+    assert "." in pop.split(" ")[0] and "," not in pop.split(" ")[0]  # 7.400.741 personas
+
+
+def test_map_buttons_are_written_when_the_page_is_drawn():
+    from citybridge import maps
+    from citybridge.i18n import N_
+
+    m = maps.base_map((-70.8, -33.6, -70.5, -33.3))
+    maps.add_view_buttons(m, {N_("urban area"): (-70.8, -33.6, -70.5, -33.3)})
+    assert '"urban area","Show urban area"' in maps.translated_page(m)
+    with i18n.use_language("es"):
+        assert '"área urbana","Mostrar área urbana"' in maps.translated_page(m)
+    with i18n.use_language("zh"):
+        assert '"城区","显示城区"' in maps.translated_page(m)
