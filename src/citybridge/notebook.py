@@ -163,8 +163,8 @@ LABELS = {
     "population": N_("population"), "trips": N_("trips"), "routes": N_("routes"), "stops": N_("stops"),
     # comparison, KPIs, exercises, build report
     "theme": N_("theme"), "value": N_("value"), "unit": N_("unit"), "definition": N_("definition"),
-    "source": N_("source"), "status": N_("data status"), "published": N_("published"),
-    "published_source": N_("published by"), "difference": N_("difference"), "figure": N_("figure"),
+    "source": N_("source"), "status": N_("status"), "published": N_("published"),
+    "published_source": N_("published source"), "difference": N_("difference"), "figure": N_("figure"),
     "cities": N_("cities"), "reason": N_("reason"), "scope": N_("scope"), "distance": N_("distance"),
 }
 
