@@ -121,7 +121,10 @@ def test_package_catalog_is_complete_current_and_compiled(lang, tmp_path):
     with open(po.with_suffix(".mo"), "rb") as f:
         mo = pygettext.GNUTranslations(f)
     for m in catalogs.read_catalog(po):
-        if m.id:
+        if isinstance(m.id, tuple):  # plural forms: the form each count selects
+            for n in (1, 2, 5):
+                assert mo.ngettext(m.id[0], m.id[1], n) == m.string[mo.plural(n)], m.id
+        elif m.id:
             assert mo.gettext(m.id) == m.string, m.id
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 
 from .i18n import N_, ngettext
 from .inputs import AREA_CLASSES
+from .phrases import translate_phrase
 from .texts import FORMATTER, Text, resolve, tr, translate
 
 #: Distance method of every access result: a circle around each stop.
@@ -120,7 +121,7 @@ def rural_gap_sentence(summary: pd.DataFrame, *, district_word: str | Text = N_(
         text = FORMATTER.format(text, districts=words, rural=rural, urban=urban, reach=reach, gap=abs(gap))
         if gaps:
             text += " " + tr("The rural figure measures only the network in the feed: {gaps}",
-                             gaps=str(resolve(gaps)).strip())
+                             gaps=translate_phrase(str(resolve(gaps)).strip()))  # the city's prose, translated
         return text
     only = "urban" if urban is not None else "rural" if rural is not None else None
     if only is not None:

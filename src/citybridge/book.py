@@ -16,7 +16,6 @@ shared file in ``_static`` instead of carrying its own copy
 from __future__ import annotations
 
 import hashlib
-import html
 import os
 import shutil
 import subprocess
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import yaml
 
+from .book_pages import city_index_md, page_title, report_md, sample_banner_md  # noqa: F401 (the book's pages)
 from .city import City, load_city
 from .errors import CitybridgeError
 from .pipeline import BuildReport, CACHE_DIR_NAME, compare_notebooks, current_umask, is_leftover, plan
@@ -49,16 +49,6 @@ def _write_if_changed(path: Path, text: str) -> bool:
     tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
     return True
-
-
-def sample_banner_md(city: City) -> str:
-    """The data-status admonition (official, reconstructed, illustrative) for Markdown pages."""
-    from .notebook import status_message
-
-    st, title, text = status_message(city)
-    kind = "warning" if st == "illustrative" else "note"
-    return (f":::{{{kind}}}\n**{title}.** {_md_cell(text)} "
-            "See [Data and sources](../../data.md).\n:::\n")
 
 
 #: Cell tags whose cells readers of the book never see: the parameters cell
@@ -109,83 +99,6 @@ def reader_notebook(text: str) -> str:
         return text
     nb["cells"] = kept
     return json.dumps(nb, ensure_ascii=False)
-
-
-def page_title(name: str, name_local: str | None) -> str:
-    """The city page title: the name, with the local name only when it adds something."""
-    if not name_local or name_local.strip().casefold() in name.casefold() \
-            or name.casefold() in name_local.casefold():
-        return name
-    return f"{name} ({name_local})"
-
-
-def _md_cell(text: object) -> str:
-    return html.escape(str(text)).replace("|", "\\|").replace("\n", " ")
-
-
-def city_index_md(city: City) -> str:
-    """The city's landing page: identity, sample banner and key figures with sources."""
-    p = city.profile
-    title = page_title(p.name, p.name_local)
-    lines = [f"# {_md_cell(title)}", "", sample_banner_md(city), ""]
-    lines.append(f"Country: {_md_cell(p.country or 'not stated')} · time zone {_md_cell(p.timezone)} · "
-                 f"distances measured in {_md_cell(p.crs)}.")
-    lines.append("")
-    if p.facts:
-        lines += ["## Key figures", "",
-                  "| figure | value | unit | as of | source |", "|---|---:|---|---|---|"]
-        for f in p.facts:
-            v = f"{f.value:,.0f}" if float(f.value).is_integer() else f"{f.value:,.2f}"
-            lines.append(f"| {_md_cell(f.metric.replace('_', ' '))} | {v} | {_md_cell(f.unit)} | {_md_cell(f.year)} | {_md_cell(f.source)} |")
-        lines.append("")
-    if p.fleet:
-        lines += ["## Fleet", "", "| mode | energy | vehicles | as of | source |", "|---|---|---:|---|---|"]
-        for e in p.fleet:
-            lines.append(f"| {e.mode} | {e.energy} | {e.vehicles:,} | {_md_cell(e.year)} | {_md_cell(e.source)} |")
-        lines.append("")
-    if p.notes:
-        lines += ["## Notes on this city's data", "", _md_cell(p.notes), ""]
-    lines += ["The chapters below analyse this city's network with the same methods as every other city "
-              "in the book ([methods](../../methods.md)).", ""]
-    return "\n".join(lines)
-
-
-def report_md(report: BuildReport) -> str:
-    """The build report page: what ran, what was reused, what failed and why."""
-    lines = ["# Build report", "",
-             "This page lists every notebook run of the last build. A notebook that failed does not "
-             "stop the others; its reason is given here so it can be fixed.", ""]
-    if report.city_errors:
-        lines += ["## Cities that could not be built", ""]
-        for slug, err in report.city_errors.items():
-            lines += [f"### {_md_cell(slug)}", "", "```text", err, "```", ""]
-    fails = report.failures
-    if fails:
-        lines += ["## Notebooks that failed", ""]
-        for r in fails:
-            lines += [f"### {_md_cell(r.job.label)}", "", "```text", r.error, "```", ""]
-    bad_boards = [b for b in report.boards if not b.ok]
-    if bad_boards:
-        lines += ["## KPI boards that could not be computed", "",
-                  "These cities are left out of the side-by-side tables and of the comparison.", ""]
-        for b in bad_boards:
-            lines += [f"### {_md_cell(b.city)}: KPI board", "", "```text", b.error, "```", ""]
-    if not report.city_errors and not fails and not bad_boards:
-        lines += ["Every notebook ran without error.", ""]
-    lines += ["## All runs", "", "| city | notebook | status | seconds |", "|---|---|---|---:|"]
-    for r in report.results:
-        status = "reused (unchanged)" if r.cached else ("ok" if r.ok else "**failed**")
-        lines.append(f"| {_md_cell(r.job.city or 'all cities')} | {Path(r.job.notebook).stem} | {status} | {r.seconds:.1f} |")
-    lines.append("")
-    if report.boards:
-        lines += ["## KPI boards", "", "Each city's KPI board is computed once per build, before the chapters, "
-                  "and read by its chapter 07, the side-by-side tables and the comparison.", "",
-                  "| city | status | seconds |", "|---|---|---:|"]
-        for b in report.boards:
-            status = "reused (unchanged)" if b.cached else ("computed" if b.ok else "**failed**")
-            lines.append(f"| {_md_cell(b.city)} | {status} | {b.seconds:.1f} |")
-        lines.append("")
-    return "\n".join(lines)
 
 
 def write_toc(book_dir: Path, report: BuildReport, cities: list[City]) -> dict:
@@ -257,9 +170,18 @@ def _citybridge_reader_notebook(app, docname, source):
         source[0] = reader_notebook(source[0])
 
 
+# generated pages (city index, build report) carry every edition's text
+# (citybridge.book_pages): the edition's own is read
+def _citybridge_page_language(app, docname, source):
+    if str(app.env.doc2path(docname)).endswith(".md"):
+        from citybridge.book_pages import page_in_language
+        source[0] = page_in_language(source[0], app.config.language or "en")
+
+
 def setup(app):
     app.connect("html-page-context", _citybridge_escape_pagetitle, priority=900)
     app.connect("source-read", _citybridge_reader_notebook)
+    app.connect("source-read", _citybridge_page_language)
 """
 
 
@@ -451,4 +373,5 @@ def build(root: Path, *, cities: list[str] | None = None, workers: int = 1, sche
     return report, index
 
 
-__all__ = ["build", "build_html", "write_toc", "report_md", "city_index_md", "compare_notebooks"]
+__all__ = ["build", "build_html", "write_toc", "report_md", "city_index_md", "page_title", "sample_banner_md",
+           "compare_notebooks"]

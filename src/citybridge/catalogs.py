@@ -131,7 +131,7 @@ def extract_package_messages(package_dir: Path = PACKAGE_DIR, notebooks_dir: Pat
     package draws them.
     """
     from babel.messages.catalog import Catalog
-    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir, extract_python
+    from babel.messages.extract import DEFAULT_KEYWORDS, extract, extract_from_dir
 
     from .notebook_i18n import NOTEBOOKS_DIR
 
@@ -145,13 +145,11 @@ def extract_package_messages(package_dir: Path = PACKAGE_DIR, notebooks_dir: Pat
         cells = json.loads(nb.read_text(encoding="utf-8")).get("cells", [])
         code = "\n".join("".join(c.get("source", "")) if isinstance(c.get("source"), list) else c.get("source", "")
                          for c in cells if c.get("cell_type") == "code")
-        for lineno, _func, message, comments in extract_python(io.BytesIO(code.encode("utf-8")), keywords.keys(),
-                                                                 [], {}):
-            msgs = [m for m in (message if isinstance(message, tuple) else (message,)) if m]
-            if not msgs:
-                continue
-            cat.add(msgs[0] if len(msgs) == 1 else tuple(msgs), None, [(f"notebooks/{nb.name}", lineno)],
-                    auto_comments=comments)
+        # extract() applies each keyword's argument spec: T("... {first}", first=", ".join(x))
+        # is one message, not a plural pair with the ", " of its argument
+        for lineno, message, comments, _context in extract("python", io.BytesIO(code.encode("utf-8")), keywords):
+            if message:
+                cat.add(message, None, [(f"notebooks/{nb.name}", lineno)], auto_comments=comments)
     return cat
 
 

@@ -11,13 +11,16 @@ Figures are shown with :func:`show`, which emits two representations:
 """
 from __future__ import annotations
 
+import functools
 import html
 import json
 import uuid
+from typing import Any, Callable
 
 import pandas as pd
 import plotly.graph_objects as go
 
+from . import i18n
 from .maps import MODE_COLORS
 
 FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, 'Noto Sans', sans-serif"
@@ -49,15 +52,45 @@ def _translate_tree(node, key: str = ""):
     return node
 
 
+def drawn_per_language(builder: Callable[..., go.Figure]) -> Callable[..., go.Figure]:
+    """Make a chart builder that writes its own texts (wrapped names, values as
+    people write them) build its figure again in each language it is shown in.
+
+    The figure returned remembers its builder and arguments;
+    :func:`translated_figure` calls the builder anew in the language in force.
+    """
+
+    @functools.wraps(builder)
+    def wrapper(*args: Any, **kwargs: Any) -> go.Figure:
+        fig = builder(*args, **kwargs)
+        fig._cb_build = (builder, args, kwargs)
+        return fig
+
+    return wrapper
+
+
 def translated_figure(fig: go.Figure) -> dict:
     """The figure as a plotly JSON dictionary, with its titles, legend entries,
     hover templates and category labels in the language in force (exact
-    look-up in the package catalog; names of places and routes stay as they are)."""
+    look-up in the package catalog; names of places and routes stay as they are).
+    A figure of a :func:`drawn_per_language` builder is built again in that language."""
+    rebuild = getattr(fig, "_cb_build", None)
+    if rebuild is not None and i18n.current_language() != i18n.SOURCE_LANGUAGE:
+        builder, args, kwargs = rebuild
+        fig = builder(*args, **kwargs)
     d = json.loads(fig.to_json())
     d["data"] = [_translate_tree(t) for t in d.get("data", [])]
     layout = d.get("layout", {})
     d["layout"] = {k: (_translate_tree(v, k) if k != "template" else v) for k, v in layout.items()}
+    d["layout"].setdefault("separators", separators())
     return d
+
+
+def separators() -> str:
+    """Plotly's ``layout.separators`` for the language in force: its decimal mark, then its
+    thousands separator (Chile: ``",."``), so numbers plotly writes read as the tables do."""
+    sample = i18n.decimal(1234.5, 1)
+    return sample[-2] + sample[1]
 
 
 class Chart:
@@ -102,11 +135,11 @@ class Chart:
         from .texts import tr
 
         spec = translated_figure(self.fig)
+        kind, src = tr("chart"), tr("Source: {source}", source=plain(self.source))
         return {
             "application/vnd.plotly.v1+json": spec,
             "text/html": self.to_html(spec),
-            "text/plain": f"[{tr('chart')}] {plain(self.caption)} — {plain(self.alt)} "
-                          f"({tr('Source: {source}', source=plain(self.source))})",
+            "text/plain": f"[{kind}] {plain(self.caption)} — {plain(self.alt)} ({src})",
         }
 
     def _repr_mimebundle_(self, include=None, exclude=None):
@@ -154,13 +187,17 @@ def lines_by_mode(df: pd.DataFrame, *, x: str, y: str, mode: str = "mode", title
     return style(fig, title=title)
 
 
+@drawn_per_language
 def kpi_dashboard(kpis: pd.DataFrame, *, columns: int = 3, title: str = "") -> go.Figure:
     """A board of number tiles, one per KPI (``kpi``, ``value``, ``unit``, ``theme``).
 
     KPIs without a value are left out of the board (the table beside it says why).
-    Long KPI names wrap over two lines so tiles never overlap.
+    Long KPI names wrap over two lines so tiles never overlap. Names, themes
+    and units are written in the language the figure is shown in.
     """
     import textwrap
+
+    from .phrases import translate_phrase as say
 
     k = kpis.dropna(subset=["value"]).reset_index(drop=True)
     n = max(len(k), 1)
@@ -170,16 +207,18 @@ def kpi_dashboard(kpis: pd.DataFrame, *, columns: int = 3, title: str = "") -> g
         row, col = divmod(i, columns)
         v = float(r["value"])
         fmt = ",.0f" if abs(v) >= 100 or v.is_integer() else (",.1f" if abs(v) >= 1 else ".2g")
-        name = "<br>".join(html.escape(x) for x in textwrap.wrap(str(r["kpi"]), 24)[:2])
+        name = "<br>".join(html.escape(x) for x in textwrap.wrap(say(str(r["kpi"])), 24)[:2])
+        unit = say(str(r["unit"]))
         fig.add_trace(go.Indicator(
-            mode="number", value=v, number={"valueformat": fmt, "suffix": f" {r['unit']}" if len(str(r["unit"])) <= 4 else "",
+            mode="number", value=v, number={"valueformat": fmt, "suffix": f" {unit}" if len(unit) <= 4 else "",
                                             "font": {"size": 26}},
             title={"text": f"{name}<br><span style='font-size:0.75em;color:#666'>"
-                           f"{html.escape(str(r['theme']))} · {html.escape(str(r['unit']))}</span>",
+                           f"{html.escape(say(str(r['theme'])))} · {html.escape(unit)}</span>",
                    "font": {"size": 13}},
             domain={"row": row, "column": col}))
-    fig.update_layout(grid={"rows": rows, "columns": columns, "pattern": "independent", "ygap": 0.35})
-    return style(fig, title=title, height=max(240, 170 * rows))
+    fig.update_layout(grid={"rows": rows, "columns": columns, "pattern": "independent", "ygap": 0.35},
+                      separators=separators())
+    return style(fig, title=say(title), height=max(240, 170 * rows))
 
 
 #: One colour per city in comparison charts (colour-blind safe, in order).
@@ -187,25 +226,23 @@ CITY_COLORS = ["#1f77b4", "#d95f02", "#1b9e77", "#7570b3", "#e7298a", "#66a61e"]
 
 
 def value_text(v: float, unit: str = "") -> str:
-    """A value as people write it: whole numbers without decimals, large
-    numbers with thousands separators, small ones with two decimals, and
-    percentages with one decimal and the % sign (as in the tables)."""
+    """A value as people of the language in force write it: whole numbers
+    without decimals, large numbers with thousands separators, small ones
+    with two decimals, and percentages with one decimal and the % sign (as
+    in the tables)."""
     import math
 
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return "–"
     v = float(v)
     if str(unit).startswith("%"):
-        return f"{v:,.1f} %"     # as in the tables: one decimal
+        return f"{i18n.decimal(v, 1)} %"     # as in the tables: one decimal
     if v.is_integer() or abs(v) >= 100:
-        t = f"{v:,.0f}"
-    elif abs(v) >= 10:
-        t = f"{v:,.1f}"
-    else:
-        t = f"{v:,.2f}"
-    return t
+        return i18n.decimal(v, 0)
+    return i18n.decimal(v, 1 if abs(v) >= 10 else 2)
 
 
+@drawn_per_language
 def kpi_small_multiples(t: pd.DataFrame, cities: list[str], *, columns: int = 3, title: str = "") -> go.Figure:
     """One small bar panel per KPI, each on its own axis with its unit.
 
@@ -213,17 +250,21 @@ def kpi_small_multiples(t: pd.DataFrame, cities: list[str], *, columns: int = 3,
     ``cities``. KPIs of different units never share an axis; panel titles
     wrap instead of being cut; the cities are named on each panel's x axis
     (horizontal labels, no legend to overlap them); each bar carries its
-    value.
+    value. Names, units and values are written in the language the figure is shown in.
     """
     import textwrap
 
     from plotly.subplots import make_subplots
 
+    from .phrases import translate_phrase as say
+    from .texts import tr
+
     t = t.reset_index(drop=True)
     n = max(len(t), 1)
     cols = min(columns, n)
     rows = (n + cols - 1) // cols
-    titles = ["<br>".join(html.escape(x) for x in textwrap.wrap(f"{r['kpi']} ({r['unit']})", 30)[:3])
+    titles = ["<br>".join(html.escape(x) for x in textwrap.wrap(tr("{kpi} ({unit})", kpi=say(r["kpi"]),
+                                                                    unit=say(r["unit"])), 30)[:3])
               for _, r in t.iterrows()]
     fig = make_subplots(rows=rows, cols=cols, subplot_titles=titles, horizontal_spacing=0.12,
                         vertical_spacing=min(0.5 / rows, 0.3) if rows > 1 else 0.1)
@@ -236,8 +277,8 @@ def kpi_small_multiples(t: pd.DataFrame, cities: list[str], *, columns: int = 3,
         vals = [r.get(c) for c in cities]
         fig.add_trace(go.Bar(x=ticks, y=vals, marker_color=[colors[c] for c in cities], showlegend=False,
                              text=[value_text(v, r["unit"]) for v in vals], textposition="outside",
-                             cliponaxis=False, name=str(r["kpi"]),
-                             hovertemplate="%{x}: %{text}<extra>" + html.escape(str(r["kpi"])) + "</extra>"),
+                             cliponaxis=False, name=say(str(r["kpi"])),
+                             hovertemplate="%{x}: %{text}<extra>" + html.escape(say(str(r["kpi"]))) + "</extra>"),
                       row=row + 1, col=col + 1)
         finite = [float(v) for v in vals if v is not None and pd.notna(v)]
         ymax[(row, col)] = max(finite + [0.0])
@@ -248,8 +289,8 @@ def kpi_small_multiples(t: pd.DataFrame, cities: list[str], *, columns: int = 3,
     fig.update_xaxes(tickangle=0, automargin=True)
     # panel titles sit clear of their panel's top tick label
     fig.update_annotations(font={"size": 12}, yshift=10)
-    style(fig, title=title, height=max(300, 250 * rows + 60))
-    fig.update_layout(showlegend=False, margin={"l": 50, "r": 20, "t": 90 if title else 70, "b": 40})
+    style(fig, title=say(title), height=max(300, 250 * rows + 60))
+    fig.update_layout(separators=separators(), showlegend=False, margin={"l": 50, "r": 20, "t": 90 if title else 70, "b": 40})
     return fig
 
 

@@ -28,6 +28,7 @@ from .city_profile import (DATA_STATUSES, DEFAULT_PERIODS, FLEET_EUROS, FLEET_SH
                            PopulationSpec, PublishedValue, RealtimeSpec, SourcedValue)
 from .errors import ProfileError
 from .texts import tr
+from .phrases import register_prose
 
 #: Environment variable that points at another ``data/cities`` folder.
 CITIES_ENV = "CITYBRIDGE_CITIES"
@@ -52,6 +53,7 @@ class City:
         self.slug = slug
         self.folder = folder
         self.profile = profile
+        register_prose(profile)  # stored phrases quoting the city's prose show it translated
 
     def __repr__(self) -> str:
         return f"City({self.slug!r}, status={self.status})"

@@ -126,8 +126,8 @@ def city_map(place, day=None, *frames, tiles: str | None = None, outlines: bool 
     ctx = context(place, day, *frames)
     m = maps.base_map(ctx.urban or ctx.region, tiles=tiles)
     if outlines and ctx.districts is not None and len(ctx.districts):
-        maps.add_polygons(m, ctx.districts, name="districts", fill_opacity=0.0, color="#ffffff",
-                          tooltip=["name"], aliases=["district"])
+        maps.add_polygons(m, ctx.districts, name=N_("districts"), fill_opacity=0.0, color="#ffffff",
+                          tooltip=["name"], aliases=[N_("district")])
     m._cb_context = ctx
     return m
 
@@ -139,14 +139,14 @@ def finish(m: folium.Map) -> folium.Map:
     if ctx is not None:
         if ctx.landmarks is not None:
             maps.add_lines(m, ctx.landmarks, color_by="mode", colors={k: LANDMARK_COLOR for k in LANDMARK_MODES},
-                           tooltip=["route_short_name", "route_long_name"], aliases=["line", "name"],
-                           weight=1.5, opacity=0.9, dash="6 4", name="metro lines (landmark)")
+                           tooltip=["route_short_name", "route_long_name"], aliases=[N_("line"), N_("name")],
+                           weight=1.5, opacity=0.9, dash="6 4", name=N_("metro lines (landmark)"))
         if ctx.districts is not None and len(ctx.districts):
             pts = ctx.districts.to_crs(ctx.districts.estimate_utm_crs()).representative_point().to_crs("EPSG:4326")
             labels = pd.DataFrame({"lat": pts.y, "lon": pts.x, "text": ctx.districts["name"].astype(str)})
             maps.add_labels(m, labels, min_zoom=zoom_for(ctx.urban or ctx.region) - 1)
         if ctx.urban is not None:
-            maps.add_view_buttons(m, {"urban area": ctx.urban, "whole region": ctx.region})
+            maps.add_view_buttons(m, {N_("urban area"): ctx.urban, N_("whole region"): ctx.region})
     return maps.finish(m)
 
 

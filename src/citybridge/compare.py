@@ -13,6 +13,10 @@ import pandas as pd
 
 from .city import City, load_city
 from .errors import CitybridgeError
+from .i18n import N_, ngettext
+from .phrases import list_separator, statement_separator
+from .phrases import PER_100K, PER_100K_DEFINITION, PER_100K_UNIT, PER_KM2, PER_KM2_DEFINITION, PER_KM2_UNIT, translate_phrase
+from .texts import FORMATTER, tr
 
 #: KPIs that are counts of supply, normalised per population and urban area.
 COUNT_KPIS = ["routes", "stations", "route-km", "metro route-km", "trips per day", "service-km per day",
@@ -82,12 +86,12 @@ def board(boards: list[tuple[City, pd.DataFrame]]) -> pd.DataFrame:
         sc = city_scale(c)
         extra = []
         for _, r in t[t["kpi"].isin(COUNT_KPIS)].iterrows():
-            extra.append({**r, "kpi": f"{r['kpi']} per 100k inhabitants", "value": r["value"] / sc["population"] * 1e5,
-                          "unit": f"{r['unit']} per 100,000 people",
-                          "definition": f"{r['kpi']} ÷ census population × 100,000"})
-            extra.append({**r, "kpi": f"{r['kpi']} per km² urban area", "value": r["value"] / sc["urban_area_km2"],
-                          "unit": f"{r['unit']} per km²",
-                          "definition": f"{r['kpi']} ÷ area of the urban comunas/districts"})
+            extra.append({**r, "kpi": PER_100K.format(kpi=r["kpi"]), "value": r["value"] / sc["population"] * 1e5,
+                          "unit": PER_100K_UNIT.format(unit=r["unit"]),
+                          "definition": PER_100K_DEFINITION.format(kpi=r["kpi"])})
+            extra.append({**r, "kpi": PER_KM2.format(kpi=r["kpi"]), "value": r["value"] / sc["urban_area_km2"],
+                          "unit": PER_KM2_UNIT.format(unit=r["unit"]),
+                          "definition": PER_KM2_DEFINITION.format(kpi=r["kpi"])})
         t = pd.concat([t, pd.DataFrame(extra)], ignore_index=True) if extra else t
         frames.append(t.assign(city=c.name))
     long = pd.concat(frames, ignore_index=True)
@@ -114,7 +118,7 @@ def lessons(wide: pd.DataFrame, *, min_gap_pct: float = 10.0) -> list[str]:
 
     For each KPI with a direction in :data:`BETTER`, when the best city leads
     another by at least ``min_gap_pct`` per cent (relative), a sentence names
-    both cities, the KPI and the two values. A lesson is stated only between
+    both cities, the KPI and the two values, in the language in force. A lesson is stated only between
     cities whose data are official or reconstructed (``wide.attrs["status"]``,
     set by :func:`board`); pairs involving illustrative data are listed by
     :func:`not_comparable` instead.
@@ -135,9 +139,12 @@ def lessons(wide: pd.DataFrame, *, min_gap_pct: float = 10.0) -> list[str]:
             b = vals[best]
             gap = abs(b - v) / abs(v) * 100 if v else np.inf
             if gap >= min_gap_pct:
-                word = "higher" if sign > 0 else "lower"
-                out.append(f"{other} can learn from {best} on {r['kpi']}: {best} reaches {b:,.1f} {r['unit']} "
-                           f"against {v:,.1f} ({word} is better).")
+                values = {"other": other, "best": best, "kpi": translate_phrase(r["kpi"]),
+                          "unit": translate_phrase(r["unit"]), "b": b, "v": v}
+                out.append(tr("{other} can learn from {best} on {kpi}: {best} reaches {b:,.1f} {unit} "
+                              "against {v:,.1f} (higher is better).", **values) if sign > 0 else
+                           tr("{other} can learn from {best} on {kpi}: {best} reaches {b:,.1f} {unit} "
+                              "against {v:,.1f} (lower is better).", **values))
     return out
 
 
@@ -158,25 +165,43 @@ def not_comparable(wide: pd.DataFrame) -> pd.DataFrame:
         for _, r in wide[wide["kpi"].isin(BETTER)].iterrows():
             if r[bad].astype(float).notna().any():
                 rows.append({"kpi": r["kpi"], "unit": r["unit"], "cities": ", ".join(bad),
-                             "reason": "sample data: the figure describes illustrative teaching data, "
-                                       "not the real city, so no lesson is drawn from it"})
+                             "reason": N_("sample data: the figure describes illustrative teaching data, "
+                                          "not the real city, so no lesson is drawn from it")})
     return pd.DataFrame(rows, columns=["kpi", "unit", "cities", "reason"])
 
 
 def lessons_and_limits(wide: pd.DataFrame, *, min_gap_pct: float = 10.0) -> list[str]:
-    """:func:`lessons`, then one statement per city whose data allow no lesson."""
+    """:func:`lessons`, then one statement per city whose data allow no lesson (in the language in force)."""
     out = lessons(wide, min_gap_pct=min_gap_pct)
     nc = not_comparable(wide)
     if len(nc):
         for city in sorted(set(", ".join(nc["cities"]).split(", "))):
             kpis = nc.loc[nc["cities"].str.contains(city, regex=False), "kpi"].tolist()
-            out.append(f"Not comparable: sample data. {city}'s figures come from illustrative teaching data, "
-                       f"so no lesson is drawn from its {len(kpis)} comparable KPIs ({', '.join(kpis)}).")
+            out.append(FORMATTER.format(ngettext(
+                "Not comparable: sample data. {city}'s figures come from illustrative teaching data, "
+                "so no lesson is drawn from its {n} comparable KPI ({kpis}).",
+                "Not comparable: sample data. {city}'s figures come from illustrative teaching data, "
+                "so no lesson is drawn from its {n} comparable KPIs ({kpis}).", len(kpis)),
+                city=city, n=len(kpis), kpis=list_separator().join(translate_phrase(k) for k in kpis)))
     return out
 
 
+#: Names of the key figures cities give in ``facts`` (city.yml), shown translated.
+FACT_NAMES = (N_("area"), N_("bike share bikes"), N_("bike share stations"), N_("bus fleet electric"),
+              N_("bus fleet electric share"), N_("bus fleet total"), N_("bus new energy share main urban"),
+              N_("bus validations per year"), N_("metro daily ridership"), N_("metro lines"),
+              N_("metro network length"), N_("metro stations published"), N_("metro stations unique"),
+              N_("population"), N_("water bus lines"))
+#: Units of those figures, shown translated (a unit written as a sentence stays as given).
+FACT_UNITS = (N_("bicycles"), N_("buses"), N_("lines"), N_("persons"), N_("stations"),
+              N_("passengers per day (record day)"), N_("passengers per working day (rounded)"),
+              N_("% of the operating fleet"))
+
+
 def facts_table(cities: list[City | str]) -> pd.DataFrame:
-    """Key figures of each city's profile (``facts`` in city.yml), same rows for all.
+    """Key figures of each city's profile (``facts`` in city.yml), same rows for all,
+    written in the language in force (call it through :func:`citybridge.notebook.table`
+    as ``nb.table(compare.facts_table, cities, ...)`` to have it in every edition's).
 
     Returns
     -------
@@ -185,14 +210,29 @@ def facts_table(cities: list[City | str]) -> pd.DataFrame:
         unit and as-of date, e.g. ``"516 km (2022-09)"``; empty where the
         city has no such figure) and ``<name> source``.
     """
+    from . import i18n
+
     cs = _cities(cities)
     rows: dict[str, dict[str, str]] = {}
+    source_of = {c.name: tr("{city} source", city=c.name) for c in cs}
     for c in cs:
         for f in c.profile.facts:
-            v = f"{f.value:,.0f}" if float(f.value).is_integer() else f"{f.value:,.2f}"
-            r = rows.setdefault(f.metric.replace("_", " "), {})
-            r[c.name] = f"{v} {f.unit} ({f.year})"
-            r[f"{c.name} source"] = f.source
-    cols = [x for c in cs for x in (c.name, f"{c.name} source")]
+            v = i18n.decimal(f.value, 0 if float(f.value).is_integer() else 2)
+            r = rows.setdefault(i18n.gettext(f.metric.replace("_", " ")), {})
+            r[c.name] = f"{v} {i18n.gettext(f.unit)} ({f.year})"
+            r[source_of[c.name]] = f.source
+    cols = [x for c in cs for x in (c.name, source_of[c.name])]
     df = pd.DataFrame.from_dict(rows, orient="index").reindex(columns=cols).fillna("")
     return df.rename_axis("figure").reset_index()
+
+
+def chart_alt(t: pd.DataFrame, cities: list[str], theme: str) -> str:
+    """The text alternative of one theme's small multiples (:func:`citybridge.charts.kpi_small_multiples`),
+    in the language in force: every KPI with its unit and each city's value."""
+    from .charts import value_text
+
+    values = statement_separator().join(
+        tr("{kpi} ({unit}): {values}", kpi=translate_phrase(k), unit=translate_phrase(row["unit"]),
+           values=list_separator().join(f"{n} {value_text(row[n], row['unit'])}" for n in cities))
+        for k, row in t.set_index("kpi").iterrows())
+    return tr("Bars for {theme}, one panel per KPI: {values}", theme=translate_phrase(theme), values=values)

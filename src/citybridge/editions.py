@@ -15,9 +15,10 @@ translated from one catalog per chapter,
 ``book/locales/<lang>/LC_MESSAGES/notebooks/<chapter>.po``
 (:mod:`citybridge.notebook_i18n`); their computed outputs stay English,
 which a note in the edition's language says, and each output is marked
-``lang="en"``. A page with no catalog at all (today: the generated city
-and report pages) is shown in English in the Spanish and Chinese editions,
-with a note in the edition's language saying so, and its article is marked
+``lang="en"``. The generated city and report pages carry their own text
+in every language (:mod:`citybridge.book_pages`), read per edition. A page
+with neither is shown in English in the Spanish and Chinese editions, with a
+note in the edition's language saying so, and its article is marked
 ``lang="en"``.
 
 After Sphinx, every page of every edition gets a language switcher (plain
@@ -38,6 +39,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from .book_pages import has_language
 from .errors import CitybridgeError
 from .i18n import LANGUAGES, SOURCE_LANGUAGE, N_, gettext
 
@@ -232,7 +234,8 @@ def decorate_edition(edition_dir: Path, lang: str, *, translated: set[str],
         text = p.read_text(encoding="utf-8")
         if "http-equiv=\"Refresh\"" in text[:400]:  # the root redirect page
             continue
-        ok = lang == SOURCE_LANGUAGE or page_domain(docname) in translated
+        ok = lang == SOURCE_LANGUAGE or page_domain(docname) in translated or (
+            book_src is not None and has_language(Path(book_src) / f"{docname}.md", lang))
         narrative = not ok and book_src is not None and narrative_translated(book_src, docname, lang)
         new = decorate_page(text, docname, lang, translated=ok, narrative=narrative, languages=languages,
                             captions=captions)

@@ -16,17 +16,24 @@ import pandas as pd
 from .city import City, load_city
 from .errors import CitybridgeError
 from .feed import FeedDay, feed_day
+from .i18n import N_
+from .phrases import (CAPACITIES, CAPTURED, DATA_STATUS, FREQUENT_SHARE_DEFINITION, REALTIME_SOURCE, LACKS_PARAMETERS, MEASURES_FEED_ONLY, NO_SOLID_SOURCE, NOT_COMPUTED,
+                      NOT_COMPARABLE_CITY, POPULATION_SOURCE, SECTION_LOSS, SOME_CLASSES_ASSUMED, SOURCE_LINE, THEME_FAILED)
 
 KPI_COLUMNS = ["theme", "kpi", "value", "unit", "definition", "source", "status"]
 FREQUENT_HEADWAY_MIN = 10.0
 
 
 def _src(city: City, day: FeedDay, extra: str = "") -> str:
-    s = f"{city.name} GTFS ({city.gtfs_path.name}), service day {day.date}"
+    s = SOURCE_LINE.format(city=city.name, file=city.gtfs_path.name, date=day.date)
     if extra:
         s += f"; {extra}"
-    s += f"; data status: {city.status}"
-    return s
+    return s + "; " + DATA_STATUS.format(status=city.status)
+
+
+def not_computed(reason: str) -> str:
+    """The definition of a KPI that could not be computed: ``not computed: <reason>``."""
+    return NOT_COMPUTED.format(reason=reason)
 
 
 def _rows(city: City, day: FeedDay, theme: str, rows: list[tuple], extra: str = "") -> pd.DataFrame:
@@ -43,12 +50,13 @@ def network_kpis(city: City, day: FeedDay) -> pd.DataFrame:
     from .network import network_summary
 
     s = network_summary(day).set_index("mode")
-    rows = [("routes", s.loc["total", "routes"], "routes", "routes with a trip on the service day"),
-            ("stations", s.loc["total", "stations"], "stations", "stops with a departure, counted once per parent station"),
-            ("route-km", s.loc["total", "route_km"], "km", "sum of each route's main pattern length, one direction")]
+    rows = [(N_("routes"), s.loc["total", "routes"], N_("routes"), N_("routes with a trip on the service day")),
+            (N_("stations"), s.loc["total", "stations"], N_("stations"),
+             N_("stops with a departure, counted once per parent station")),
+            (N_("route-km"), s.loc["total", "route_km"], "km", N_("sum of each route's main pattern length, one direction"))]
     if "metro" in s.index:
-        rows.append(("metro route-km", s.loc["metro", "route_km"], "km", "route-km of metro lines"))
-    return _rows(city, day, "network", rows)
+        rows.append((N_("metro route-km"), s.loc["metro", "route_km"], "km", N_("route-km of metro lines")))
+    return _rows(city, day, N_("network"), rows)
 
 
 def service_kpis(city: City, day: FeedDay) -> pd.DataFrame:
@@ -63,14 +71,14 @@ def service_kpis(city: City, day: FeedDay) -> pd.DataFrame:
         frequent = float((best <= FREQUENT_HEADWAY_MIN).mean() * 100) if len(best) else np.nan
     else:
         frequent = np.nan
-    rows = [("trips per day", len(t), "trips", "concrete trips on the service day (frequencies expanded)"),
-            ("service-km per day", t["distance_km"].sum(), "km", "sum of trip lengths, straight line stop to stop"),
-            ("service-hours per day", t["duration_h"].sum(), "h", "sum of trip durations"),
-            ("peak vehicles in service", network_peak_vehicles(day), "vehicles",
-             "the most trips in progress at the same instant, all modes"),
-            ("frequent network share", frequent, "% of routes",
-             f"routes with a mean AM-peak headway of {FREQUENT_HEADWAY_MIN:.0f} min or better, in one direction at least")]
-    return _rows(city, day, "service", rows)
+    rows = [(N_("trips per day"), len(t), N_("trips"), N_("concrete trips on the service day (frequencies expanded)")),
+            (N_("service-km per day"), t["distance_km"].sum(), "km", N_("sum of trip lengths, straight line stop to stop")),
+            (N_("service-hours per day"), t["duration_h"].sum(), "h", N_("sum of trip durations")),
+            (N_("peak vehicles in service"), network_peak_vehicles(day), N_("vehicles"),
+             N_("the most trips in progress at the same instant, all modes")),
+            (N_("frequent network share"), frequent, N_("% of routes"),
+             FREQUENT_SHARE_DEFINITION.format(minutes=f"{FREQUENT_HEADWAY_MIN:.0f}"))]
+    return _rows(city, day, N_("service"), rows)
 
 
 def access_kpis(city: City, day: FeedDay) -> pd.DataFrame:
@@ -86,26 +94,27 @@ def access_kpis(city: City, day: FeedDay) -> pd.DataFrame:
         d = access.districts(city)
         layer = access.population_layer(city)
     except CitybridgeError as exc:
-        return _rows(city, day, "access", [("SDG 11.2.1 coverage", np.nan, "% of population",
-                                              f"not computed: {str(exc).splitlines()[0]}")])
+        return _rows(city, day, "access", [(N_("SDG 11.2.1 coverage"), np.nan, N_("% of population"),
+                                              not_computed(str(exc).splitlines()[0]))])
     cov = access.coverage(day, d, layer=layer, periods=city.periods)
     summ = access.summarise(cov).set_index("scope")
     fcov = access.summarise(access.frequent_coverage(day, d, periods=city.periods, layer=layer)).set_index("scope")
     how = access.assumption_text(cov)
     gaps = city.profile.coverage_gaps
     rows = []
+    names = {"city": N_("SDG 11.2.1 coverage (city)"), "urban": N_("SDG 11.2.1 coverage (urban)"),
+             "rural": N_("SDG 11.2.1 coverage (rural)")}
     for scope in ("city", "urban", "rural"):
         if scope in summ.index:
-            extra = f"; measures the network in the feed only: {gaps}" if gaps and scope != "urban" else ""
-            rows.append((f"SDG 11.2.1 coverage ({scope})", 100 * summ.loc[scope, "share_covered"],
-                         "% of population",
-                         "people within 500 m of a bus/tram stop or 1,000 m of a metro/rail/ferry stop; "
-                         f"{how}{extra}"))
+            extra = "; " + MEASURES_FEED_ONLY.format(gaps=gaps) if gaps and scope != "urban" else ""
+            rows.append((names[scope], 100 * summ.loc[scope, "share_covered"], N_("% of population"),
+                         N_("people within 500 m of a bus/tram stop or 1,000 m of a metro/rail/ferry stop")
+                         + f"; {how}{extra}"))
     if "city" in fcov.index:
-        rows.append(("people near frequent transit", 100 * fcov.loc["city", "share_covered"], "% of population",
-                     f"people within 500 m of a stop served every 10 min or better (ITDP); {how}"))
+        rows.append((N_("people near frequent transit"), 100 * fcov.loc["city", "share_covered"], N_("% of population"),
+                     N_("people within 500 m of a stop served every 10 min or better (ITDP)") + f"; {how}"))
     pop = city.profile.population
-    return _rows(city, day, "access", rows, f"population: {pop.source if pop else 'none'}")
+    return _rows(city, day, N_("access"), rows, POPULATION_SOURCE.format(source=pop.source if pop else N_("none")))
 
 
 def speed_kpis(city: City, day: FeedDay) -> pd.DataFrame:
@@ -114,11 +123,13 @@ def speed_kpis(city: City, day: FeedDay) -> pd.DataFrame:
 
     ms = mode_speeds(day).set_index("mode")
     rows = []
+    names = {"bus": N_("average scheduled speed (bus)"), "metro": N_("average scheduled speed (metro)"),
+             "ferry": N_("average scheduled speed (ferry)")}
     for mode in ("bus", "metro", "ferry"):
         if mode in ms.index and ms.loc[mode, "run_h"] > 0:
-            rows.append((f"average scheduled speed ({mode})", float(ms.loc[mode, "speed_kmh"]),
-                         "km/h", "total straight-line distance ÷ total scheduled running time"))
-    return _rows(city, day, "speed", rows)
+            rows.append((names[mode], float(ms.loc[mode, "speed_kmh"]),
+                         "km/h", N_("total straight-line distance ÷ total scheduled running time")))
+    return _rows(city, day, N_("speed"), rows)
 
 
 def carbon_kpis(city: City, day: FeedDay) -> pd.DataFrame:
@@ -130,16 +141,19 @@ def carbon_kpis(city: City, day: FeedDay) -> pd.DataFrame:
     missing = E.missing_parameters(p)
     s = E.summary(e, p).set_index("indicator")
     flags = [f for f in E.flagged_parameters(p) if f not in missing]
-    caveat = f" (no solid source for {', '.join(flags)})" if flags else ""
-    if missing:
-        caveat = f"; not computed where city.yml lacks {', '.join(missing)}" + caveat
+    def caveat(definition: str) -> str:
+        d = NO_SOLID_SOURCE.format(definition=definition, parameters=", ".join(flags)) if flags else definition
+        return d if not missing else (definition + "; " + LACKS_PARAMETERS.format(parameters=", ".join(missing))
+                                      + d[len(definition):])
+
     share_basis = E.fleet_share_basis(city.profile.fleet, day)
-    rows = [("electric share of bus vehicle-km", s.loc["electric share of bus vehicle-km", "value"], "%",
-             "bus vehicle-km run by electric buses; " + share_basis),
-            ("bus CO2 per service-km", s.loc["bus CO2 per service-km", "value"], "gCO2/km",
-             "diesel tank-to-wheel plus grid electricity, per bus vehicle-km" + caveat),
-            ("bus CO2 per day", s.loc["bus CO2 per day", "value"], "tCO2/day", "bus emissions on the service day" + caveat)]
-    return _rows(city, day, "low carbon", rows, "emission parameters: city.yml")
+    rows = [(N_("electric share of bus vehicle-km"), s.loc["electric share of bus vehicle-km", "value"], "%",
+             N_("bus vehicle-km run by electric buses") + "; " + share_basis),
+            (N_("bus CO2 per service-km"), s.loc["bus CO2 per service-km", "value"], "gCO2/km",
+             caveat(N_("diesel tank-to-wheel plus grid electricity, per bus vehicle-km"))),
+            (N_("bus CO2 per day"), s.loc["bus CO2 per day", "value"], N_("tCO2/day"),
+             caveat(N_("bus emissions on the service day")))]
+    return _rows(city, day, N_("low carbon"), rows, N_("emission parameters: city.yml"))
 
 
 def air_kpis(city: City, day: FeedDay) -> pd.DataFrame:
@@ -148,20 +162,22 @@ def air_kpis(city: City, day: FeedDay) -> pd.DataFrame:
 
     classes = city.profile.fleet_classes
     if not classes:
-        why = "not computed: city.yml has no fleet_classes (shares of bus-km by fuel and Euro class)"
-        return _rows(city, day, "air", [("bus NOx per day", np.nan, "t/day", why),
-                                        ("bus PM2.5 per day", np.nan, "t/day", why)])
+        why = not_computed(N_("city.yml has no fleet_classes (shares of bus-km by fuel and Euro class)"))
+        return _rows(city, day, N_("air"), [(N_("bus NOx per day"), np.nan, N_("t/day"), why),
+                                            (N_("bus PM2.5 per day"), np.nan, N_("t/day"), why)])
     em = air.segment_emissions(air.segment_groups(day), classes)
     t = air.totals(em).set_index("pollutant")
     nox, pm = t.loc["NOx"], t.loc["PM2.5 (exhaust + non-exhaust)"]
-    assumed = " (some fleet classes assumed)" if any(c.assumed for c in classes) else ""
-    d = "hot exhaust, EMEP/EEA 2019 speed-dependent factors at each segment's scheduled speed" + assumed
-    dp = "exhaust plus tyre, brake and road wear (EMEP/EEA Tier 2)" + assumed
-    rows = [("bus NOx per day", nox["t_per_day"], "t/day", d),
-            ("bus PM2.5 per day", pm["t_per_day"], "t/day", dp),
-            ("bus NOx per vehicle-km", nox["g_per_vehicle_km"], "g/km", d),
-            ("bus PM2.5 per vehicle-km", pm["g_per_vehicle_km"], "g/km", dp)]
-    return _rows(city, day, "air", rows, "fleet classes: city.yml; factors: data/reference/air")
+    assumed = any(c.assumed for c in classes)
+    d = N_("hot exhaust, EMEP/EEA 2019 speed-dependent factors at each segment's scheduled speed")
+    dp = N_("exhaust plus tyre, brake and road wear (EMEP/EEA Tier 2)")
+    if assumed:
+        d, dp = SOME_CLASSES_ASSUMED.format(definition=d), SOME_CLASSES_ASSUMED.format(definition=dp)
+    rows = [(N_("bus NOx per day"), nox["t_per_day"], N_("t/day"), d),
+            (N_("bus PM2.5 per day"), pm["t_per_day"], N_("t/day"), dp),
+            (N_("bus NOx per vehicle-km"), nox["g_per_vehicle_km"], "g/km", d),
+            (N_("bus PM2.5 per vehicle-km"), pm["g_per_vehicle_km"], "g/km", dp)]
+    return _rows(city, day, N_("air"), rows, N_("fleet classes: city.yml") + "; " + N_("factors: data/reference/air"))
 
 
 def bike_kpis(city: City, day: FeedDay) -> pd.DataFrame:
@@ -171,16 +187,16 @@ def bike_kpis(city: City, day: FeedDay) -> pd.DataFrame:
 
     path = city.optional_path("gbfs")
     if path is None or not path.exists():
-        return _rows(city, day, "multimodal", [("bike-share stations", np.nan, "stations",
-                                                  "not computed: the city has no GBFS bike-share feed")])
+        return _rows(city, day, N_("multimodal"), [(N_("bike-share stations"), np.nan, N_("stations"),
+                                                      not_computed(N_("the city has no GBFS bike-share feed")))])
     st, sp = mm.bike_links(mm.read_gbfs(path), served_stops(day), crs=day.crs)
     s = mm.bike_summary(st, sp).set_index("indicator")["value"]
-    rows = [("bike-share stations", s["bike-share stations"], "stations", "stations in the GBFS feed"),
-            ("bike stations near transit", s["bike stations within 300 m of a transit stop"], "% of stations",
-             "bike stations within 300 m of a served transit stop"),
-            ("transit stops near a bike station", s["transit stops with a bike station within 300 m"], "% of stops",
-             "served stops with a bike station within 300 m")]
-    return _rows(city, day, "multimodal", rows, "bike share: GBFS station_information.json")
+    rows = [(N_("bike-share stations"), s["bike-share stations"], N_("stations"), N_("stations in the GBFS feed")),
+            (N_("bike stations near transit"), s["bike stations within 300 m of a transit stop"], N_("% of stations"),
+             N_("bike stations within 300 m of a served transit stop")),
+            (N_("transit stops near a bike station"), s["transit stops with a bike station within 300 m"],
+             N_("% of stops"), N_("served stops with a bike station within 300 m"))]
+    return _rows(city, day, N_("multimodal"), rows, N_("bike share: GBFS station_information.json"))
 
 
 def resilience_kpis(city: City, day: FeedDay) -> pd.DataFrame:
@@ -188,40 +204,39 @@ def resilience_kpis(city: City, day: FeedDay) -> pd.DataFrame:
     from . import access
     from . import criticality as C
 
-    name = "most critical metro section"
+    name = N_("most critical metro section")
     try:
         d = access.districts(city)
     except CitybridgeError as exc:
-        return _rows(city, day, "resilience", [(name, np.nan, "people", f"not computed: {str(exc).splitlines()[0]}")])
+        return _rows(city, day, N_("resilience"), [(name, np.nan, N_("people"), not_computed(str(exc).splitlines()[0]))])
     layer = access.population_layer(city)
     crit = C.criticality(day, d, periods=city.periods, layer=layer, n_corridors=0)
     sec = crit[crit["kind"] == "metro section"]
     if sec.empty:
-        return _rows(city, day, "resilience", [(name, np.nan, "people",
-                                                  "not computed: the feed has no metro sections")])
+        return _rows(city, day, N_("resilience"), [(name, np.nan, N_("people"),
+                                                      not_computed(N_("the feed has no metro sections")))])
     top = sec.iloc[0]
     exposed = C.exposed_population(crit, d, crs=day.crs, layer=layer)
     total = float(d["population"].sum())
     cap, cap_src = C.capacities(city)
-    rule = "within 500 m of a stop served every 10 min or better in the AM peak (ITDP), straight line"
-    rows = [(name, round(float(top["pop_lose_frequent"])), "people",
-             f"{top['label']}: people who would lose frequent transit if this section alone closed ({rule})"),
-            ("population exposed to one metro-section closure", round(float(exposed)), "people",
-             "people who would lose frequent transit if any single metro section closed"),
-            ("population exposed to one metro-section closure (share)",
-             100 * exposed / total if total > 0 else np.nan, "% of population",
-             "the same people as a share of the census population")]
+    rule = N_("within 500 m of a stop served every 10 min or better in the AM peak (ITDP), straight line")
+    rows = [(name, round(float(top["pop_lose_frequent"])), N_("people"), SECTION_LOSS.format(section=top["label"], rule=rule)),
+            (N_("population exposed to one metro-section closure"), round(float(exposed)), N_("people"),
+             N_("people who would lose frequent transit if any single metro section closed")),
+            (N_("population exposed to one metro-section closure (share)"),
+             100 * exposed / total if total > 0 else np.nan, N_("% of population"),
+             N_("the same people as a share of the census population"))]
     if {"metro", "bus"} <= set(cap):
         seg = {"route": top["route_id"], "from": top["from_station"], "to": top["to_station"]}
         br = C.bus_bridge(day, {"name": top["label"], "segments": [seg]}, capacity=cap, periods=city.periods)
-        rows.append(("bus-bridge shortfall, most critical section", br["bridge_buses_per_hour"].max(), "buses/h",
-                     "buses per hour to add so that buses match the metro capacity removed in the AM peak, "
-                     f"parallel buses counted as empty; capacities: {cap_src}"))
+        rows.append((N_("bus-bridge shortfall, most critical section"), br["bridge_buses_per_hour"].max(), N_("buses/h"),
+                     N_("buses per hour to add so that buses match the metro capacity removed in the AM peak, "
+                        "parallel buses counted as empty") + "; " + CAPACITIES.format(source=cap_src)))
     else:
-        rows.append(("bus-bridge shortfall, most critical section", np.nan, "buses/h",
-                     "not computed: city.yml states no vehicle_capacity for metro and bus"))
+        rows.append((N_("bus-bridge shortfall, most critical section"), np.nan, N_("buses/h"),
+                     not_computed(N_("city.yml states no vehicle_capacity for metro and bus"))))
     pop = city.profile.population
-    return _rows(city, day, "resilience", rows, f"population: {pop.source if pop else 'none'}")
+    return _rows(city, day, N_("resilience"), rows, POPULATION_SOURCE.format(source=pop.source if pop else N_("none")))
 
 
 def quality_kpis(city: City, day: FeedDay) -> pd.DataFrame:
@@ -230,9 +245,10 @@ def quality_kpis(city: City, day: FeedDay) -> pd.DataFrame:
 
     f = validate(city.folder)
     sev = pd.Series([x.severity for x in f]).value_counts()
-    rows = [("data check: warnings", sev.get("warning", 0), "findings", "warnings of citybridge validate"),
-            ("data check: fatal problems", sev.get("fatal", 0), "findings", "fatal findings of citybridge validate")]
-    return _rows(city, day, "data quality", rows)
+    rows = [(N_("data check: warnings"), sev.get("warning", 0), N_("findings"), N_("warnings of citybridge validate")),
+            (N_("data check: fatal problems"), sev.get("fatal", 0), N_("findings"),
+             N_("fatal findings of citybridge validate"))]
+    return _rows(city, day, N_("data quality"), rows)
 
 
 def observed_kpis(city: City, day: FeedDay) -> pd.DataFrame:
@@ -243,15 +259,16 @@ def observed_kpis(city: City, day: FeedDay) -> pd.DataFrame:
     try:
         obs = V.analyse(city)
     except CitybridgeError as exc:
-        return _rows(city, day, "observed", [("vehicles seen", np.nan, "vehicles",
-                                                f"not computed: {str(exc).splitlines()[0]}")])
+        return _rows(city, day, N_("observed"), [(N_("vehicles seen"), np.nan, N_("vehicles"),
+                                                    not_computed(str(exc).splitlines()[0]))])
     if obs is None:
-        return _rows(city, day, "observed", [("vehicles seen", np.nan, "vehicles",
-                                                "not computed: the city declares no realtime inputs (chapter 08)")])
+        return _rows(city, day, N_("observed"), [(N_("vehicles seen"), np.nan, N_("vehicles"), not_computed(
+            N_("the city declares no realtime inputs (chapter 08)")))])
     s = V.summary(obs)
     rows = list(s[["indicator", "value", "unit", "definition"]].itertuples(index=False, name=None))
     spec = city.profile.realtime
-    extra = f"realtime: {spec.source or 'city.yml realtime inputs'}; captured {obs.captured}"
+    extra = (REALTIME_SOURCE.format(source=spec.source or N_("city.yml realtime inputs")) + "; "
+             + CAPTURED.format(when=obs.captured))
     out = _rows(city, obs.day, "observed", rows, extra)
     return out
 
@@ -295,8 +312,8 @@ def _theme_or_reason(city: City, day: FeedDay, theme: str) -> pd.DataFrame:
     try:
         return THEMES[theme](city, day)
     except CitybridgeError as exc:
-        return _rows(city, day, theme, [(f"{theme} KPIs", np.nan, "",
-                                         f"not computed: {str(exc).splitlines()[0]}")])
+        return _rows(city, day, theme, [(THEME_FAILED.format(theme=theme), np.nan, "",
+                                         not_computed(str(exc).splitlines()[0]))])
 
 
 def with_published(city: City, kpis: pd.DataFrame) -> pd.DataFrame:
@@ -316,7 +333,7 @@ def with_published(city: City, kpis: pd.DataFrame) -> pd.DataFrame:
 
 def city_label(city: City) -> str:
     """The city's name as a column header, with its data status unless official or reconstructed."""
-    return city.name if city.comparable else f"{city.name} ({city.status}: not comparable)"
+    return city.name if city.comparable else NOT_COMPARABLE_CITY.format(city=city.name, status=city.status)
 
 
 def theme_table(boards: list[tuple[City, pd.DataFrame]], theme: str) -> pd.DataFrame:

@@ -36,6 +36,7 @@ from branca.element import Element, MacroElement, Template
 from folium.map import Layer
 
 from .i18n import N_
+from .map_controls import add_labels, add_view_buttons, label, script_json  # noqa: F401 (part of the maps API)
 
 #: One colour per mode, used by every map and chart.
 MODE_COLORS = {
@@ -156,20 +157,12 @@ def base_map(bounds: tuple[float, float, float, float], *, tiles: str | None = N
     return m
 
 
-def _json(obj) -> str:
-    """JSON safe inside a ``<script>`` (no ``<``, ``>`` or ``&`` characters); a
-    :class:`~citybridge.texts.Text` (a tooltip value) is written in the language in force."""
-    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False, default=str)
-    return (text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
-
-
 def _value(v):
     """A tooltip value as plain JSON: numbers rounded to 6 significant digits,
     missing values as null, anything else as text."""
     from .texts import Text
 
-    if v is None or isinstance(v, Text):  # a Text is drawn in each language (see _json)
+    if v is None or isinstance(v, Text):  # a Text is drawn in each language (see script_json)
         return v
     if isinstance(v, (bool, np.bool_)):
         return bool(v)
@@ -264,7 +257,7 @@ class CompactLayer(Layer):
         spec["fields"] = [label(f) for f in spec.get("fields", [])]
         if "detail" in spec:
             spec["detail"] = dict(spec["detail"], fields=[label(f) for f in spec["detail"]["fields"]])
-        return _json(spec)
+        return script_json(spec)
 
 
 def _rows(values: pd.DataFrame, fields: list[str], color_idx: np.ndarray, geoms: list) -> list:
@@ -314,14 +307,6 @@ class _Legend(MacroElement):
         box = f'<div class="cb-legend"><b>{esc(label(self.title))}</b>{rows}</div>'
         # json.dumps escapes quotes; "</" is broken up so the text cannot close the script
         return json.dumps(box).replace("</", "<\\/")
-
-
-def label(value) -> str:
-    """A map label (legend entry, tooltip field, layer name) in the language in force:
-    a :class:`~citybridge.texts.Text` is translated, a string the catalog knows too."""
-    from .texts import Text, translate
-
-    return str(value) if isinstance(value, Text) else translate(str(value))
 
 
 def translated_page(m: folium.Map) -> str:
@@ -422,8 +407,8 @@ def add_points(m: folium.Map, points: pd.DataFrame, *, color_by: str | None = No
         ffields = [*tooltip, "n"] if fcell else tooltip
         frow = _rows(fine, ffields, idx[len(coarse):], _ints(fine[[lon, lat]].to_numpy()).tolist())
         zoom = int(np.ceil(np.log2(_DETAIL_CELL_PX * 360 / (256 * cell))))
-        spec.update(colors=pal, fields=["stops in cell"], rows=crow,
-                    detail={"zoom": zoom, "fields": [*labels, "stops in cell"] if fcell else labels,
+        spec.update(colors=pal, fields=[N_("stops in cell")], rows=crow,
+                    detail={"zoom": zoom, "fields": [*labels, N_("stops in cell")] if fcell else labels,
                             "rows": frow})
     CompactLayer(spec, name).add_to(m)
 
@@ -457,42 +442,6 @@ def add_polygons(m: folium.Map, polys: gpd.GeoDataFrame, *, column: str | None =
             "colors": [str(u) for u in uniq], "fields": list(aliases or tooltip),
             "rows": _rows(g, tooltip, codes, geoms)}
     CompactLayer(spec, name).add_to(m)
-
-
-class _Script(MacroElement):
-    """A snippet run with the map (``MAP`` stands for the map's variable)."""
-
-    _template = Template("""
-        {% macro script(this, kwargs) %}
-        (function(map) { {{ this.code }} })({{ this._parent.get_name() }});
-        {% endmacro %}
-    """)
-
-    def __init__(self, code: str):
-        super().__init__()
-        self._name = "CbScript"
-        self.code = code
-
-
-def add_labels(m: folium.Map, labels: pd.DataFrame, *, min_zoom: int = 0) -> None:
-    """Permanent text labels (``lat``, ``lon``, ``text``), set as text, never markup;
-    shown from zoom ``min_zoom`` on."""
-    rows = [[float(r.lat), float(r.lon), str(r.text)] for r in labels.itertuples() if pd.notna(r.lat)]
-    _Script("var g=L.layerGroup();" + _json(rows) + ".forEach(function(r){var s=document.createElement('span');"
-            "s.textContent=r[2];L.marker([r[0],r[1]],{icon:L.divIcon({className:'cb-label',html:s,"
-            "iconSize:null}),interactive:false,keyboard:false}).addTo(g);});"
-            "function z(){if(map.getZoom()>=" + str(int(min_zoom)) + "){g.addTo(map);}else{map.removeLayer(g);}}"
-            "map.on('zoomend',z);z();").add_to(m)
-
-
-def add_view_buttons(m: folium.Map, views: dict[str, tuple[float, float, float, float]]) -> None:
-    """Buttons (top left) that fit the map to named extents, e.g. the urban area and the whole region."""
-    items = [[k, [[b[1], b[0]], [b[3], b[2]]]] for k, b in views.items()]
-    _Script("var c=L.control({position:'topleft'});c.onAdd=function(){var d=L.DomUtil.create('div',"
-            "'leaflet-bar cb-views');" + _json(items) + ".forEach(function(v){var b=L.DomUtil.create('button','',d);"
-            "b.type='button';b.textContent=v[0];b.title='Show '+v[0];L.DomEvent.on(b,'click',function(e){"
-            "L.DomEvent.stop(e);map.fitBounds(v[1]);});});L.DomEvent.disableClickPropagation(d);return d;};"
-            "c.addTo(map);").add_to(m)
 
 
 def finish(m: folium.Map) -> folium.Map:

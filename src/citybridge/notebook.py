@@ -72,7 +72,7 @@ def status_message(city: City) -> tuple[str, str, str]:
             text += " " + assumptions
     elif st == "reconstructed":
         title = tr("Reconstructed from official data")
-        src = (city.text("data_source") or tr("see Data and sources")).strip().rstrip(".")
+        src = (city.text("data_source") or tr("see Data and sources")).strip().rstrip(".。")
         text = tr("The network of {city} is rebuilt from the operator's official data: {source}.",
                   city=city.name, source=src) + (" " + assumptions if assumptions else "")
         text = text.strip()
@@ -213,6 +213,10 @@ LABELS = {
     "severity": N_("severity"), "file": N_("file"), "column": N_("column"), "row": N_("row"),
     "message": N_("message"), "unlocks": N_("unlocks"),
     "rows": N_("rows"), "columns": N_("columns"),
+    # comparison, KPIs, exercises, build report
+    "published": N_("published"),
+    "published_source": N_("published source"), "difference": N_("difference"), "figure": N_("figure"),
+    "cities": N_("cities"), "reason": N_("reason"), "distance": N_("distance"),
 }
 
 #: Columns that hold counts: always shown as whole numbers.
@@ -245,10 +249,12 @@ def plain(text: str | Text) -> str:
 
 def header(column: object) -> str:
     """A plain-language header for a column name, in the language in force (a code name never shows)."""
+    from .phrases import translate_phrase
+
     c = str(resolve(column))
     if c in LABELS:
         return i18n.gettext(LABELS[c])
-    return plain(c).replace("_", " ") if "_" in c else i18n.gettext(c)
+    return plain(c).replace("_", " ") if "_" in c else translate_phrase(c)
 
 
 def period_label(period: str) -> str:
@@ -310,16 +316,23 @@ def number_formatter(column: str, values: pd.Series, float_format: str = "{:,.1f
 
 
 def _cell(v):
-    """A text cell as shown: code identifiers read as words; labels the catalog knows are translated."""
+    """A text cell as shown: code identifiers read as words; labels the catalog knows and
+    phrases the package stores in tables (:mod:`citybridge.phrases`) are translated."""
+    from .phrases import translate_phrase
+
     if isinstance(v, str):
-        return plain(i18n.gettext(v)) if v else v  # gettext("") is the catalog's header
+        return plain(translate_phrase(v)) if v else v  # gettext("") is the catalog's header
     return plain(v) if isinstance(v, Text) else v
 
 
 @multilingual
-def table(df: pd.DataFrame, *, caption: str | Text, source: str | Text, index: bool = False,
+def table(df, /, *args, caption: str | Text, source: str | Text, index: bool = False,
           float_format: str = "{:,.1f}", max_rows: int = 60) -> HTML:
     """A captioned, escaped HTML table with its source line, in every language of the build.
+
+    ``df`` is a DataFrame, or a function of the package that returns one
+    written in the language in force, called with ``args`` in each language
+    (``nb.table(compare.facts_table, places, caption=...)``).
 
     Numbers are written as people of the language write them
     (:func:`number_formatter`), headers are plain language with units
@@ -328,6 +341,7 @@ def table(df: pd.DataFrame, *, caption: str | Text, source: str | Text, index: b
     translated; names (of places, routes, stops) stay as they are. The table
     scrolls inside the page column when it is wider.
     """
+    df = df(*args) if callable(df) else df
     d = df.head(max_rows).copy()
     fmt = {}
     for c in d.columns:
@@ -370,7 +384,8 @@ def map_figure(m, *, caption: str | Text, alt: str | Text, source: str | Text) -
     body = (f'<figure class="cb-map" role="group" aria-label="{html.escape(alt, quote=True)}">{inner}'
             f"<figcaption>{html.escape(caption)}<br><span class=\"cb-source\">"
             f"{html.escape(tr('Source: {source}', source=plain(source)))}</span></figcaption></figure>")
-    return HTML(body, f"[{tr('map')}] {caption} — {alt}")
+    kind = tr("map")
+    return HTML(body, f"[{kind}] {caption} — {alt}")
 
 
 @multilingual
@@ -399,8 +414,14 @@ def notes(day) -> HTML:
 
 
 @multilingual
-def bullets(items: list[str | Text], *, empty: str | Text = N_("Nothing to list.")) -> HTML:
-    """A bulleted list of computed statements (escaped), in every language of the build."""
+def bullets(items, /, *args, empty: str | Text = N_("Nothing to list."), **kwargs) -> HTML:
+    """A bulleted list of computed statements (escaped), in every language of the build.
+
+    ``items`` is a list of strings or :class:`~citybridge.texts.Text`, or a
+    function of the package that returns such a list, called with ``args``
+    and ``kwargs`` in each language (``nb.bullets(compare.lessons_and_limits, wide)``).
+    """
+    items = items(*args, **kwargs) if callable(items) else items
     if not items:
         return say(Text(empty) if isinstance(empty, str) else empty)
     items = [plain(s) for s in items]

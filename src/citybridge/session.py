@@ -26,7 +26,9 @@ import pandas as pd
 
 from .city import City, cities_dir, list_cities, load_city
 from .errors import CitybridgeError
+from .i18n import N_
 from .notebook import HTML, say, table
+from .phrases import BOARD_FAILED, FOLDER_UNREADABLE, statement_separator, translate_phrase
 from .texts import Text, multilingual, tr
 
 #: Key of an output's ``citybridge`` metadata that marks a side-by-side table.
@@ -61,19 +63,19 @@ def stored_board(city: City, *, folder: Path, date: str | None = None) -> Stored
     try:
         path = board_path(city, date=date, folder=folder)
     except OSError as exc:
-        return StoredBoard(city.slug, city, None, f"a file of its folder cannot be read ({exc.strerror})")
+        return StoredBoard(city.slug, city, None, FOLDER_UNREADABLE.format(error=exc.strerror))
     if path.is_file():
         try:
             return StoredBoard(city.slug, city, pd.read_parquet(path))
         except (OSError, ValueError):
-            return StoredBoard(city.slug, city, None, "its stored KPI board cannot be read; "
-                                                      "'citybridge build' computes it again")
+            return StoredBoard(city.slug, city, None, N_("its stored KPI board cannot be read; "
+                                                         "'citybridge build' computes it again"))
     err = path.with_suffix(ERROR_SUFFIX)
     if err.is_file():
         first = err.read_text(encoding="utf-8", errors="replace").strip().splitlines()[:1] or ["unknown error"]
-        return StoredBoard(city.slug, city, None, f"its KPI board could not be computed ({first[0][:300]})")
-    return StoredBoard(city.slug, city, None, "no KPI board has been computed for its current data "
-                                              "('citybridge build' computes it)")
+        return StoredBoard(city.slug, city, None, BOARD_FAILED.format(error=first[0][:300]))
+    return StoredBoard(city.slug, city, None, N_("no KPI board has been computed for its current data "
+                                                 "('citybridge build' computes it)"))
 
 
 def note_board_error(city: City, message: str, *, folder: Path, date: str | None = None) -> None:
@@ -102,10 +104,10 @@ def read_boards(cities_root: Path, *, folder: Path, skip: tuple[str, ...] = ()) 
         try:
             c = load_city(slug, root=cities_root, check_files=False)
         except Exception:  # noqa: BLE001 - one broken city never breaks another's page
-            out.append(StoredBoard(slug, None, None, "its city.yml cannot be read (see the build report)"))
+            out.append(StoredBoard(slug, None, None, N_("its city.yml cannot be read (see the build report)")))
             continue
         if not c.gtfs_path.is_file():
-            out.append(StoredBoard(slug, c, None, "its GTFS feed is missing (see the build report)"))
+            out.append(StoredBoard(slug, c, None, N_("its GTFS feed is missing (see the build report)")))
             continue
         out.append(stored_board(c, folder=folder))
     return out
@@ -116,7 +118,8 @@ def left_out_sentence(missing: list[StoredBoard], *, compared: bool = False) -> 
     comparison) and why ('' for none), in the language in force."""
     if not missing:
         return ""
-    parts = "; ".join(f"{b.name}: {b.reason}" for b in missing)
+    parts = statement_separator().join(tr("{city}: {reason}", city=b.name, reason=translate_phrase(b.reason))
+                                       for b in missing)
     return tr("Not compared: {cities}.", cities=parts) if compared else \
         tr("Not shown side by side: {cities}.", cities=parts)
 
@@ -286,12 +289,12 @@ class Session:
         from .artifacts import kpi_board
 
         own = stored_board(self.city, folder=self.cache)
-        if own.table is None and not own.reason.startswith("its KPI board could not be computed"):
+        if own.table is None and not own.reason.startswith(BOARD_FAILED.split("{")[0]):
             try:
                 own = StoredBoard(self.city.slug, self.city, kpi_board(self.city, folder=self.cache))
             except CitybridgeError as exc:
                 own = StoredBoard(self.city.slug, self.city, None,
-                                  f"its KPI board could not be computed ({str(exc).splitlines()[0][:300]})")
+                                  BOARD_FAILED.format(error=str(exc).splitlines()[0][:300]))
         return [own, *self.other_boards()]
 
 
