@@ -282,20 +282,16 @@ def test_notebook_pages_show_the_narrative_in_the_edition_language(notebook_site
     assert "The network at a glance" in pages["en"] and "cb-untranslated" not in pages["en"]
     assert "La red de un vistazo" in pages["es"] and "The network at a glance" not in pages["es"]
     assert "线网概览" in pages["zh"] and "Where the lines run" not in pages["zh"]
-    # the note says only that computed outputs are English, in the edition's language
-    assert "Resultados calculados en inglés" in pages["es"] and "计算结果为英文" in pages["zh"]
-    assert "aún no está traducida" not in pages["es"] and "本页尚未翻译" not in pages["zh"]
+    # no note: the outputs are drawn in the edition's language at execution (citybridge.texts)
+    assert "cb-untranslated" not in pages["es"] and "cb-untranslated" not in pages["zh"]
     for code in ("es", "zh"):
         assert '<article class="bd-article">' in pages[code]  # the article is in the edition's language
-        assert 'cell_output docutils container" lang="en"' in pages[code]
-        assert "Network of Hangzhou" in pages[code]
+        assert 'lang="en"' not in pages[code].split('<article class="bd-article">', 1)[1]
     # the stand-in page without a catalog keeps the full note
     assert "Esta página aún no está traducida" in (html / "es" / "cities" / "index.html").read_text(encoding="utf-8")
 
 
-def test_outputs_note_and_narrative_detection(tmp_path):
-    assert "Resultados calculados en inglés" in editions.outputs_note_html("es")
-    assert 'lang="zh-CN"' in editions.outputs_note_html("zh")
+def test_narrative_detection_and_translated_notebook_pages(tmp_path):
     (tmp_path / "cities" / "a").mkdir(parents=True)
     (tmp_path / "cities" / "a" / "01_network.ipynb").write_text("{}", encoding="utf-8")
     _tiny_catalog(tmp_path / editions.PAGE_LOCALES, "es", "01_network", {"x": "y"})
@@ -305,8 +301,10 @@ def test_outputs_note_and_narrative_detection(tmp_path):
     page = ('<html lang="es"><head></head><body><article class="bd-article">'
             '<div class="cell_output docutils container">x</div></article></body></html>')
     out = editions.decorate_page(page, "cities/a/01_network", "es", translated=False, narrative=True)
-    assert '<div class="cell_output docutils container" lang="en">' in out
-    assert "cb-outputs-english" in out and '<article class="bd-article">' in out
+    assert '<div class="cell_output docutils container">x</div>' in out
+    assert "cb-untranslated" not in out and '<article class="bd-article">' in out
+    out = editions.decorate_page(page, "cities/a/01_network", "es", translated=False, narrative=False)
+    assert "cb-untranslated" in out
 
 
 

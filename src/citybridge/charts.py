@@ -37,7 +37,7 @@ def style(fig: go.Figure, *, title: str = "", height: int = 420) -> go.Figure:
 #: Figure properties holding text a reader sees (translated by :func:`translated_figure`).
 _TEXT_KEYS = {"text", "name", "hovertemplate", "ticktext", "legendgroup"}
 #: Trace properties that may hold category labels (translated when the catalog knows them).
-_CATEGORY_KEYS = {"x", "y", "labels", "text", "customdata"}
+_CATEGORY_KEYS = {"x", "y", "labels", "text", "customdata", "categoryarray"}
 
 
 def _translate_tree(node, key: str = ""):

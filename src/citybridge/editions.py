@@ -62,7 +62,6 @@ _SPHINX_PAGES = {"genindex", "search", "py-modindex"}
 
 _SWITCH_MARK = "<!-- citybridge:language-switcher -->"
 _NOTE_MARK = "<!-- citybridge:untranslated -->"
-_OUTPUT_RE = re.compile(r'<div class="(cell_output\b[^"]*)"')
 
 
 def page_domain(docname: str) -> str:
@@ -159,17 +158,6 @@ def untranslated_note_html(lang: str) -> str:
             f'<p class="admonition-title">{title}</p><p>{text}</p></div>')
 
 
-def outputs_note_html(lang: str) -> str:
-    """The note on a notebook page whose narrative is translated: its computed outputs are English."""
-    L = LANGUAGES[lang]
-    title = html.escape(gettext("Computed outputs in English", lang=lang))
-    text = html.escape(gettext("The text of this page is translated; its computed outputs (tables, charts "
-                               "and the sentences computed at execution) are still in English. The glossary "
-                               "gives the terms they use in every language.", lang=lang))
-    return (f'{_NOTE_MARK}<div class="admonition note cb-untranslated cb-outputs-english" lang="{L.html}">'
-            f'<p class="admonition-title">{title}</p><p>{text}</p></div>')
-
-
 def narrative_translated(book_src: Path, docname: str, lang: str) -> bool:
     """Whether a page is an executed notebook whose chapter has a narrative catalog in ``lang``."""
     from .notebook_i18n import catalog_path
@@ -182,9 +170,10 @@ def decorate_page(text: str, docname: str, lang: str, *, translated: bool, narra
                   languages: tuple[str, ...] = EDITIONS, captions: dict[str, str] | None = None) -> str:
     """One built page with its switcher, ``hreflang`` links, translated theme
     strings and captions (:func:`translate_captions` with ``captions``) and
-    (when ``translated`` is False) the untranslated note — or, for a notebook
-    page whose ``narrative`` is translated, the note on its English outputs
-    (:func:`outputs_note_html`), each output marked ``lang="en"``.
+    (when ``translated`` is False) the untranslated note — except on an executed
+    notebook whose ``narrative`` is translated: its outputs were drawn in the
+    edition's language when it ran (:mod:`citybridge.texts`), so it is
+    translated throughout.
 
     Idempotent: a page already decorated is returned unchanged.
     """
@@ -210,10 +199,9 @@ def decorate_page(text: str, docname: str, lang: str, *, translated: bool, narra
             text = text.replace(html.escape(msg, quote=False), html.escape(gettext(msg, lang=lang), quote=False))
             text = text.replace(html.escape(msg, quote=True), html.escape(gettext(msg, lang=lang), quote=True))
     art = '<article class="bd-article">'
-    if not translated and narrative and art in text:
-        text = text.replace(art, art + outputs_note_html(lang), 1)
-        text = _OUTPUT_RE.sub(lambda m: f'<div class="{m.group(1)}" lang="en"', text)
-    elif not translated and docname.split("/")[-1] not in _SPHINX_PAGES and art in text:
+    # an executed notebook whose narrative is translated is translated throughout: its outputs
+    # are drawn in the edition's language at execution (citybridge.texts)
+    if not translated and not narrative and docname.split("/")[-1] not in _SPHINX_PAGES and art in text:
         text = text.replace(art, '<article class="bd-article" lang="en">' + untranslated_note_html(lang), 1)
     return text
 
@@ -430,6 +418,6 @@ def remove_stale_editions(build_root: Path) -> None:
 
 __all__ = ["EDITIONS", "PAGE_LOCALES", "CONFIG_MESSAGES", "page_domain", "translated_domains", "root_page",
            "page_messages", "translate_captions", "edition_pages",
-           "switcher_html", "untranslated_note_html", "outputs_note_html", "narrative_translated", "decorate_page",
+           "switcher_html", "untranslated_note_html", "narrative_translated", "decorate_page",
            "decorate_edition", "root_index_html",
            "build_edition", "build_editions", "remove_stale_editions"]
