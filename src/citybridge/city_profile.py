@@ -313,19 +313,26 @@ class CityProfile(_Strict):
     #: The profile's prose in the book's other languages: ``{lang: {field: text}}``
     #: for ``data_source``, ``data_assumptions``, ``coverage_gaps`` and ``notes``
     #: (``translations: {es: {data_assumptions: "..."}}``); a field left out is
-    #: shown as written above. See :meth:`citybridge.city.City.text`.
-    translations: dict[str, dict[str, str]] = Field(default_factory=dict)
+    #: shown as written above (see :meth:`citybridge.city.City.text`). Any other
+    #: prose of the profile (scenario names and notes, parameter notes, the
+    #: realtime source, facts) goes under ``phrases``: ``{English text: text}``,
+    #: shown wherever the English text is (see :func:`citybridge.phrases.city_prose`).
+    translations: dict[str, dict[str, str | dict[str, str]]] = Field(default_factory=dict)
 
     @field_validator("translations")
     @classmethod
-    def _translations_ok(cls, v: dict[str, dict[str, str]]) -> dict[str, dict[str, str]]:
+    def _translations_ok(cls, v: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
         from .i18n import LANGUAGES
 
         for lang, fields in v.items():
             if lang not in LANGUAGES:
                 raise ValueError(tr("translations: {lang} is not a language of the workbook; use {codes}",
                                     lang=repr(lang), codes=", ".join(c for c in LANGUAGES if c != "en")))
-            bad = sorted(set(fields) - set(TRANSLATABLE))
+            for field, text in fields.items():
+                if (field == "phrases") != isinstance(text, dict):
+                    raise ValueError(tr("translations.{lang}.{field}: write a text, or under 'phrases' a mapping "
+                                        "of English text to its translation", lang=lang, field=field))
+            bad = sorted(set(fields) - set(TRANSLATABLE) - {"phrases"})
             if bad:
                 raise ValueError(tr("translations.{lang}: {fields} cannot be translated; translate only {allowed}",
                                     lang=lang, fields=", ".join(bad), allowed=", ".join(TRANSLATABLE)))

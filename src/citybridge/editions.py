@@ -55,6 +55,9 @@ PAGE_LOCALES = "locales"
 #: the configuration.
 CONFIG_MESSAGES = (
     N_("Search the book…"),
+    # the toggles myst-nb puts on hidden code cells (it has no Spanish or Chinese of its own)
+    N_("Show code cell source"), N_("Hide code cell source"), N_("Show code cell outputs"),
+    N_("Hide code cell outputs"), N_("Show code cell content"), N_("Hide code cell content"),
 )
 
 #: Pages of Sphinx itself (no source document) that carry no switcher note.

@@ -244,7 +244,9 @@ def plain(text: str | Text) -> str:
         # ASCII word boundaries: an identifier right after a Chinese character is still one
         _IDENT_RE = re.compile(r"(?<![A-Za-z0-9_.])(" + "|".join(sorted(map(re.escape, IDENTIFIERS), key=len,
                                                                        reverse=True)) + r")(?![A-Za-z0-9_])")
-    text = _IDENT_RE.sub(lambda m: i18n.gettext(IDENTIFIERS[m.group(1)]), str(resolve(text)))
+    from .phrases import city_prose
+
+    text = _IDENT_RE.sub(lambda m: i18n.gettext(IDENTIFIERS[m.group(1)]), city_prose(str(resolve(text))))
     return re.sub(r"\b(day|date) (\d{4})(\d{2})(\d{2})\b", r"\1 \2-\3-\4", text)
 
 

@@ -126,9 +126,25 @@ def register_prose(profile) -> None:
     gaps) shows it in the reader's language."""
     for lang, fields in getattr(profile, "translations", {}).items():
         for field, text in fields.items():
+            if field == "phrases":
+                for english, own in text.items():
+                    if str(english).strip() and own:
+                        _PROSE.setdefault(str(english).strip(), {})[lang] = str(own)
+                continue
             english = str(getattr(profile, field, "") or "").strip()
             if english and text:
                 _PROSE.setdefault(english, {})[lang] = text
+
+
+def city_prose(text: str) -> str:
+    """``text`` with every piece of a city's prose it quotes (``translations`` of
+    city.yml, see :func:`register_prose`) in the language in force; longer pieces first."""
+    lang = i18n.current_language()
+    if not isinstance(text, str) or lang == i18n.SOURCE_LANGUAGE or not _PROSE:
+        return text
+    for english in sorted((e for e, own in _PROSE.items() if lang in own and e in text), key=len, reverse=True):
+        text = text.replace(english, _PROSE[english][lang])
+    return text
 
 
 def list_separator() -> str:
@@ -179,7 +195,7 @@ def _statements(text: str) -> str:
     return statement_separator().join(out)
 
 
-__all__ = ["PATTERNS", "STATUS_WORDS", "translate_phrase", "register_prose", "statement_separator",
+__all__ = ["PATTERNS", "STATUS_WORDS", "translate_phrase", "register_prose", "city_prose", "statement_separator",
            "list_separator", "SOURCE_LINE", "DATA_STATUS", "POPULATION_SOURCE", "NOT_COMPUTED", "THEME_FAILED",
            "MEASURES_FEED_ONLY", "NO_SOLID_SOURCE", "LACKS_PARAMETERS", "SOME_CLASSES_ASSUMED", "SECTION_LOSS",
            "CAPACITIES", "REALTIME_SOURCE", "CAPTURED", "NOT_COMPARABLE_CITY", "PER_100K", "PER_KM2",
