@@ -279,7 +279,21 @@ def read_tables(path: str | Path, *, max_bytes: int = MAX_UNCOMPRESSED_BYTES,
             members, inner_zips = zip_tables(zf, path, max_bytes=max_bytes, max_ratio=max_ratio)
             raw = {name: read_member(zf, info, path) for name, info in members.items()}
     require_files(path, set(raw), inner_zips)
+    tables, decode_notes = decode_tables(raw, path)
+    return tables, notes + decode_notes
+
+
+def decode_tables(raw: dict[str, bytes], path: Path) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """Decode and parse the files of a feed (``{"stops.txt": bytes, ...}``, in that order).
+
+    Returns
+    -------
+    tables, notes
+        ``{"stops": DataFrame, ...}`` with every value a stripped string
+        (:func:`clean_csv`), and a note for each file not read as UTF-8.
+    """
     tables: dict[str, pd.DataFrame] = {}
+    notes: list[str] = []
     for name, data in raw.items():
         text, enc = decode_text(data)
         if enc != "utf-8":

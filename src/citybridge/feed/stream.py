@@ -7,23 +7,22 @@ dictionary-encoded columns, so each distinct trip id, stop id, time and
 sequence number is cleaned once. A file that pyarrow cannot take as it is
 (not UTF-8, ragged rows, odd quoting) goes through the archive stage's own
 CSV cleaning instead. Every other table is read by
-:func:`citybridge.feed.tables.read_feed`.
+:func:`citybridge.feed.tables.feed_tables`, as for the notebooks.
 """
 from __future__ import annotations
 
 import csv
 import io
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..errors import CitybridgeError, FeedError
+from ..errors import FeedError
 from . import archive as A
 from .columns import STOP_TIME_COLUMNS, STOP_TIMES, Column
-from .tables import read_feed
+from .tables import feed_tables
 
 class _Fallback(Exception):
     """The fast CSV reader cannot take this file as it is."""
@@ -386,7 +385,7 @@ def _read_stop_times(opener, size: int, label: str, feed_name: str) -> tuple[dic
 
 def read_coded(path: Path, *, datum: str, max_bytes: int, max_ratio: float):
     """Read a feed safely: every table but stop_times through
-    :func:`citybridge.feed.read_feed`, stop_times as code columns.
+    :func:`citybridge.feed.tables.feed_tables`, stop_times as code columns.
 
     Returns ``(feed, columns, names, notes)``.
     """
@@ -435,23 +434,13 @@ def read_coded(path: Path, *, datum: str, max_bytes: int, max_ratio: float):
 
 
 def _read_small_feed(path: Path, small: dict[str, bytes], st_names: list[str], datum: str):
-    """Every table but stop_times through :func:`citybridge.feed.read_feed`
-    (stop_times as its header only), with messages naming the real feed."""
-    with tempfile.TemporaryDirectory(prefix="citybridge-indicators-") as tmp:
-        tdir = Path(tmp) / path.name
-        tdir.mkdir()
-        for name, data in small.items():
-            (tdir / name).write_bytes(data)
-        hdr = io.StringIO()
-        csv.writer(hdr, lineterminator="\n").writerow(st_names)
-        (tdir / STOP_TIMES).write_text(hdr.getvalue(), encoding="utf-8")
-        try:
-            fd = read_feed(tdir, datum=datum)
-        except CitybridgeError as exc:
-            raise type(exc)(str(exc).replace(str(tdir), str(path))) from None
-    fd.notes = [n.replace(str(tdir), str(path)) for n in fd.notes]
-    fd.source_path = path
-    # gtfs-kit leaves a header-only table out; keep an empty one with the real columns
+    """Every table but stop_times through :func:`citybridge.feed.tables.feed_tables` (stop_times as
+    its header only, so its columns are checked too), in the order a folder's files are read."""
+    hdr = io.StringIO()
+    csv.writer(hdr, lineterminator="\n").writerow(st_names)
+    raw = {**small, STOP_TIMES: hdr.getvalue().encode("utf-8")}
+    tables, notes = A.decode_tables({name: raw[name] for name in sorted(raw)}, path)
+    fd = feed_tables(tables, notes, path, datum=datum)
+    # a header-only table is absent from the typed tables; keep an empty one with the real columns
     fd.stop_times = pd.DataFrame({c: pd.Series(dtype=object) for c in st_names})
     return fd
-
