@@ -240,6 +240,58 @@ def text_pieces(fh, size: int = 1 << 22):
             rest = buf
 
 
+def read_ahead(pieces, depth: int = 2):
+    """The items of the iterator ``pieces``, produced by a second thread up to
+    ``depth`` items ahead of the reader (inflating the next piece of a zip
+    member while the CSV reader, which releases the GIL, parses this one).
+
+    An exception raised by ``pieces`` is raised here, at the item it stopped
+    at; when the reader stops early, the producing thread stops too.
+    """
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def put(entry) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in pieces:
+                if not put((item, None)):
+                    return
+            put((end, None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the reader, raised there
+            put((end, exc))
+
+    worker = threading.Thread(target=produce, name="citybridge-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, exc = q.get()
+            if exc is not None:
+                raise exc
+            if item is end:
+                return
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # let a producer blocked on a full queue see the stop
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                worker.join(0.05)
+
+
 class _Coder:
     """One column's codes gathered chunk by chunk, each chunk with its own
     dictionary; :meth:`column` unifies them into codes in order of first
@@ -332,8 +384,9 @@ def _arrow_stop_times(fh, size: int) -> tuple[dict[str, Column], list[str], int]
     read = pacsv.ReadOptions(column_names=names, block_size=1 << 23, use_threads=False)
     convert = pacsv.ConvertOptions(column_types={c: dtype for c in keep}, include_columns=keep,
                                    strings_can_be_null=False, quoted_strings_can_be_null=False)
+    pieces = read_ahead(text_pieces(fh))
     try:
-        for piece in text_pieces(fh):
+        for piece in pieces:
             table = pacsv.read_csv(pa.BufferReader(piece), read_options=read, convert_options=convert)
             if not coders:  # rows of the whole file estimated from the first piece's bytes per row
                 rows = int(size * table.num_rows / max(len(piece), 1) * 1.25) + 1024
@@ -347,6 +400,8 @@ def _arrow_stop_times(fh, size: int) -> tuple[dict[str, Column], list[str], int]
         if isinstance(exc.__context__, FeedError):
             raise exc.__context__ from None
         raise _Fallback from None
+    finally:
+        pieces.close()  # the reading thread stops before the file is closed
     return {c: (coders.pop(c) if coders else _Coder(0)).column() for c in keep}, names, n
 
 
