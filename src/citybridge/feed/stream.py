@@ -11,6 +11,7 @@ CSV cleaning instead. Every other table is read by
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import zipfile
@@ -240,6 +241,37 @@ def text_pieces(fh, size: int = 1 << 22):
             rest = buf
 
 
+def in_background(fn, *args):
+    """Start ``fn(*args)`` in a second thread.
+
+    Returns
+    -------
+    callable
+        Waits for the thread and returns what ``fn`` returned, or raises
+        what it raised.
+    """
+    import threading
+
+    box: dict = {}
+
+    def run() -> None:
+        try:
+            box["value"] = fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - raised in the waiting thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=run, name="citybridge-background", daemon=True)
+    worker.start()
+
+    def wait():
+        worker.join()
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+
+    return wait
+
+
 def read_ahead(pieces, depth: int = 2):
     """The items of the iterator ``pieces``, produced by a second thread up to
     ``depth`` items ahead of the reader (inflating the next piece of a zip
@@ -452,12 +484,21 @@ def read_coded(path: Path, *, datum: str, max_bytes: int, max_ratio: float):
 
     def finish(opener, size: int, label: str):
         A.require_files(path, set(small) | ({STOP_TIMES} if opener is not None else set()), inner_zips)
-        # the small tables first, while no stop time is held (a lower peak)
         first = _peek_names(opener)
-        fd = None if first is None else _read_small_feed(path, small, first, datum)
-        release_memory()
-        cols, names, _n, nt = _read_stop_times(opener, size, label, path.name)
-        if fd is None or names != first:
+        if first is None:  # not for the fast reader: its column names are known once it is read
+            cols, names, _n, nt = _read_stop_times(opener, size, label, path.name)
+            return _read_small_feed(path, small, names, datum), cols, names, notes + nt
+        # stop_times streamed by a second thread (inflating and parsing let go of the interpreter)
+        # while this one reads the small tables; an error of theirs comes first, as read in turn
+        stop_times = in_background(_read_stop_times, opener, size, label, path.name)
+        try:
+            fd = _read_small_feed(path, small, first, datum)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                stop_times()
+            raise
+        cols, names, _n, nt = stop_times()
+        if names != first:
             fd = _read_small_feed(path, small, names, datum)
         return fd, cols, names, notes + nt
 
