@@ -5,8 +5,8 @@ gtfs-kit gives it (text as ``string``, counts and flags as nullable
 integers, coordinates as floats), without importing gtfs-kit.
 
 Both ways into a service day (:func:`citybridge.feed.read_day`, which streams
-the file, and :func:`citybridge.feed.prepare_day`, which starts from a
-``gtfs_kit.Feed``) hold stop times as :class:`Column` objects and check them
+the file, and :func:`citybridge.feed.prepare_day`, which starts from a read
+feed) hold stop times as :class:`Column` objects and check them
 with :func:`check_stop_times`, so blank ids and unreadable stop sequences are
 refused once, in one way, naming the file, column and row.
 """

@@ -11,8 +11,8 @@ expanded into concrete departures (:func:`expand_frequencies`, on one row
 per trip). Times past 24:00 stay seconds after midnight of the service day.
 
 Three doors lead in: :func:`read_day` streams a feed from disk (metropolitan
-feeds), :func:`prepare_day` starts from a ``gtfs_kit.Feed`` read by
-:func:`citybridge.feed.read_feed`, and :func:`feed_day` serves a city's day,
+feeds; its tables a :class:`citybridge.feed.FeedTables`), :func:`prepare_day`
+starts from a ``gtfs_kit.Feed`` read by :func:`citybridge.feed.read_feed`, and :func:`feed_day` serves a city's day,
 stored on disk between processes (:mod:`citybridge.artifacts`).
 """
 from __future__ import annotations
@@ -256,7 +256,8 @@ def build_day(feed, cols: dict[str, Column], names: list[str], date: str | None 
     Parameters
     ----------
     feed
-        The feed's tables (a ``gtfs_kit.Feed``; its ``stop_times`` is not used).
+        The feed's tables (a :class:`citybridge.feed.FeedTables` or a
+        ``gtfs_kit.Feed``; its ``stop_times`` is not used).
     cols, names
         ``stop_times.txt`` as coded columns, and its column names; ``cols``
         is emptied as its columns are used (they may be large).

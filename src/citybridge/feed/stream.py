@@ -89,139 +89,6 @@ def dict_columns(table, names: list[str]) -> dict[str, Column]:
     return out
 
 
-class _ReadOnlyStream:
-    """The file protocol shared by the read-only streams below: not seekable,
-    closed once (closing the file it reads), usable in ``with``. A subclass
-    sets ``self._raw`` (the file read from) and ``self.closed``."""
-
-    _raw = None
-    closed = False
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self._raw.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-class _Inflater(_ReadOnlyStream):
-    """Read-only stream of one deflated zip member, never more than its
-    declared size (a lying header cannot exhaust memory), CRC checked.
-
-    Inflates with ISA-L (``isal``, about four times faster than zlib) when it
-    is installed, else with zlib; reads the compressed bytes straight from
-    the archive.
-    """
-
-    def __init__(self, path: Path, info: zipfile.ZipInfo, label: str):
-        import struct
-
-        try:
-            from isal import isal_zlib as zmod
-        except ImportError:  # pragma: no cover - isal is a dependency
-            import zlib as zmod
-        self._z = zmod
-        self._label = label
-        self._raw = open(path, "rb")
-        self._raw.seek(info.header_offset)
-        head = self._raw.read(30)
-        if len(head) < 30 or head[:4] != b"PK\x03\x04":
-            self._raw.close()
-            raise zipfile.BadZipFile(f"bad local header for {info.filename}")
-        n, m = struct.unpack("<HH", head[26:30])
-        self._raw.seek(info.header_offset + 30 + n + m)
-        self._left_in = info.compress_size
-        self._size = info.file_size
-        self._crc_want = info.CRC
-        self._d = zmod.decompressobj(-15)
-        self._out = 0
-        self._crc = 0
-        self._pending = b""
-        self.closed = False
-
-    def _more(self, n: int) -> bytes:
-        """Up to ``n`` more inflated bytes (b"" at the end)."""
-        while True:
-            if self._d.unconsumed_tail:
-                data = self._d.decompress(self._d.unconsumed_tail, n)
-            elif self._left_in > 0:
-                raw = self._raw.read(min(self._left_in, max(n, 1 << 16)))
-                if not raw:
-                    raise zipfile.BadZipFile(f"{self._label}: truncated")
-                self._left_in -= len(raw)
-                data = self._d.decompress(raw, n)
-            else:
-                data = b""
-            if data or (self._left_in <= 0 and not self._d.unconsumed_tail):
-                break
-        self._out += len(data)
-        if self._out > self._size:
-            raise FeedError(f"{self._label}: larger than its header says; refusing to read it.")
-        self._crc = self._z.crc32(data, self._crc)
-        if not data and self._crc != self._crc_want:
-            raise zipfile.BadZipFile(f"Bad CRC-32 for file {self._label}")
-        return data
-
-    def readline(self, limit: int = 1 << 20) -> bytes:
-        while b"\n" not in self._pending and len(self._pending) < limit:
-            chunk = self._more(1 << 16)
-            if not chunk:
-                break
-            self._pending += chunk
-        i = self._pending.find(b"\n")
-        cut = len(self._pending) if i < 0 else i + 1
-        line, self._pending = self._pending[:cut], self._pending[cut:]
-        return line
-
-    def read(self, n: int = -1) -> bytes:
-        if n is None or n < 0:
-            parts = [self._pending] if self._pending else []
-            self._pending = b""
-            while chunk := self._more(1 << 22):
-                parts.append(chunk)
-            return b"".join(parts)
-        if self._pending:
-            out, self._pending = self._pending[:n], self._pending[n:]
-            return out
-        return self._more(n)
-
-
-
-class _Bounded(_ReadOnlyStream):
-    """A read-only stream that refuses to yield more than ``limit`` bytes."""
-
-    def __init__(self, fh, limit: int, label: str):
-        self._raw = fh
-        self._limit = limit
-        self._label = label
-        self.count = 0
-        self.closed = False
-
-    def _add(self, data: bytes) -> bytes:
-        self.count += len(data)
-        if self.count > self._limit:
-            raise FeedError(f"{self._label}: larger than its header says; refusing to read it.")
-        return data
-
-    def read(self, n: int = -1) -> bytes:
-        return self._add(self._raw.read(n))
-
-    def readline(self, n: int = 1 << 20) -> bytes:
-        return self._add(self._raw.readline(n))
-
-
-
 def text_pieces(fh, size: int = 1 << 22):
     """The bytes of ``fh`` in pieces of about ``size``, each ending at a line end
     (a value holding a line break is then cut, and refused by the CSV reader)."""
@@ -510,7 +377,7 @@ def read_coded(path: Path, *, datum: str, max_bytes: int, max_ratio: float):
             if st_path is None:
                 return finish(None, 0, "")
             size = st_path.stat().st_size
-            return finish(lambda: _Bounded(open(st_path, "rb"), size, str(st_path)), size, str(st_path))
+            return finish(lambda: A.Bounded(open(st_path, "rb"), size, str(st_path)), size, str(st_path))
         except OSError as exc:
             raise FeedError(f"{path}/{STOP_TIMES}: cannot be read ({exc.strerror or exc})") from None
     with A.zip_errors(path), zipfile.ZipFile(path) as zf:
@@ -522,10 +389,10 @@ def read_coded(path: Path, *, datum: str, max_bytes: int, max_ratio: float):
         label = f"{path}/{st_info.filename}"
         if st_info.compress_type == zipfile.ZIP_DEFLATED and not st_info.flag_bits & 0x1:
             def opener():
-                return _Inflater(path, st_info, label)
+                return A.Inflater(path, st_info, label)
         else:
             def opener():
-                return _Bounded(zf.open(st_info), st_info.file_size, label)
+                return A.Bounded(zf.open(st_info), st_info.file_size, label)
         return finish(opener, st_info.file_size, label)
 
 
