@@ -270,8 +270,16 @@ def _peek_names(opener) -> list[str] | None:
 
 
 def _arrow_stop_times(fh, size: int) -> tuple[dict[str, Column], list[str], int]:
-    """Stream stop_times through pyarrow's CSV reader, batch by batch, keeping
-    only the coded :data:`STOP_TIME_COLUMNS` (never the whole text table)."""
+    """Stream stop_times through pyarrow's CSV reader, piece by piece, keeping
+    only the coded :data:`STOP_TIME_COLUMNS` (never the whole text table).
+
+    Pieces are inflated one ahead by a second thread (:func:`read_ahead`)
+    and parsed two at a time (the CSV reader lets go of the interpreter);
+    their codes are kept in file order.
+    """
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -283,23 +291,40 @@ def _arrow_stop_times(fh, size: int) -> tuple[dict[str, Column], list[str], int]
     read = pacsv.ReadOptions(column_names=names, block_size=1 << 23, use_threads=False)
     convert = pacsv.ConvertOptions(column_types={c: dtype for c in keep}, include_columns=keep,
                                    strings_can_be_null=False, quoted_strings_can_be_null=False)
+
+    def parse(piece) -> tuple:
+        return pacsv.read_csv(pa.BufferReader(piece), read_options=read, convert_options=convert), len(piece)
+
+    def take(parsed) -> None:
+        nonlocal coders, n
+        table, length = parsed.result()
+        if not coders:  # rows of the whole file estimated from the first piece's bytes per row
+            rows = int(size * table.num_rows / max(length, 1) * 1.25) + 1024
+            coders = {c: _Coder(rows) for c in keep}
+        n += table.num_rows
+        for c in keep:
+            for chunk in table.column(c).chunks:
+                coders[c].add(chunk)
+
     pieces = read_ahead(text_pieces(fh))
+    parsing: deque = deque()
+    pool = ThreadPoolExecutor(2, thread_name_prefix="citybridge-csv")
     try:
         for piece in pieces:
-            table = pacsv.read_csv(pa.BufferReader(piece), read_options=read, convert_options=convert)
-            if not coders:  # rows of the whole file estimated from the first piece's bytes per row
-                rows = int(size * table.num_rows / max(len(piece), 1) * 1.25) + 1024
-                coders = {c: _Coder(rows) for c in keep}
-            n += table.num_rows
-            for c in keep:
-                for chunk in table.column(c).chunks:
-                    coders[c].add(chunk)
-            del table, piece
+            parsing.append(pool.submit(parse, piece))
+            del piece
+            while len(parsing) >= 2 or (parsing and parsing[0].done()):
+                take(parsing.popleft())
+        while parsing:
+            take(parsing.popleft())
     except pa.ArrowInvalid as exc:
         if isinstance(exc.__context__, FeedError):
             raise exc.__context__ from None
         raise _Fallback from None
     finally:
+        for parsed in parsing:
+            parsed.cancel()
+        pool.shutdown(wait=True)
         pieces.close()  # the reading thread stops before the file is closed
     return {c: (coders.pop(c) if coders else _Coder(0)).column() for c in keep}, names, n
 
