@@ -8,6 +8,12 @@ sequence number is cleaned once. A file that pyarrow cannot take as it is
 (not UTF-8, ragged rows, odd quoting) goes through the archive stage's own
 CSV cleaning instead. Every other table is read by
 :func:`citybridge.feed.tables.feed_tables`, as for the notebooks.
+
+Inflating and parsing let go of the interpreter, so the file is read on
+other threads: while the small tables are read (:func:`in_background`),
+the next piece is inflated (:func:`read_ahead`) and two pieces are parsed
+at once; the codes are taken in file order, so the columns are those of
+reading piece after piece.
 """
 from __future__ import annotations
 

@@ -426,6 +426,22 @@ def feed_tables(tables: dict[str, pd.DataFrame], notes: list[str], path: Path, *
     is changed in place; ``notes`` (what was fixed while decoding) is
     extended.
 
+    Parameters
+    ----------
+    tables, notes
+        The text tables by name and the notes of decoding them
+        (:func:`citybridge.feed.read_tables`,
+        :func:`citybridge.feed.decode_tables`).
+    path
+        The feed, for messages (file, column and row are named under it).
+    datum
+        Datum of the stop coordinates: ``WGS84``, ``GCJ02`` or ``BD09``.
+
+    Returns
+    -------
+    FeedTables
+        Every GTFS table typed; its columns are the file's own.
+
     Raises
     ------
     FeedError
