@@ -45,7 +45,7 @@ class FeedDay:
 
     Attributes
     ----------
-    feed : gtfs_kit.Feed
+    feed : citybridge.feed.FeedTables or gtfs_kit.Feed
         The feed's tables as read (stops in WGS-84). Read through
         :func:`citybridge.feed.read_day` its ``stop_times`` is empty: stop
         times live in the arrays below.

@@ -5,7 +5,9 @@ checked before anything is extracted (macOS resource forks are skipped, a
 feed inside one sub-folder is found, a zip inside the zip is named); text is
 decoded as UTF-8 (with or without BOM), UTF-16 (with BOM), GBK/GB18030 when
 it looks Chinese, or else Windows-1252, and stray white space is stripped
-from headers and values.
+from headers and values. A member too large to hold at once is read through
+:class:`Inflater` (deflated, inflated by ISA-L) or :class:`Bounded`, which
+never yield more than its declared size.
 """
 from __future__ import annotations
 
@@ -286,7 +288,21 @@ def read_tables(path: str | Path, *, max_bytes: int = MAX_UNCOMPRESSED_BYTES,
             members, inner_zips = zip_tables(zf, path, max_bytes=max_bytes, max_ratio=max_ratio)
             raw = {name: read_member(zf, info, path) for name, info in members.items()}
     require_files(path, set(raw), inner_zips)
+    tables, decode_notes = decode_tables(raw, path)
+    return tables, notes + decode_notes
+
+
+def decode_tables(raw: dict[str, bytes], path: Path) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """Decode and parse the files of a feed (``{"stops.txt": bytes, ...}``, in that order).
+
+    Returns
+    -------
+    tables, notes
+        ``{"stops": DataFrame, ...}`` with every value a stripped string
+        (:func:`clean_csv`), and a note for each file not read as UTF-8.
+    """
     tables: dict[str, pd.DataFrame] = {}
+    notes: list[str] = []
     for name, data in raw.items():
         text, enc = decode_text(data)
         if enc != "utf-8":
@@ -296,3 +312,139 @@ def read_tables(path: str | Path, *, max_bytes: int = MAX_UNCOMPRESSED_BYTES,
         tables[name[:-4]] = clean_csv(text, f"{path}/{name}")
     return tables, notes
 
+
+# --------------------------------------------------------------------------
+# Streams of one member, for files too large to hold (stop_times.txt)
+# --------------------------------------------------------------------------
+
+class ReadOnlyStream:
+    """The file protocol shared by the read-only member streams below
+    (:class:`Inflater`, :class:`Bounded`): not seekable, closed once (closing
+    the file it reads), usable in ``with``. A subclass sets ``self._raw``
+    (the file read from) and ``self.closed``."""
+
+    _raw = None
+    closed = False
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._raw.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class Inflater(ReadOnlyStream):
+    """Read-only stream of one deflated zip member, never more than its
+    declared size (a lying header cannot exhaust memory), CRC checked.
+
+    Inflates with ISA-L (``isal``, about four times faster than zlib) when it
+    is installed, else with zlib; reads the compressed bytes straight from
+    the archive.
+    """
+
+    def __init__(self, path: Path, info: zipfile.ZipInfo, label: str):
+        import struct
+
+        try:
+            from isal import isal_zlib as zmod
+        except ImportError:  # pragma: no cover - isal is a dependency
+            import zlib as zmod
+        self._z = zmod
+        self._label = label
+        self._raw = open(path, "rb")
+        self._raw.seek(info.header_offset)
+        head = self._raw.read(30)
+        if len(head) < 30 or head[:4] != b"PK\x03\x04":
+            self._raw.close()
+            raise zipfile.BadZipFile(f"bad local header for {info.filename}")
+        n, m = struct.unpack("<HH", head[26:30])
+        self._raw.seek(info.header_offset + 30 + n + m)
+        self._left_in = info.compress_size
+        self._size = info.file_size
+        self._crc_want = info.CRC
+        self._d = zmod.decompressobj(-15)
+        self._out = 0
+        self._crc = 0
+        self._pending = b""
+        self.closed = False
+
+    def _more(self, n: int) -> bytes:
+        """Up to ``n`` more inflated bytes (b"" at the end)."""
+        while True:
+            if self._d.unconsumed_tail:
+                data = self._d.decompress(self._d.unconsumed_tail, n)
+            elif self._left_in > 0:
+                raw = self._raw.read(min(self._left_in, max(n, 1 << 16)))
+                if not raw:
+                    raise zipfile.BadZipFile(f"{self._label}: truncated")
+                self._left_in -= len(raw)
+                data = self._d.decompress(raw, n)
+            else:
+                data = b""
+            if data or (self._left_in <= 0 and not self._d.unconsumed_tail):
+                break
+        self._out += len(data)
+        if self._out > self._size:
+            raise FeedError(f"{self._label}: " + tr("larger than its header says; refusing to read it."))
+        self._crc = self._z.crc32(data, self._crc)
+        if not data and self._crc != self._crc_want:
+            raise zipfile.BadZipFile(f"Bad CRC-32 for file {self._label}")
+        return data
+
+    def readline(self, limit: int = 1 << 20) -> bytes:
+        while b"\n" not in self._pending and len(self._pending) < limit:
+            chunk = self._more(1 << 16)
+            if not chunk:
+                break
+            self._pending += chunk
+        i = self._pending.find(b"\n")
+        cut = len(self._pending) if i < 0 else i + 1
+        line, self._pending = self._pending[:cut], self._pending[cut:]
+        return line
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            parts = [self._pending] if self._pending else []
+            self._pending = b""
+            while chunk := self._more(1 << 22):
+                parts.append(chunk)
+            return b"".join(parts)
+        if self._pending:
+            out, self._pending = self._pending[:n], self._pending[n:]
+            return out
+        return self._more(n)
+
+
+
+class Bounded(ReadOnlyStream):
+    """A read-only stream that refuses to yield more than ``limit`` bytes."""
+
+    def __init__(self, fh, limit: int, label: str):
+        self._raw = fh
+        self._limit = limit
+        self._label = label
+        self.count = 0
+        self.closed = False
+
+    def _add(self, data: bytes) -> bytes:
+        self.count += len(data)
+        if self.count > self._limit:
+            raise FeedError(f"{self._label}: " + tr("larger than its header says; refusing to read it."))
+        return data
+
+    def read(self, n: int = -1) -> bytes:
+        return self._add(self._raw.read(n))
+
+    def readline(self, n: int = 1 << 20) -> bytes:
+        return self._add(self._raw.readline(n))

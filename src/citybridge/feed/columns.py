@@ -1,13 +1,18 @@
-"""Integer-coded columns of ``stop_times.txt`` and their one check.
+"""Columns: the GTFS column types, and ``stop_times.txt`` as integer-coded columns.
+
+:data:`GTFS_TYPES` and :func:`typed_table` give every table the column types
+gtfs-kit gives it (text as ``string``, counts and flags as nullable
+integers, coordinates as floats), without importing gtfs-kit.
 
 Both ways into a service day (:func:`citybridge.feed.read_day`, which streams
-the file, and :func:`citybridge.feed.prepare_day`, which starts from a
-``gtfs_kit.Feed``) hold stop times as :class:`Column` objects and check them
+the file, and :func:`citybridge.feed.prepare_day`, which starts from a read
+feed) hold stop times as :class:`Column` objects and check them
 with :func:`check_stop_times`, so blank ids and unreadable stop sequences are
 refused once, in one way, naming the file, column and row.
 """
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,6 +25,109 @@ from ..texts import tr
 STOP_TIMES = "stop_times.txt"
 STOP_TIME_COLUMNS = ("trip_id", "stop_id", "stop_sequence", "arrival_time", "departure_time",
                      "shape_dist_traveled")
+
+
+#: The column types of every GTFS table, as ``gtfs_kit.constants.DTYPES`` gives them (a test checks
+#: they agree); columns not listed are typed by pandas' CSV reader, as gtfs-kit does.
+GTFS_TYPES: dict[str, dict[str, str]] = {
+    "agency": dict.fromkeys(["agency_id", "agency_name", "agency_url", "agency_timezone", "agency_lang",
+                             "agency_phone", "agency_fare_url", "agency_email"], "string"),
+    "attributions": {**dict.fromkeys(["attribution_id", "agency_id", "route_id", "trip_id", "organization_name"],
+                                     "string"),
+                     **dict.fromkeys(["is_producer", "is_operator", "is_authority"], "Int32"),
+                     **dict.fromkeys(["attribution_url", "attribution_email", "attribution_phone"], "string")},
+    "calendar": {"service_id": "string",
+                 **dict.fromkeys(["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"],
+                                 "Int32"),
+                 "start_date": "string", "end_date": "string"},
+    "calendar_dates": {"service_id": "string", "date": "string", "exception_type": "Int32"},
+    "fare_attributes": {"fare_id": "string", "price": "float", "currency_type": "string", "payment_method": "Int32",
+                        "transfers": "Int32", "agency_id": "string", "transfer_duration": "Int16"},
+    "fare_rules": dict.fromkeys(["fare_id", "route_id", "origin_id", "destination_id", "contains_id"], "string"),
+    "feed_info": dict.fromkeys(["feed_publisher_name", "feed_publisher_url", "feed_lang", "feed_start_date",
+                                "feed_end_date", "feed_version"], "string"),
+    "frequencies": {"trip_id": "string", "start_time": "string", "end_time": "string", "headway_secs": "Int16",
+                    "exact_times": "Int32"},
+    "routes": {**dict.fromkeys(["route_id", "agency_id", "route_short_name", "route_long_name", "route_desc"],
+                               "string"),
+               "route_type": "Int32", "route_url": "string", "route_color": "string", "route_text_color": "string"},
+    "shapes": {"shape_id": "string", "shape_pt_lat": "float", "shape_pt_lon": "float", "shape_pt_sequence": "Int32",
+               "shape_dist_traveled": "float"},
+    "stop_times": {"trip_id": "string", "arrival_time": "string", "departure_time": "string", "stop_id": "string",
+                   "stop_sequence": "Int32", "stop_headsign": "string", "pickup_type": "Int32",
+                   "drop_off_type": "Int32", "shape_dist_traveled": "float", "timepoint": "Int32"},
+    "stops": {**dict.fromkeys(["stop_id", "stop_code", "stop_name", "stop_desc"], "string"),
+              "stop_lat": "float", "stop_lon": "float", "zone_id": "string", "stop_url": "string",
+              "location_type": "Int32", "parent_station": "string", "stop_timezone": "string",
+              "wheelchair_boarding": "Int32"},
+    "transfers": {"from_stop_id": "string", "to_stop_id": "string", "transfer_type": "Int32",
+                  "min_transfer_time": "Int16"},
+    "trips": {**dict.fromkeys(["route_id", "service_id", "trip_id", "trip_headsign", "trip_short_name"], "string"),
+              "direction_id": "Int32", "block_id": "string", "shape_id": "string",
+              "wheelchair_accessible": "Int32", "bikes_allowed": "Int32"},
+}
+
+#: Text that pandas' CSV reader takes as missing (its defaults), plus a lone space, as gtfs-kit reads.
+MISSING_TEXT = frozenset({"", " ", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+                          "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"})
+
+
+def _read_back(df: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
+    """The columns of ``df`` typed by pandas' CSV reader from their CSV text, with the options
+    gtfs-kit reads a feed with (the row number written first, so no row is a blank line)."""
+    label = "\x00row"
+    text = df.to_csv(index_label=label)
+    out = pd.read_csv(io.StringIO(text), index_col=label, dtype={c: t for c, t in types.items() if c in df},
+                      na_values=sorted(MISSING_TEXT), keep_default_na=True, dtype_backend="numpy_nullable")
+    out.index = df.index
+    return out
+
+
+def typed_table(df: pd.DataFrame, table: str) -> pd.DataFrame:
+    """A table of text columns typed as gtfs-kit types it (:data:`GTFS_TYPES`).
+
+    Parameters
+    ----------
+    df
+        One GTFS table, its values stripped text (as
+        :func:`citybridge.feed.read_tables` returns them) whose integer
+        columns other than ``stop_sequence`` hold plain whole numbers or
+        blanks; columns already numeric (checked coordinates) stay as they are.
+    table
+        The table's name, e.g. ``"trips"``.
+
+    Returns
+    -------
+    DataFrame
+        The same columns in the same order: ``string`` columns with missing
+        values (:data:`MISSING_TEXT`) as ``<NA>``; nullable integer columns
+        (``Int16``, ``Int32``); ``float64`` columns; columns gtfs-kit does
+        not know typed by pandas' CSV reader (e.g. ``Int64``, ``Float64``,
+        ``string``), as gtfs-kit's ``read_feed`` gives them.
+
+    Raises
+    ------
+    ValueError, TypeError, ArithmeticError
+        A value the reader cannot take as its column's type.
+    """
+    types = GTFS_TYPES.get(table, {})
+    out: dict[str, pd.Series] = {}
+    rest: list[str] = []
+    for c in df.columns:
+        typ, v = types.get(c), df[c]
+        text = not pd.api.types.is_numeric_dtype(v.dtype)
+        if typ == "string" and text:
+            out[c] = v.mask(v.isin(MISSING_TEXT)).astype("string")
+        elif typ is not None and typ.startswith("Int") and c != "stop_sequence" and text:
+            out[c] = pd.to_numeric(v.mask(v == "")).astype(typ)
+        elif typ == "float" and v.dtype == np.float64:
+            out[c] = v
+        else:
+            rest.append(c)
+    if rest:
+        back = _read_back(df[rest], types)
+        out.update({c: back[c] for c in rest})
+    return pd.DataFrame({c: out[c] for c in df.columns}, index=df.index)
 
 
 @dataclass

@@ -11,8 +11,8 @@ expanded into concrete departures (:func:`expand_frequencies`, on one row
 per trip). Times past 24:00 stay seconds after midnight of the service day.
 
 Three doors lead in: :func:`read_day` streams a feed from disk (metropolitan
-feeds), :func:`prepare_day` starts from a ``gtfs_kit.Feed`` read by
-:func:`citybridge.feed.read_feed`, and :func:`feed_day` serves a city's day,
+feeds; its tables a :class:`citybridge.feed.FeedTables`), :func:`prepare_day`
+starts from a ``gtfs_kit.Feed`` read by :func:`citybridge.feed.read_feed`, and :func:`feed_day` serves a city's day,
 stored on disk between processes (:mod:`citybridge.artifacts`).
 """
 from __future__ import annotations
@@ -25,7 +25,6 @@ import pandas as pd
 
 from ..engine import FeedDay, sorted_codes
 from ..errors import FeedError
-from ..i18n import N_
 from ..periods import parse_times, times_to_seconds
 from ..texts import T, TextStr, tr
 from .archive import MAX_COMPRESSION_RATIO, MAX_UNCOMPRESSED_BYTES
@@ -96,6 +95,32 @@ def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     offs = np.cumsum(lengths) - lengths
     return np.repeat(starts - offs, lengths) + np.arange(total)
 
+
+
+def stop_order(trip: np.ndarray, seq: np.ndarray) -> np.ndarray:
+    """The order that sorts stop times by trip, then stop order, keeping rows of equal keys in place.
+
+    The same order as a stable sort of the pairs (``trip``, ``seq``); when
+    each trip's rows follow one another in stop order (as feeds are
+    written), only the trips' runs of rows are sorted, not every row.
+
+    Returns
+    -------
+    ndarray of int64
+        Row positions, sorted.
+    """
+    n = len(trip)
+    if n:
+        brk = np.flatnonzero(trip[1:] != trip[:-1]) + 1
+        starts = np.r_[0, brk]
+        back = seq[1:] < seq[:-1]
+        back[brk - 1] = False  # a new trip may start at any stop
+        if not back.any() and np.bincount(trip[starts]).max() == 1:  # one run per trip, in stop order
+            runs = np.argsort(trip[starts], kind="stable")
+            return _ranges(starts[runs], np.diff(np.r_[starts, n])[runs])
+    if n and seq.max() < 2 ** 31:  # one int64 key sorts three times faster than lexsort, same order
+        return np.argsort((trip.astype(np.int64) << 32) | seq.astype(np.int64), kind="stable")
+    return np.lexsort((seq, trip))
 
 
 def expand_frequencies(stop_times: pd.DataFrame, frequencies: pd.DataFrame) -> pd.DataFrame:
@@ -233,7 +258,8 @@ def build_day(feed, cols: dict[str, Column], names: list[str], date: str | None 
     Parameters
     ----------
     feed
-        The feed's tables (a ``gtfs_kit.Feed``; its ``stop_times`` is not used).
+        The feed's tables (a :class:`citybridge.feed.FeedTables` or a
+        ``gtfs_kit.Feed``; its ``stop_times`` is not used).
     cols, names
         ``stop_times.txt`` as coded columns, and its column names; ``cols``
         is emptied as its columns are used (they may be large).
@@ -273,10 +299,7 @@ def build_day(feed, cols: dict[str, Column], names: list[str], date: str | None 
     trip = row_trip[rows]
     del row_trip
     seq = seq_u[cols.pop("stop_sequence").codes[rows]]
-    if len(seq) and seq.max() < 2 ** 31:  # one int64 key sorts three times faster than lexsort, same order
-        order = np.argsort((trip.astype(np.int64) << 32) | seq.astype(np.int64), kind="stable")
-    else:
-        order = np.lexsort((seq, trip))
+    order = stop_order(trip, seq)
     rows, trip, seq = rows[order], trip[order], seq[order]
     del order
     arr, bad_a = _times(cols.pop("arrival_time", None), rows)
@@ -337,7 +360,11 @@ def build_day(feed, cols: dict[str, Column], names: list[str], date: str | None 
     del arr, dep, seq, stop_raw, take, sh
 
     # ---- stop codes in sorted stop_id order (stops served on the day)
-    used, stop_inv = np.unique(stop_f, return_inverse=True)
+    seen = np.zeros(len(stop_values), dtype=bool)
+    seen[stop_f] = True  # the stop values used, in code order, and each row's rank among them
+    used = np.flatnonzero(seen)
+    stop_inv = (np.cumsum(seen) - 1)[stop_f]
+    del seen
     srank, stop_ids = sorted_codes(stop_values[used])
     stop_f = srank[stop_inv].astype(np.int32)
 

@@ -7,24 +7,30 @@ dictionary-encoded columns, so each distinct trip id, stop id, time and
 sequence number is cleaned once. A file that pyarrow cannot take as it is
 (not UTF-8, ragged rows, odd quoting) goes through the archive stage's own
 CSV cleaning instead. Every other table is read by
-:func:`citybridge.feed.tables.read_feed`.
+:func:`citybridge.feed.tables.feed_tables`, as for the notebooks.
+
+Inflating and parsing let go of the interpreter, so the file is read on
+other threads: while the small tables are read (:func:`in_background`),
+the next piece is inflated (:func:`read_ahead`) and two pieces are parsed
+at once; the codes are taken in file order, so the columns are those of
+reading piece after piece.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
-import tempfile
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from ..errors import CitybridgeError, FeedError
+from ..errors import FeedError
 from ..texts import T, Text, TextStr, tr
 from . import archive as A
 from .columns import STOP_TIME_COLUMNS, STOP_TIMES, Column
-from .tables import read_feed
+from .tables import feed_tables
 
 class _Fallback(Exception):
     """The fast CSV reader cannot take this file as it is."""
@@ -90,139 +96,6 @@ def dict_columns(table, names: list[str]) -> dict[str, Column]:
     return out
 
 
-class _ReadOnlyStream:
-    """The file protocol shared by the read-only streams below: not seekable,
-    closed once (closing the file it reads), usable in ``with``. A subclass
-    sets ``self._raw`` (the file read from) and ``self.closed``."""
-
-    _raw = None
-    closed = False
-
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return False
-
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self._raw.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-
-class _Inflater(_ReadOnlyStream):
-    """Read-only stream of one deflated zip member, never more than its
-    declared size (a lying header cannot exhaust memory), CRC checked.
-
-    Inflates with ISA-L (``isal``, about four times faster than zlib) when it
-    is installed, else with zlib; reads the compressed bytes straight from
-    the archive.
-    """
-
-    def __init__(self, path: Path, info: zipfile.ZipInfo, label: str):
-        import struct
-
-        try:
-            from isal import isal_zlib as zmod
-        except ImportError:  # pragma: no cover - isal is a dependency
-            import zlib as zmod
-        self._z = zmod
-        self._label = label
-        self._raw = open(path, "rb")
-        self._raw.seek(info.header_offset)
-        head = self._raw.read(30)
-        if len(head) < 30 or head[:4] != b"PK\x03\x04":
-            self._raw.close()
-            raise zipfile.BadZipFile(f"bad local header for {info.filename}")
-        n, m = struct.unpack("<HH", head[26:30])
-        self._raw.seek(info.header_offset + 30 + n + m)
-        self._left_in = info.compress_size
-        self._size = info.file_size
-        self._crc_want = info.CRC
-        self._d = zmod.decompressobj(-15)
-        self._out = 0
-        self._crc = 0
-        self._pending = b""
-        self.closed = False
-
-    def _more(self, n: int) -> bytes:
-        """Up to ``n`` more inflated bytes (b"" at the end)."""
-        while True:
-            if self._d.unconsumed_tail:
-                data = self._d.decompress(self._d.unconsumed_tail, n)
-            elif self._left_in > 0:
-                raw = self._raw.read(min(self._left_in, max(n, 1 << 16)))
-                if not raw:
-                    raise zipfile.BadZipFile(f"{self._label}: truncated")
-                self._left_in -= len(raw)
-                data = self._d.decompress(raw, n)
-            else:
-                data = b""
-            if data or (self._left_in <= 0 and not self._d.unconsumed_tail):
-                break
-        self._out += len(data)
-        if self._out > self._size:
-            raise FeedError(f"{self._label}: " + tr("larger than its header says; refusing to read it."))
-        self._crc = self._z.crc32(data, self._crc)
-        if not data and self._crc != self._crc_want:
-            raise zipfile.BadZipFile(f"Bad CRC-32 for file {self._label}")
-        return data
-
-    def readline(self, limit: int = 1 << 20) -> bytes:
-        while b"\n" not in self._pending and len(self._pending) < limit:
-            chunk = self._more(1 << 16)
-            if not chunk:
-                break
-            self._pending += chunk
-        i = self._pending.find(b"\n")
-        cut = len(self._pending) if i < 0 else i + 1
-        line, self._pending = self._pending[:cut], self._pending[cut:]
-        return line
-
-    def read(self, n: int = -1) -> bytes:
-        if n is None or n < 0:
-            parts = [self._pending] if self._pending else []
-            self._pending = b""
-            while chunk := self._more(1 << 22):
-                parts.append(chunk)
-            return b"".join(parts)
-        if self._pending:
-            out, self._pending = self._pending[:n], self._pending[n:]
-            return out
-        return self._more(n)
-
-
-
-class _Bounded(_ReadOnlyStream):
-    """A read-only stream that refuses to yield more than ``limit`` bytes."""
-
-    def __init__(self, fh, limit: int, label: str):
-        self._raw = fh
-        self._limit = limit
-        self._label = label
-        self.count = 0
-        self.closed = False
-
-    def _add(self, data: bytes) -> bytes:
-        self.count += len(data)
-        if self.count > self._limit:
-            raise FeedError(f"{self._label}: " + tr("larger than its header says; refusing to read it."))
-        return data
-
-    def read(self, n: int = -1) -> bytes:
-        return self._add(self._raw.read(n))
-
-    def readline(self, n: int = 1 << 20) -> bytes:
-        return self._add(self._raw.readline(n))
-
-
-
 def text_pieces(fh, size: int = 1 << 22):
     """The bytes of ``fh`` in pieces of about ``size``, each ending at a line end
     (a value holding a line break is then cut, and refused by the CSV reader)."""
@@ -240,6 +113,89 @@ def text_pieces(fh, size: int = 1 << 22):
             rest = buf[cut:]
         else:
             rest = buf
+
+
+def in_background(fn, *args):
+    """Start ``fn(*args)`` in a second thread.
+
+    Returns
+    -------
+    callable
+        Waits for the thread and returns what ``fn`` returned, or raises
+        what it raised.
+    """
+    import threading
+
+    box: dict = {}
+
+    def run() -> None:
+        try:
+            box["value"] = fn(*args)
+        except BaseException as exc:  # noqa: BLE001 - raised in the waiting thread
+            box["error"] = exc
+
+    worker = threading.Thread(target=run, name="citybridge-background", daemon=True)
+    worker.start()
+
+    def wait():
+        worker.join()
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+
+    return wait
+
+
+def read_ahead(pieces, depth: int = 2):
+    """The items of the iterator ``pieces``, produced by a second thread up to
+    ``depth`` items ahead of the reader (inflating the next piece of a zip
+    member while the CSV reader, which releases the GIL, parses this one).
+
+    An exception raised by ``pieces`` is raised here, at the item it stopped
+    at; when the reader stops early, the producing thread stops too.
+    """
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def put(entry) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in pieces:
+                if not put((item, None)):
+                    return
+            put((end, None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the reader, raised there
+            put((end, exc))
+
+    worker = threading.Thread(target=produce, name="citybridge-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            item, exc = q.get()
+            if exc is not None:
+                raise exc
+            if item is end:
+                return
+            yield item
+    finally:
+        stop.set()
+        while worker.is_alive():  # let a producer blocked on a full queue see the stop
+            try:
+                q.get_nowait()
+            except queue.Empty:
+                worker.join(0.05)
 
 
 class _Coder:
@@ -321,8 +277,16 @@ def _peek_names(opener) -> list[str] | None:
 
 
 def _arrow_stop_times(fh, size: int) -> tuple[dict[str, Column], list[str], int]:
-    """Stream stop_times through pyarrow's CSV reader, batch by batch, keeping
-    only the coded :data:`STOP_TIME_COLUMNS` (never the whole text table)."""
+    """Stream stop_times through pyarrow's CSV reader, piece by piece, keeping
+    only the coded :data:`STOP_TIME_COLUMNS` (never the whole text table).
+
+    Pieces are inflated one ahead by a second thread (:func:`read_ahead`)
+    and parsed two at a time (the CSV reader lets go of the interpreter);
+    their codes are kept in file order.
+    """
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -334,21 +298,41 @@ def _arrow_stop_times(fh, size: int) -> tuple[dict[str, Column], list[str], int]
     read = pacsv.ReadOptions(column_names=names, block_size=1 << 23, use_threads=False)
     convert = pacsv.ConvertOptions(column_types={c: dtype for c in keep}, include_columns=keep,
                                    strings_can_be_null=False, quoted_strings_can_be_null=False)
+
+    def parse(piece) -> tuple:
+        return pacsv.read_csv(pa.BufferReader(piece), read_options=read, convert_options=convert), len(piece)
+
+    def take(parsed) -> None:
+        nonlocal coders, n
+        table, length = parsed.result()
+        if not coders:  # rows of the whole file estimated from the first piece's bytes per row
+            rows = int(size * table.num_rows / max(length, 1) * 1.25) + 1024
+            coders = {c: _Coder(rows) for c in keep}
+        n += table.num_rows
+        for c in keep:
+            for chunk in table.column(c).chunks:
+                coders[c].add(chunk)
+
+    pieces = read_ahead(text_pieces(fh))
+    parsing: deque = deque()
+    pool = ThreadPoolExecutor(2, thread_name_prefix="citybridge-csv")
     try:
-        for piece in text_pieces(fh):
-            table = pacsv.read_csv(pa.BufferReader(piece), read_options=read, convert_options=convert)
-            if not coders:  # rows of the whole file estimated from the first piece's bytes per row
-                rows = int(size * table.num_rows / max(len(piece), 1) * 1.25) + 1024
-                coders = {c: _Coder(rows) for c in keep}
-            n += table.num_rows
-            for c in keep:
-                for chunk in table.column(c).chunks:
-                    coders[c].add(chunk)
-            del table, piece
+        for piece in pieces:
+            parsing.append(pool.submit(parse, piece))
+            del piece
+            while len(parsing) >= 2 or (parsing and parsing[0].done()):
+                take(parsing.popleft())
+        while parsing:
+            take(parsing.popleft())
     except pa.ArrowInvalid as exc:
         if isinstance(exc.__context__, FeedError):
             raise exc.__context__ from None
         raise _Fallback from None
+    finally:
+        for parsed in parsing:
+            parsed.cancel()
+        pool.shutdown(wait=True)
+        pieces.close()  # the reading thread stops before the file is closed
     return {c: (coders.pop(c) if coders else _Coder(0)).column() for c in keep}, names, n
 
 
@@ -388,7 +372,7 @@ def _read_stop_times(opener, size: int, label: str, feed_name: str) -> tuple[dic
 
 def read_coded(path: Path, *, datum: str, max_bytes: int, max_ratio: float):
     """Read a feed safely: every table but stop_times through
-    :func:`citybridge.feed.read_feed`, stop_times as code columns.
+    :func:`citybridge.feed.tables.feed_tables`, stop_times as code columns.
 
     Returns ``(feed, columns, names, notes)``.
     """
@@ -400,12 +384,21 @@ def read_coded(path: Path, *, datum: str, max_bytes: int, max_ratio: float):
 
     def finish(opener, size: int, label: str):
         A.require_files(path, set(small) | ({STOP_TIMES} if opener is not None else set()), inner_zips)
-        # the small tables first, while no stop time is held (a lower peak)
         first = _peek_names(opener)
-        fd = None if first is None else _read_small_feed(path, small, first, datum)
-        release_memory()
-        cols, names, _n, nt = _read_stop_times(opener, size, label, path.name)
-        if fd is None or names != first:
+        if first is None:  # not for the fast reader: its column names are known once it is read
+            cols, names, _n, nt = _read_stop_times(opener, size, label, path.name)
+            return _read_small_feed(path, small, names, datum), cols, names, notes + nt
+        # stop_times streamed by a second thread (inflating and parsing let go of the interpreter)
+        # while this one reads the small tables; an error of theirs comes first, as read in turn
+        stop_times = in_background(_read_stop_times, opener, size, label, path.name)
+        try:
+            fd = _read_small_feed(path, small, first, datum)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                stop_times()
+            raise
+        cols, names, _n, nt = stop_times()
+        if names != first:
             fd = _read_small_feed(path, small, names, datum)
         return fd, cols, names, notes + nt
 
@@ -417,7 +410,7 @@ def read_coded(path: Path, *, datum: str, max_bytes: int, max_ratio: float):
             if st_path is None:
                 return finish(None, 0, "")
             size = st_path.stat().st_size
-            return finish(lambda: _Bounded(open(st_path, "rb"), size, str(st_path)), size, str(st_path))
+            return finish(lambda: A.Bounded(open(st_path, "rb"), size, str(st_path)), size, str(st_path))
         except OSError as exc:
             raise FeedError(f"{path}/{STOP_TIMES}: " + tr("cannot be read ({reason})",
                                                           reason=str(exc.strerror or exc))) from None
@@ -430,31 +423,21 @@ def read_coded(path: Path, *, datum: str, max_bytes: int, max_ratio: float):
         label = f"{path}/{st_info.filename}"
         if st_info.compress_type == zipfile.ZIP_DEFLATED and not st_info.flag_bits & 0x1:
             def opener():
-                return _Inflater(path, st_info, label)
+                return A.Inflater(path, st_info, label)
         else:
             def opener():
-                return _Bounded(zf.open(st_info), st_info.file_size, label)
+                return A.Bounded(zf.open(st_info), st_info.file_size, label)
         return finish(opener, st_info.file_size, label)
 
 
 def _read_small_feed(path: Path, small: dict[str, bytes], st_names: list[str], datum: str):
-    """Every table but stop_times through :func:`citybridge.feed.read_feed`
-    (stop_times as its header only), with messages naming the real feed."""
-    with tempfile.TemporaryDirectory(prefix="citybridge-indicators-") as tmp:
-        tdir = Path(tmp) / path.name
-        tdir.mkdir()
-        for name, data in small.items():
-            (tdir / name).write_bytes(data)
-        hdr = io.StringIO()
-        csv.writer(hdr, lineterminator="\n").writerow(st_names)
-        (tdir / STOP_TIMES).write_text(hdr.getvalue(), encoding="utf-8")
-        try:
-            fd = read_feed(tdir, datum=datum)
-        except CitybridgeError as exc:
-            raise type(exc)(str(exc).replace(str(tdir), str(path))) from None
-    fd.notes = [n.replace(str(tdir), str(path)) if str(tdir) in n else n for n in fd.notes]
-    fd.source_path = path
-    # gtfs-kit leaves a header-only table out; keep an empty one with the real columns
+    """Every table but stop_times through :func:`citybridge.feed.tables.feed_tables` (stop_times as
+    its header only, so its columns are checked too), in the order a folder's files are read."""
+    hdr = io.StringIO()
+    csv.writer(hdr, lineterminator="\n").writerow(st_names)
+    raw = {**small, STOP_TIMES: hdr.getvalue().encode("utf-8")}
+    tables, notes = A.decode_tables({name: raw[name] for name in sorted(raw)}, path)
+    fd = feed_tables(tables, notes, path, datum=datum)
+    # a header-only table is absent from the typed tables; keep an empty one with the real columns
     fd.stop_times = pd.DataFrame({c: pd.Series(dtype=object) for c in st_names})
     return fd
-

@@ -6,11 +6,13 @@ route types and calendar flags, coordinates out of range, swapped or at 0,0;
 repairing what can be repaired, with a note (unreadable optional numbers
 blanked, entrances placed at their parent station, calendar and frequency
 rows that cannot run); converting GCJ-02 / BD-09 stops to WGS-84
-(``prcoords``). :func:`read_feed` returns a ``gtfs_kit.Feed``.
+(``prcoords``); typing the columns as gtfs-kit does
+(:func:`citybridge.feed.columns.typed_table`). :func:`feed_tables` does all
+of it and gives a :class:`FeedTables`; :func:`read_feed` wraps the same
+tables in a ``gtfs_kit.Feed``.
 """
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +23,7 @@ from ..periods import times_to_seconds
 from ..i18n import N_
 from ..texts import T, Text, TextStr, resolve, tr
 from .archive import read_tables
-from .columns import check_stop_times, frame_columns
+from .columns import GTFS_TYPES, check_stop_times, frame_columns, typed_table
 
 #: GTFS route_type to the mode names used throughout the workbook.
 _BASIC_MODES = {0: "tram", 1: "metro", 2: "rail", 3: "bus", 4: "ferry", 5: "tram",
@@ -146,11 +148,9 @@ def _coerce_numbers(tables: dict[str, pd.DataFrame], src: Path) -> list[str]:
     :class:`FeedError` naming file, column and row; elsewhere (optional
     columns such as wheelchair_boarding) they are blanked and noted.
     """
-    from gtfs_kit.constants import DTYPES
-
     notes: list[str] = []
     for tab, df in tables.items():
-        types = DTYPES.get(tab, {})
+        types = GTFS_TYPES.get(tab, {})
         for col, typ in types.items():
             if col not in df.columns or typ == "string" or col in ("stop_lat", "stop_lon", "stop_sequence"):
                 continue
@@ -400,23 +400,69 @@ def check_service_tables(tables: dict[str, pd.DataFrame], src: Path) -> list[str
     return notes
 
 
-def read_feed(path: str | Path, *, datum: str = "WGS84"):
-    """Read a GTFS zip or folder into a ``gtfs_kit.Feed``, safely.
+class FeedTables:
+    """A GTFS feed's tables, checked and typed (:func:`feed_tables`).
 
-    Text is cleaned and decoded first (see :func:`read_tables`), stop
-    coordinates are checked and converted to WGS-84 when ``datum`` says so.
-    Distance units are kilometres.
+    Attributes
+    ----------
+    agency, stops, routes, trips, stop_times, calendar, calendar_dates, frequencies, shapes, transfers, \
+feed_info, fare_attributes, fare_rules, attributions : DataFrame or None
+        Each table of :data:`citybridge.feed.columns.GTFS_TYPES`, typed as
+        gtfs-kit types it; None when the feed has no rows of it. Stop
+        coordinates in degrees (WGS-84).
+    dist_units : str
+        ``"km"``, the unit of ``shape_dist_traveled`` as gtfs-kit is told.
+    notes : list of str
+        What was fixed on the way in.
+    source_path : Path
+        The feed read.
+    """
+
+    def __init__(self, tables: dict[str, pd.DataFrame | None], *, notes: list[str], source_path: Path) -> None:
+        for name in GTFS_TYPES:
+            setattr(self, name, tables.get(name))
+        self.dist_units = "km"
+        self.notes = notes
+        self.source_path = source_path
+
+    def tables(self) -> dict[str, pd.DataFrame | None]:
+        """Every table by name (None when absent), as ``gtfs_kit.Feed`` takes them."""
+        return {name: getattr(self, name) for name in GTFS_TYPES}
+
+
+def feed_tables(tables: dict[str, pd.DataFrame], notes: list[str], path: Path, *,
+                datum: str = "WGS84") -> FeedTables:
+    """Check, repair and type a feed's text tables (as :func:`read_tables` gives them).
+
+    Refuses what cannot be used, repairs the calendar and frequency tables
+    (:func:`check_service_tables`), checks the stop coordinates and converts
+    them to WGS-84 when ``datum`` says so (:func:`convert_datum`), then types
+    every column (:func:`citybridge.feed.columns.typed_table`). ``tables``
+    is changed in place; ``notes`` (what was fixed while decoding) is
+    extended.
+
+    Parameters
+    ----------
+    tables, notes
+        The text tables by name and the notes of decoding them
+        (:func:`citybridge.feed.read_tables`,
+        :func:`citybridge.feed.decode_tables`).
+    path
+        The feed, for messages (file, column and row are named under it).
+    datum
+        Datum of the stop coordinates: ``WGS84``, ``GCJ02`` or ``BD09``.
 
     Returns
     -------
-    gtfs_kit.Feed
-        With an extra attribute ``notes``: a list of strings describing what
-        was fixed on the way in (encodings, interpolated times).
-    """
-    import gtfs_kit as gk
+    FeedTables
+        Every GTFS table typed; its columns are the file's own.
 
-    path = Path(path)
-    tables, notes = read_tables(path)
+    Raises
+    ------
+    FeedError
+        Missing required columns, blank keys, unreadable values (file, column
+        and row named), or no usable trip left.
+    """
     _require_columns(tables, path)
     notes += _coerce_numbers(tables, path)
     service_notes = check_service_tables(tables, path)
@@ -429,15 +475,39 @@ def read_feed(path: str | Path, *, datum: str = "WGS84"):
     stops, fill_notes = _fill_from_parent(_check_coordinates(tables["stops"], path))
     notes += fill_notes
     tables["stops"] = convert_datum(stops, datum)
-    with tempfile.TemporaryDirectory(prefix="citybridge-gtfs-") as tmp:
-        for name, df in tables.items():
-            df.to_csv(Path(tmp) / f"{name}.txt", index=False)
+    typed: dict[str, pd.DataFrame | None] = {}
+    for name, df in tables.items():
+        if name not in GTFS_TYPES or df.empty:
+            continue  # as gtfs-kit: a table without rows is absent, other files are not GTFS tables
         try:
-            feed = gk.read_feed(tmp, dist_units="km")
-        except Exception as exc:  # gtfs-kit raises plain exceptions
-            raise FeedError(f"{path}: " + tr("gtfs-kit could not read the feed ({kind}: {reason})",
-                                             kind=type(exc).__name__, reason=str(exc))) from None
-    feed.notes = notes  # type: ignore[attr-defined]
+            typed[name] = typed_table(df, name)
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            raise FeedError(f"{path}/{name}.txt: " + tr("a value cannot be read as its column's type "
+                                                        "({kind}: {reason}); check the numbers in that file",
+                                                        kind=type(exc).__name__, reason=str(exc))) from None
+    return FeedTables(typed, notes=notes, source_path=path)
+
+
+def read_feed(path: str | Path, *, datum: str = "WGS84"):
+    """Read a GTFS zip or folder into a ``gtfs_kit.Feed``, safely.
+
+    Text is cleaned and decoded first (see :func:`read_tables`), then
+    checked, repaired and typed by :func:`feed_tables`; stop coordinates are
+    converted to WGS-84 when ``datum`` says so. Distance units are
+    kilometres.
+
+    Returns
+    -------
+    gtfs_kit.Feed
+        With extra attributes ``notes`` (a list of strings describing what
+        was fixed on the way in) and ``source_path``.
+    """
+    import gtfs_kit as gk
+
+    path = Path(path)
+    tables, notes = read_tables(path)
+    ft = feed_tables(tables, notes, path, datum=datum)
+    feed = gk.Feed(dist_units=ft.dist_units, **ft.tables())
+    feed.notes = ft.notes  # type: ignore[attr-defined]
     feed.source_path = path  # type: ignore[attr-defined]
     return feed
-
