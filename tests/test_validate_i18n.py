@@ -195,7 +195,7 @@ def test_input_layer_errors_name_the_layer_in_the_language():
         "entregue polígonos de comunas")
     with i18n.use_language("zh"), pytest.raises(DataError) as e:
         polygons(gdf, "b.geojson", what="boundaries")
-    assert str(e.value).startswith("b.geojson, column 'geometry', row 1: 边界文件中有 1 个要素无法使用：第一个不是多边形")
+    assert str(e.value).startswith("b.geojson, column 'geometry', row 1: 行政边界文件中有 1 个要素无法使用：第一个不是多边形")
 
 
 def test_reader_notes_stay_english_strings_and_show_translated(tmp_path):
