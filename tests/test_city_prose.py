@@ -94,6 +94,8 @@ def test_phrases_are_whole_texts_of_the_profile(cities):
         for lang in ("es", "zh"):
             for english in city.profile.translations[lang].get("phrases", {}):
                 assert any(english in t for t in texts), (city.slug, lang, english)
+                # a single word would also be replaced inside identifiers ("metro_stations_unique")
+                assert " " in english.strip(), (city.slug, lang, english)
 
 
 @pytest.mark.parametrize("slug", ["santiago", "hangzhou"])
