@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from . import i18n
+from .phrases import city_prose, translate_phrase
 from .texts import tr
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -113,8 +114,8 @@ def _city_index(city: City) -> str:
     if p.facts:
         lines += ["## " + tr("Key figures"), ""] + md_table(
             (i18n.N_("figure"), i18n.N_("value"), i18n.N_("unit"), i18n.N_("as of"), i18n.N_("source")), "lrlll",
-            [[md_cell(i18n.gettext(f.metric.replace("_", " "))), _number(f.value), md_cell(f.unit), md_cell(f.year),
-              md_cell(f.source)] for f in p.facts]) + [""]
+            [[md_cell(i18n.gettext(f.metric.replace("_", " "))), _number(f.value), md_cell(translate_phrase(f.unit)),
+              md_cell(f.year), md_cell(city_prose(f.source))] for f in p.facts]) + [""]
     if p.fleet:
         lines += ["## " + tr("Fleet"), ""] + md_table(
             (i18n.N_("mode"), i18n.N_("energy"), i18n.N_("vehicles"), i18n.N_("as of"), i18n.N_("source")), "llrll",

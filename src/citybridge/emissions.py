@@ -175,11 +175,11 @@ def fleet_share_basis(fleet, day) -> str:
     """How the electric share of bus vehicle-km was obtained, in words (with the fleet count's date)."""
     bus = day.trips[day.trips["mode"] == "bus"]
     if len(bus) and (bus["vehicle_energy"] != "unknown").all():
-        return "energy type of each trip as marked in the feed (vehicle_energy)"
+        return N_("energy type of each trip as marked in the feed (vehicle_energy)")
     entries = [e for e in fleet if e.mode == "bus"]
     share = fleet_electric_share(fleet)
     if share is None:
-        return "the feed does not mark energy types and city.yml gives no bus fleet"
+        return N_("the feed does not mark energy types and city.yml gives no bus fleet")
     years = sorted({e.year for e in entries})
     n_el = sum(e.vehicles for e in entries if e.energy == "electric")
     total = sum(e.vehicles for e in entries)

@@ -16,6 +16,7 @@ import shapely
 
 from . import observed as O
 from . import punctuality as P
+from . import phrases as PH
 from . import realtime as R
 from .i18n import N_
 from .texts import Text, tr
@@ -221,28 +222,27 @@ def summary(obs: ObservedDay) -> pd.DataFrame:
     seg = obs.segments.dropna(subset=["scheduled_kmh"])
     q = obs.quality.set_index("indicator")["value"]
     per = len(obs.fleet["snapshot_ts"].unique()) or 1
-    rows = [(N_("vehicles seen"), f["seen"].mean() if len(f) else np.nan, N_("vehicles"),
-             "distinct vehicles in a snapshot, mean over the snapshots"),
+    dist, bunch = f"{s['match_distance_m']:.0f}", f"{s['bunch_distance_m']:.0f}"
+    rows = [(N_("vehicles seen"), f["seen"].mean() if len(f) else np.nan, N_("vehicles"), PH.OBS_SEEN),
             (N_("vehicles on the network"), f["on_network"].mean() if len(f) else np.nan, N_("vehicles"),
-             f"vehicles with a fresh fix within {s['match_distance_m']:.0f} m of a route line, mean over the snapshots"),
+             PH.OBS_ON_NETWORK.format(distance=dist)),
             (N_("scheduled trips in progress"), f["scheduled"].mean() if len(f) else np.nan, N_("trips"),
-             f"trips of the scheduled {obs.date} in progress at the snapshots' times, mean"),
+             PH.OBS_IN_PROGRESS.format(date=obs.date)),
             (N_("positions matched to a route"), 100 - q["far from every route"], N_("% of positions"),
-             f"within {s['match_distance_m']:.0f} m of a route-direction line (geometry only)"),
+             PH.OBS_MATCHED.format(distance=dist)),
             (N_("median observed speed"), seg["observed_kmh"].median() if len(seg) else np.nan, "km/h",
-             "median over the street segments with observed moves and a scheduled run at that hour"),
+             PH.OBS_OBSERVED_SPEED),
             (N_("median scheduled speed"), seg["scheduled_kmh"].median() if len(seg) else np.nan, "km/h",
-             "median scheduled speed of the same segments in the same hour"),
-            (N_("bunched pairs"), len(obs.bunching) / per, N_("pairs per snapshot"),
-             f"moving buses of one service and direction less than {s['bunch_distance_m']:.0f} m apart"),
+             PH.OBS_SCHEDULED_SPEED),
+            (N_("bunched pairs"), len(obs.bunching) / per, N_("pairs per snapshot"), PH.OBS_BUNCHED.format(distance=bunch)),
             (N_("stale fixes"), q["stale fixes"], N_("% of positions"),
-             f"GPS fix older than {s['stale_after_s'] / 60:.0f} min at capture")]
+             PH.OBS_STALE.format(minutes=f"{s['stale_after_s'] / 60:.0f}"))]
     if len(obs.events):
         p = obs.punctuality.set_index("class")
         rows.append((N_("on-time arrivals"), p.loc["on time", "share"], N_("% of arrivals"),
-                     f"from {P.EARLY_S / 60:.0f} min early to {P.LATE_S / 60:.0f} min late"))
+                     PH.OBS_ON_TIME.format(early=f"{P.EARLY_S / 60:.0f}", late=f"{P.LATE_S / 60:.0f}")))
     out = pd.DataFrame(rows, columns=["indicator", "value", "unit", "definition"])
-    out["definition"] = out["definition"] + "; captured " + obs.captured
+    out["definition"] = out["definition"] + "; " + PH.CAPTURED.format(when=obs.captured)
     return out
 
 

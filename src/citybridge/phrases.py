@@ -56,13 +56,24 @@ FOLDER_UNREADABLE = N_("a file of its folder cannot be read ({error})")
 FREQUENT_SHARE_DEFINITION = N_("routes with a mean AM-peak headway of {minutes} min or better, in one direction at least")
 DISTANCE = N_("{distance} distance")
 DISTANCE_OVERSTATES = N_("{distance} distance (overstates access against the UN's walking distance along streets)")
+#: Definitions of the observed-operations KPIs (:func:`citybridge.observed_view.summary`).
+OBS_SEEN = N_("distinct vehicles in a snapshot, mean over the snapshots")
+OBS_ON_NETWORK = N_("vehicles with a fresh fix within {distance} m of a route line, mean over the snapshots")
+OBS_IN_PROGRESS = N_("trips of the scheduled {date} in progress at the snapshots' times, mean")
+OBS_MATCHED = N_("within {distance} m of a route-direction line (geometry only)")
+OBS_OBSERVED_SPEED = N_("median over the street segments with observed moves and a scheduled run at that hour")
+OBS_SCHEDULED_SPEED = N_("median scheduled speed of the same segments in the same hour")
+OBS_BUNCHED = N_("moving buses of one service and direction less than {distance} m apart")
+OBS_STALE = N_("GPS fix older than {minutes} min at capture")
+OBS_ON_TIME = N_("from {early} min early to {late} min late")
 
 #: Every pattern :func:`translate_phrase` recognises.
 PATTERNS = (SOURCE_LINE, DATA_STATUS, POPULATION_SOURCE, NOT_COMPUTED, THEME_FAILED, MEASURES_FEED_ONLY,
             NO_SOLID_SOURCE, LACKS_PARAMETERS, SOME_CLASSES_ASSUMED, SECTION_LOSS, CAPACITIES, REALTIME_SOURCE,
             CAPTURED, NOT_COMPARABLE_CITY, PER_100K, PER_KM2, PER_100K_UNIT, PER_KM2_UNIT, PER_100K_DEFINITION,
             PER_KM2_DEFINITION, FLEET_SHARE_BASIS, FREQUENT_SHARE_DEFINITION, DISTANCE, DISTANCE_OVERSTATES, BOARD_FAILED,
-            FOLDER_UNREADABLE, CATCHMENT, CATCHMENT_FILTERED, FINER_LAYER)
+            FOLDER_UNREADABLE, CATCHMENT, CATCHMENT_FILTERED, FINER_LAYER, OBS_ON_NETWORK, OBS_IN_PROGRESS,
+            OBS_MATCHED, OBS_BUNCHED, OBS_STALE, OBS_ON_TIME)
 
 #: Words stored in KPI tables that read as labels (translated when shown).
 STATUS_WORDS = (N_("official"), N_("reconstructed"), N_("illustrative"))
@@ -201,4 +212,6 @@ __all__ = ["PATTERNS", "STATUS_WORDS", "translate_phrase", "register_prose", "ci
            "CAPACITIES", "REALTIME_SOURCE", "CAPTURED", "NOT_COMPARABLE_CITY", "PER_100K", "PER_KM2",
            "PER_100K_UNIT", "PER_KM2_UNIT", "PER_100K_DEFINITION", "PER_KM2_DEFINITION", "FLEET_SHARE_BASIS",
            "FREQUENT_SHARE_DEFINITION", "BOARD_FAILED", "FOLDER_UNREADABLE", "CATCHMENT", "CATCHMENT_FILTERED", "FINER_LAYER",
-           "AREA_WORDS", "ASSUMPTION_WORDS", "DISTANCE", "DISTANCE_OVERSTATES"]
+           "AREA_WORDS", "ASSUMPTION_WORDS", "DISTANCE", "DISTANCE_OVERSTATES", "OBS_SEEN", "OBS_ON_NETWORK",
+           "OBS_IN_PROGRESS", "OBS_MATCHED", "OBS_OBSERVED_SPEED", "OBS_SCHEDULED_SPEED", "OBS_BUNCHED", "OBS_STALE",
+           "OBS_ON_TIME"]
