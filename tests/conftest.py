@@ -56,6 +56,43 @@ def copy_project(dest: Path) -> Path:
     return dest
 
 
+#: The committed cities (read-only in every test that shares their feeds and days).
+CITIES = ROOT / "data" / "cities"
+#: A Tuesday of DTPM V166 (2026-07-04…12-31), Santiago's weekday in the unit tests.
+SANTIAGO_WEEKDAY = "20260707"
+
+
+@pytest.fixture(scope="session")
+def city_feed():
+    """``city_feed(slug)``: :func:`citybridge.feed.read_feed` of a committed city's GTFS in its
+    ``source_datum``, read once per session. Shared between tests: treat it as read-only."""
+    from citybridge.city import load_city
+    from citybridge.feed import read_feed
+
+    feeds = {}
+
+    def get(slug: str):
+        if slug not in feeds:
+            city = load_city(CITIES / slug, check_files=False)
+            feeds[slug] = read_feed(city.gtfs_path, datum=city.profile.source_datum)
+        return feeds[slug]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def santiago_day():
+    """Santiago's prepared weekday (:data:`SANTIAGO_WEEKDAY`) through the package's cached path,
+    :func:`citybridge.feed.feed_day`: streamed by :func:`citybridge.feed.read_day` (the city's datum
+    and CRS) on a cold cache, else the day read_day stored for this very package source (the
+    artefact key covers the feed's bytes and every file of the package). 68,479 trips, about 3.75
+    million stop events: prepared once per session. Read-only."""
+    from citybridge.city import load_city
+    from citybridge.feed import feed_day
+
+    return feed_day(load_city(CITIES / "santiago"), SANTIAGO_WEEKDAY)
+
+
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory):
     """The sample cities built into a temporary copy of the project (strict)."""

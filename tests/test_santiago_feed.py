@@ -55,11 +55,9 @@ def test_counts_equal_the_reference(feed):
     assert len(feed["shapes"]) > 90_000 and len({s["shape_id"] for s in feed["shapes"]}) == 718 + 14
 
 
-def test_weekday_expands_to_the_reference_bus_trip_count(feed):
-    from citybridge.feed import feed_day
-    from citybridge.city import load_city
-
-    day = feed_day(load_city(CITY), "20260707")  # a Tuesday inside the validity period
+def test_weekday_expands_to_the_reference_bus_trip_count(santiago_day):
+    day = santiago_day  # feed_day(load_city(CITY), "20260707"): a Tuesday inside the validity period
+    assert day.date == "20260707"
     assert (day.trips["mode"] == "bus").sum() == 64_603
     assert day.stop_times["trip_id"].isin(day.trips.loc[day.trips["mode"] == "bus", "trip_id"]).sum() > 3_500_000
 

@@ -251,14 +251,14 @@ _ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("slug", ["hangzhou", "santiago"])
-def test_route_window_stats_agree_with_gtfs_kit_on_sample_feeds(slug):
+def test_route_window_stats_agree_with_gtfs_kit_on_sample_feeds(slug, city_feed):
     path = _ROOT / "data" / "cities" / slug / "gtfs.zip"
     if not path.is_file():
         pytest.skip(f"{path} not built yet")
     from citybridge.city import load_city
 
     city = load_city(_ROOT / "data" / "cities" / slug, check_files=False)
-    feed = F.read_feed(path, datum=city.profile.source_datum)
+    feed = city_feed(slug)  # F.read_feed(path, datum=city.profile.source_datum), read once per session
     if "direction_id" not in feed.trips.columns or feed.trips["direction_id"].isna().any():
         pytest.skip("gtfs-kit leaves headways empty without direction_id (see route_window_stats)")
     date = F.choose_date(feed)
