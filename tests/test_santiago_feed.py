@@ -9,6 +9,7 @@ message naming table, column and row while leaving ``data/cities`` untouched.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import shutil
@@ -28,8 +29,11 @@ DTPM = SRC / "dtpm_2026"
 CITY = ROOT / "data" / "cities" / "santiago"
 
 
-def _table(name: str) -> list[dict[str, str]]:
-    return list(csv.DictReader((DTPM / name).open(encoding="utf-8")))
+@functools.cache
+def _table(name: str) -> tuple[dict[str, str], ...]:
+    """A re-keyed DTPM source table, read once per session (the route cases share it): read-only."""
+    with (DTPM / name).open(encoding="utf-8") as f:
+        return tuple(csv.DictReader(f))
 
 
 @pytest.fixture(scope="module")
