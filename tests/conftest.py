@@ -76,8 +76,10 @@ def copy_project(dest: Path) -> Path:
 
 #: The committed cities (read-only in every test that shares their feeds and days).
 CITIES = ROOT / "data" / "cities"
-#: A Tuesday of DTPM V166 (2026-07-04…12-31), Santiago's weekday in the unit tests.
-SANTIAGO_WEEKDAY = "20260707"
+#: Santiago's analysis day: the workbook's default (feed.choose_date: the busiest weekday of the
+#: first full week of DTPM V166, 2026-07-04…12-31, ties to the earliest), the day of the reference
+#: figures, of the KPI board and of chapter 08's schedule.
+SANTIAGO_DAY = "20260706"
 
 
 @pytest.fixture(scope="session")
@@ -100,15 +102,16 @@ def city_feed():
 
 @pytest.fixture(scope="session")
 def santiago_day():
-    """Santiago's prepared weekday (:data:`SANTIAGO_WEEKDAY`) through the package's cached path,
-    :func:`citybridge.feed.feed_day`: streamed by :func:`citybridge.feed.read_day` (the city's datum
-    and CRS) on a cold cache, else the day read_day stored for this very package source (the
+    """Santiago's default analysis day (:data:`SANTIAGO_DAY`) through the package's cached path,
+    :func:`citybridge.feed.feed_day`, as the notebooks and ``kpi_table`` get it (the same object
+    for the rest of the session): streamed by :func:`citybridge.feed.read_day` in the city's datum
+    and CRS on a cold cache, else the day read_day stored for this very package source (the
     artefact key covers the feed's bytes and every file of the package). 68,479 trips, about 3.75
-    million stop events: prepared once per session. Read-only."""
+    million stop events. Read-only."""
     from citybridge.city import load_city
     from citybridge.feed import feed_day
 
-    return feed_day(load_city(CITIES / "santiago"), SANTIAGO_WEEKDAY)
+    return feed_day(load_city(CITIES / "santiago"))
 
 
 @pytest.fixture(scope="session")

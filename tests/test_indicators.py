@@ -21,7 +21,7 @@ from citybridge import indicators as I
 from citybridge.city import DEFAULT_PERIODS
 from citybridge.cli import main
 from citybridge.errors import CitybridgeError, FeedError
-from conftest import ROOT, SANTIAGO_WEEKDAY
+from conftest import ROOT, SANTIAGO_DAY
 from gtfs_fixtures import (AGENCY, CALENDAR, ROUTES, STOPS, calendar_dates_only_tables, frequency_tables,
                            timetable_tables, write_feed)
 
@@ -76,11 +76,11 @@ def test_sample_cities_equal_notebook_functions(city, city_feed):
 
 
 def test_santiago_with_city_periods(santiago_day, city_feed):
-    """Santiago's real network: the session's weekday (read_day through feed_day's cache)."""
+    """Santiago's real network on its default day (the session's read_day, through feed_day's cache)."""
     from citybridge.city import load_city
 
     c = load_city("santiago", root=ROOT / "data" / "cities")
-    assert santiago_day.date == SANTIAGO_WEEKDAY == "20260707"  # a Tuesday of DTPM V166 (2026-07-04…12-31)
+    assert santiago_day.date == SANTIAGO_DAY == "20260706"  # a Monday of DTPM V166 (2026-07-04…12-31)
     assert_same(c.gtfs_path, periods=c.periods, streamed=santiago_day, read=city_feed("santiago"))
 
 

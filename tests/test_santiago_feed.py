@@ -60,8 +60,8 @@ def test_counts_equal_the_reference(feed):
 
 
 def test_weekday_expands_to_the_reference_bus_trip_count(santiago_day):
-    day = santiago_day  # feed_day(load_city(CITY), "20260707"): a Tuesday inside the validity period
-    assert day.date == "20260707"
+    day = santiago_day  # feed_day(load_city(CITY)): the default day, a Monday inside the validity period
+    assert day.date == "20260706"
     assert (day.trips["mode"] == "bus").sum() == 64_603
     assert day.stop_times["trip_id"].isin(day.trips.loc[day.trips["mode"] == "bus", "trip_id"]).sum() > 3_500_000
 
