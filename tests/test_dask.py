@@ -21,7 +21,11 @@ from citybridge.errors import CitybridgeError
 from conftest import copy_project
 from gtfs_fixtures import frequency_tables, timetable_tables, write_feed
 
-distributed = pytest.importorskip("distributed")
+
+def _distributed():
+    """The ``distributed`` package, imported when a test runs (not when ``pytest -m unit``
+    collects this file: importing it takes about half a second); the test is skipped without it."""
+    return pytest.importorskip("distributed")
 
 CHAPTERS = ("00_", "01_", "compare")
 #: Random element ids: uuids, folium's 32-hex names, the charts' ``cb-`` + 12 hex ids.
@@ -32,6 +36,7 @@ _IDS = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}
 def projects(tmp_path_factory):
     from citybridge.newcity import new_city
 
+    _distributed()
     base = tmp_path_factory.mktemp("dask")
     root = copy_project(base / "serial")
     for slug in ("santiago", "hangzhou"):
@@ -65,6 +70,7 @@ def _outputs(nb_path: Path) -> list:
 
 
 def test_dask_build_equals_serial_build(projects):
+    distributed = _distributed()
     serial_root, dask_root = projects
     serial, s_index = build(serial_root, use_cache=False)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",

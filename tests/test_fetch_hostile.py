@@ -26,6 +26,10 @@ from gtfs_fixtures import timetable_tables, write_feed
 #: Overall deadline given to fetch in these tests (seconds), and the slack allowed on top.
 DEADLINE = 3.0
 SLACK = 4.0
+#: The deadline of the trickling servers (which always run into it): one byte every TRICKLE_S,
+#: far inside the per-read timeout (min(TIMEOUT_S, deadline) = 1 s), so only the deadline stops them.
+TRICKLE_DEADLINE = 1.0
+TRICKLE_S = 0.1
 
 
 def _serve(behaviour) -> tuple[str, threading.Event]:
@@ -77,7 +81,7 @@ def _trickle_body(conn, stop):
     conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n")
     while not stop.is_set():
         conn.sendall(b"P")
-        time.sleep(0.5)
+        time.sleep(TRICKLE_S)
 
 
 def _trickle_headers(conn, stop):
@@ -85,7 +89,7 @@ def _trickle_headers(conn, stop):
         if stop.is_set():
             return
         conn.sendall(bytes([byte]))
-        time.sleep(0.5)
+        time.sleep(TRICKLE_S)
 
 
 def _city(tmp_path: Path, url: str, gtfs: str = "gtfs.zip") -> Path:
@@ -119,15 +123,18 @@ def _fetch(city: Path, capsys) -> tuple[int, str, float]:
     return code, out + err, took
 
 
-@pytest.mark.parametrize("behaviour, fragment", [
-    (_not_http, "the server's reply is not valid HTTP"),
-    (_bad_chunking, "badly chunked"),
-    (_long_header, "over-long line"),
-    (_many_headers, "got more than 100 headers"),
-    (_trickle_body, f"did not finish within {DEADLINE:,.0f} s"),
-    (_trickle_headers, f"did not finish within {DEADLINE:,.0f} s"),
+@pytest.mark.parametrize("behaviour, fragment, deadline", [
+    (_not_http, "the server's reply is not valid HTTP", DEADLINE),
+    (_bad_chunking, "badly chunked", DEADLINE),
+    (_long_header, "over-long line", DEADLINE),
+    (_many_headers, "got more than 100 headers", DEADLINE),
+    (_trickle_body, f"did not finish within {TRICKLE_DEADLINE:,.0f} s", TRICKLE_DEADLINE),
+    (_trickle_headers, f"did not finish within {TRICKLE_DEADLINE:,.0f} s", TRICKLE_DEADLINE),
 ], ids=["not_http", "bad_chunking", "long_header", "many_headers", "trickle_body", "trickle_headers"])
-def test_misbehaving_server_gives_a_message_in_time(tmp_path, capsys, behaviour, fragment):
+def test_misbehaving_server_gives_a_message_in_time(tmp_path, capsys, monkeypatch, behaviour, fragment, deadline):
+    import citybridge.fetch as fetch
+
+    monkeypatch.setattr(fetch, "DEADLINE_S", deadline)
     base, stop = _serve(behaviour)
     try:
         city = _city(tmp_path, f"{base}/feed.zip")
@@ -137,7 +144,7 @@ def test_misbehaving_server_gives_a_message_in_time(tmp_path, capsys, behaviour,
     assert code == 2, text
     assert "Traceback" not in text
     assert fragment in text, text
-    assert took < DEADLINE + SLACK, f"took {took:.1f} s"
+    assert took < deadline + SLACK, f"took {took:.1f} s"
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:8000x/g", "http://[::1"])

@@ -21,7 +21,7 @@ from citybridge import indicators as I
 from citybridge.city import DEFAULT_PERIODS
 from citybridge.cli import main
 from citybridge.errors import CitybridgeError, FeedError
-from conftest import ROOT
+from conftest import ROOT, SANTIAGO_DAY
 from gtfs_fixtures import (AGENCY, CALENDAR, ROUTES, STOPS, calendar_dates_only_tables, frequency_tables,
                            timetable_tables, write_feed)
 
@@ -49,9 +49,14 @@ def assert_same_day(a, b) -> None:
         np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
 
 
-def assert_same(path: Path, date: str, periods=None) -> dict[str, pd.DataFrame]:
-    streamed = I.read_day(path, date)
-    assert_same_day(streamed, feed.prepare_day(feed.read_feed(path), date))
+def assert_same(path: Path, date: str | None = None, periods=None, *, streamed=None,
+                read=None) -> dict[str, pd.DataFrame]:
+    """``read_day(path, date)`` equals ``prepare_day(read_feed(path), date)``, and the engine's
+    tables of that day equal the notebook functions'. ``streamed`` (a day read_day gave for
+    ``path``) and ``read`` (read_feed of ``path``) are used instead of reading again when given."""
+    if streamed is None:
+        streamed = I.read_day(path, date)
+    assert_same_day(streamed, feed.prepare_day(feed.read_feed(path) if read is None else read, streamed.date))
     want = notebook_tables(streamed, periods)
     got = I.indicator_tables(streamed, periods=periods)
     assert list(got) == list(I.TABLES)
@@ -62,18 +67,21 @@ def assert_same(path: Path, date: str, periods=None) -> dict[str, pd.DataFrame]:
 
 
 @pytest.mark.parametrize("city", ["hangzhou"])  # Santiago: test_santiago_with_city_periods
-def test_sample_cities_equal_notebook_functions(city):
+def test_sample_cities_equal_notebook_functions(city, city_feed):
     path = ROOT / "data" / "cities" / city / "gtfs.zip"
-    date = I.read_day(path).date  # the workbook's default date
-    got = assert_same(path, date)
+    streamed = I.read_day(path)  # on the workbook's default date (feed.choose_date)
+    assert streamed.date == feed.choose_date(city_feed(city))
+    got = assert_same(path, streamed=streamed, read=city_feed(city))
     assert len(got["trip_stats"]) > 1000 and len(got["segment_stats"]) > 1000
 
 
-def test_santiago_with_city_periods():
+def test_santiago_with_city_periods(santiago_day, city_feed):
+    """Santiago's real network on its default day (the session's read_day, through feed_day's cache)."""
     from citybridge.city import load_city
 
     c = load_city("santiago", root=ROOT / "data" / "cities")
-    assert_same(c.gtfs_path, "20260707", c.periods)  # a Tuesday of DTPM V166 (2026-07-04…12-31)
+    assert santiago_day.date == SANTIAGO_DAY == "20260706"  # a Monday of DTPM V166 (2026-07-04…12-31)
+    assert_same(c.gtfs_path, periods=c.periods, streamed=santiago_day, read=city_feed("santiago"))
 
 
 @pytest.mark.parametrize("tables", [timetable_tables, frequency_tables, calendar_dates_only_tables],

@@ -118,28 +118,56 @@ def server():
             pass
 
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    t = threading.Thread(target=httpd.serve_forever, daemon=True)
+    # a short poll interval: shutdown() waits for the loop to look up (0.5 s by default)
+    t = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     t.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
     httpd.shutdown()
     httpd.server_close()
 
 
+class FakeClock:
+    """``clock`` and ``sleep`` for :func:`citybridge.realtime.record`: sleeping moves the clock on at
+    once and the waits are kept, so a run's schedule is checked without waiting for it."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.waits: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.waits.append(seconds)
+        self.now += seconds
+
+
+def _record(folder, url, *, clock: FakeClock | None = None, **kw) -> R.RecordResult:
+    """``R.record`` on a :class:`FakeClock` (the HTTP requests are real)."""
+    clock = clock or FakeClock()
+    return _REAL_RECORD(folder, url, sleep=clock.sleep, clock=clock, **kw)
+
+
+_REAL_RECORD = R.record  # test_cli_record puts _record in its place
+
+
 def test_record_bounded_run(server, tmp_path):
-    res = R.record(tmp_path / "rt", server + "/ok", every_s=1, minutes=2 / 60)   # polls at 0, 1, 2 s
+    clock = FakeClock()
+    res = _record(tmp_path / "rt", server + "/ok", every_s=1, minutes=2 / 60, clock=clock)  # polls at 0, 1, 2 s
     assert res.polls == 3 and len(res.saved) == 3 and res.messages == []
+    assert clock.waits == [1.0, 1.0]
     assert sorted(p.name for p in (tmp_path / "rt").iterdir()) == sorted(p.name for p in res.saved)
     assert len(R.read_vehicle_positions(tmp_path / "rt")) == 3
 
 
 def test_record_failures_are_messages_and_leave_no_file(server, tmp_path):
-    res = R.record(tmp_path / "rt", server + "/bad", every_s=1, minutes=1 / 60)
+    res = _record(tmp_path / "rt", server + "/bad", every_s=1, minutes=1 / 60)
     assert res.saved == [] and len(res.messages) == 2 and "not a GTFS-Realtime protobuf" in res.messages[0]
-    res = R.record(tmp_path / "rt", server + "/missing", every_s=1, minutes=1 / 60)
+    res = _record(tmp_path / "rt", server + "/missing", every_s=1, minutes=1 / 60)
     assert "cannot fetch" in res.messages[0] and "404" in res.messages[0]
-    res = R.record(tmp_path / "rt", server + "/same", every_s=1, minutes=1 / 60)
+    res = _record(tmp_path / "rt", server + "/same", every_s=1, minutes=1 / 60)
     assert len(res.saved) == 1 and "already saved" in res.messages[0]
-    res = R.record(tmp_path / "rt", "http://127.0.0.1:9/none", every_s=1, minutes=1 / 60, timeout_s=2)
+    res = _record(tmp_path / "rt", "http://127.0.0.1:9/none", every_s=1, minutes=1 / 60, timeout_s=2)
     assert res.saved == [] and "cannot fetch" in res.messages[0]
     assert [p.name for p in (tmp_path / "rt").iterdir()] == ["vehicle_positions_20260508T164202Z.pb"]
 
@@ -149,7 +177,7 @@ def test_record_interrupted_write_leaves_no_partial_file(server, tmp_path, monke
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(R.os, "replace", boom)
-    res = R.record(tmp_path / "rt", server + "/ok", every_s=1, minutes=1 / 60)
+    res = _record(tmp_path / "rt", server + "/ok", every_s=1, minutes=1 / 60)
     assert res.saved == [] and "cannot write" in res.messages[0]
     assert list((tmp_path / "rt").iterdir()) == []
 
@@ -166,6 +194,7 @@ def test_cli_record(server, tmp_path, monkeypatch, capsys):
     city.mkdir(parents=True)
     (city / "city.yml").write_text("name: Testville\ncrs: EPSG:32719\n", encoding="utf-8")
     monkeypatch.setenv("CITYBRIDGE_CITIES", str(tmp_path / "cities"))
+    monkeypatch.setattr(R, "record", _record)  # the command's polls, on a FakeClock
     code = cli.main(["realtime", "record", "testville", "--url", server + "/ok", "--every", "1", "--for", "0.02"])
     out, err = capsys.readouterr()
     assert code == 0 and "2 snapshot(s) saved from 2 poll(s)" in out and "vehicle_positions: realtime" in out

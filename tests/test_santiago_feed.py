@@ -9,6 +9,7 @@ message naming table, column and row while leaving ``data/cities`` untouched.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import json
 import shutil
@@ -28,8 +29,11 @@ DTPM = SRC / "dtpm_2026"
 CITY = ROOT / "data" / "cities" / "santiago"
 
 
-def _table(name: str) -> list[dict[str, str]]:
-    return list(csv.DictReader((DTPM / name).open(encoding="utf-8")))
+@functools.cache
+def _table(name: str) -> tuple[dict[str, str], ...]:
+    """A re-keyed DTPM source table, read once per session (the route cases share it): read-only."""
+    with (DTPM / name).open(encoding="utf-8") as f:
+        return tuple(csv.DictReader(f))
 
 
 @pytest.fixture(scope="module")
@@ -55,11 +59,9 @@ def test_counts_equal_the_reference(feed):
     assert len(feed["shapes"]) > 90_000 and len({s["shape_id"] for s in feed["shapes"]}) == 718 + 14
 
 
-def test_weekday_expands_to_the_reference_bus_trip_count(feed):
-    from citybridge.feed import feed_day
-    from citybridge.city import load_city
-
-    day = feed_day(load_city(CITY), "20260707")  # a Tuesday inside the validity period
+def test_weekday_expands_to_the_reference_bus_trip_count(santiago_day):
+    day = santiago_day  # feed_day(load_city(CITY)): the default day, a Monday inside the validity period
+    assert day.date == "20260706"
     assert (day.trips["mode"] == "bus").sum() == 64_603
     assert day.stop_times["trip_id"].isin(day.trips.loc[day.trips["mode"] == "bus", "trip_id"]).sum() > 3_500_000
 

@@ -241,7 +241,7 @@ def test_route_window_stats_agree_with_gtfs_kit(tmp_path, tables, window):
 
 # The same agreement on the sample feeds (data/cities/<slug>/gtfs.zip, built by
 # citybridge.samples): each feed is read with citybridge.feed.read_feed, the date
-# is feed.choose_date's, the day is prepared in the city's CRS, and
+# is feed.choose_date's, the day is the city's (feed_day: prepared in the city's CRS), and
 # route_window_stats is compared with gtfs_kit.compute_route_stats for that date
 # and the 07:00–09:00 window. gtfs-kit's trip statistics take 15–20 s per sample
 # feed, so the comparison runs on two routes of every mode (the smallest with
@@ -251,18 +251,19 @@ _ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize("slug", ["hangzhou", "santiago"])
-def test_route_window_stats_agree_with_gtfs_kit_on_sample_feeds(slug):
+def test_route_window_stats_agree_with_gtfs_kit_on_sample_feeds(slug, city_feed):
     path = _ROOT / "data" / "cities" / slug / "gtfs.zip"
     if not path.is_file():
         pytest.skip(f"{path} not built yet")
     from citybridge.city import load_city
 
     city = load_city(_ROOT / "data" / "cities" / slug, check_files=False)
-    feed = F.read_feed(path, datum=city.profile.source_datum)
+    feed = city_feed(slug)  # F.read_feed(path, datum=city.profile.source_datum), read once per session
     if "direction_id" not in feed.trips.columns or feed.trips["direction_id"].isna().any():
         pytest.skip("gtfs-kit leaves headways empty without direction_id (see route_window_stats)")
     date = F.choose_date(feed)
-    day = F.prepare_day(feed, date, crs=city.profile.crs)
+    day = F.feed_day(city)  # the city's analysis day (that date, the city's CRS), prepared once per session
+    assert (day.date, day.crs) == (date, city.profile.crs)
     ours = S.route_window_stats(day, start="07:00", end="09:00").set_index("route_id")
     # per mode, the two smallest routes (by trips of the day) with at least 3 trips in the window
     pick = (ours[ours["window_trips"] >= 3].join(day.trips.drop_duplicates("route_id")

@@ -177,9 +177,10 @@ def test_tables_for_chapter_00(tmp_path):
     ag = V.agencies_table(city.gtfs_path)
     assert list(ag.columns) == ["agency_name", "agency_timezone", "agency_url"]
     assert ag.iloc[0]["agency_name"] == "Test Transit"
-    table = V.findings_table(V.validate(city.folder), relative_to=city.folder)
+    findings = V.validate(city.folder)
+    table = V.findings_table(findings, relative_to=city.folder)
     assert list(table.columns) == ["severity", "file", "column", "row", "message"]
     assert table["severity"].iloc[0] == "warning"
     assert "gtfs.zip/routes.txt" in set(table["file"])
-    s = V.summary_sentence(V.validate(city.folder), city.name)
+    s = V.summary_sentence(findings, city.name)
     assert s.startswith("Test Transit: 0 fatal problem(s), 1 warning(s)")
