@@ -239,6 +239,8 @@ def _exact(x: float | int | Decimal) -> Decimal:
     """The exact decimal value of a number (a float's binary value, not its repr)."""
     if isinstance(x, Decimal):
         return x
+    if hasattr(x, "item"):  # numpy scalars
+        x = x.item()
     if isinstance(x, bool):
         return Decimal(int(x))
     return Decimal(x)

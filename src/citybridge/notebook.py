@@ -6,6 +6,7 @@ inject markup into a page.
 from __future__ import annotations
 
 import html
+import numbers
 
 import pandas as pd
 
@@ -325,7 +326,12 @@ def _cell(v):
 
     if isinstance(v, str):
         return plain(translate_phrase(v)) if v else v  # gettext("") is the catalog's header
-    return plain(v) if isinstance(v, Text) else v
+    if isinstance(v, Text):
+        return plain(v)
+    if isinstance(v, numbers.Real) and not isinstance(v, bool):
+        # a number in a column of mixed values: written as the language writes numbers
+        return "–" if pd.isna(v) else (i18n.number(v) if float(v).is_integer() else i18n.decimal(v, 1))
+    return v
 
 
 @multilingual
