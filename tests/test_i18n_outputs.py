@@ -157,3 +157,21 @@ def test_map_buttons_are_written_when_the_page_is_drawn():
         assert '"área urbana","Mostrar área urbana"' in maps.translated_page(m)
     with i18n.use_language("zh"):
         assert '"城区","显示城区"' in maps.translated_page(m)
+
+
+def test_drawing_languages_set_the_build_languages_only_within_the_block(monkeypatch):
+    """A build draws in its editions' languages; afterwards (e.g. the next test in the same
+    process) an output is drawn in the language in force only."""
+    from citybridge import notebook as nb
+    from citybridge.texts import EDITIONS_ENV, Text, drawing_languages, output_languages
+
+    monkeypatch.delenv(EDITIONS_ENV, raising=False)
+    with drawing_languages(["es", "en"]) as langs:
+        assert langs == ("en", "es") and output_languages() == ["en", "es"]
+        drawn = nb.say(Text("population"))
+        assert drawn.body == '<p class="cb-finding">population</p>'
+        assert drawn.variants["es"]["text/html"] == '<p class="cb-finding">población</p>'
+    assert EDITIONS_ENV not in __import__("os").environ
+    with i18n.use_language("es"):
+        alone = nb.say(Text("population"))
+    assert alone.body == '<p class="cb-finding">población</p>' and not alone.variants

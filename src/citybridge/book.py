@@ -343,10 +343,16 @@ def build(root: Path, *, cities: list[str] | None = None, workers: int = 1, sche
     is False).
     """
     from .editions import EDITIONS
-    from .texts import EDITIONS_ENV, editions_of
+    from .texts import drawing_languages, editions_of
 
     editions = editions_of(editions or EDITIONS)
-    os.environ[EDITIONS_ENV] = ",".join(editions)  # the kernels draw every output in these languages
+    with drawing_languages(editions):  # the kernels draw every output in these languages
+        return _build(root, cities=cities, workers=workers, scheduler=scheduler, use_cache=use_cache,
+                      strict=strict, html_out=html_out, editions=editions)
+
+
+def _build(root: Path, *, cities, workers, scheduler, use_cache, strict, html_out,
+           editions: tuple[str, ...]) -> tuple[BuildReport, Path | None]:
     book_dir = root / "book"
     jobs, city_errors = plan(root, cities=cities, book_dir=book_dir)
     # --no-cache re-executes every notebook but still stores the results, so

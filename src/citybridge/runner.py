@@ -64,10 +64,6 @@ def run_job(job: Job, cache_dir: str | None = None, cwd: str | None = None, reus
     """
     import papermill as pm
 
-    from .texts import EDITIONS_ENV
-
-    # a build draws every output in each edition's language (citybridge.texts)
-    os.environ.setdefault(EDITIONS_ENV, ",".join(LANGUAGES))
     t0 = time.perf_counter()
     out = Path(job.output)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -219,6 +215,18 @@ def execute(jobs: list[Job], *, workers: int = 1, scheduler: str | None = None,
     ``artifacts`` is the artefact folder the kernels use (default: as a kernel
     started in ``cwd`` finds it, :func:`citybridge.artifacts.cache_dir`).
     """
+    from .texts import EDITIONS_ENV, drawing_languages
+
+    # the chapters draw every output in each edition's language (citybridge.texts): those of the
+    # build (citybridge build sets them), else every language of the workbook
+    langs = os.environ.get(EDITIONS_ENV, "").split(",") if os.environ.get(EDITIONS_ENV) else list(LANGUAGES)
+    with drawing_languages(langs):
+        return _execute(jobs, workers=workers, scheduler=scheduler, cache_dir=cache_dir, cwd=cwd, reuse=reuse,
+                        artifacts=artifacts)
+
+
+def _execute(jobs: list[Job], *, workers: int, scheduler: str | None, cache_dir: Path | None, cwd: Path | None,
+             reuse: bool, artifacts: Path | None) -> Results:
     from .artifacts import cache_dir as artifact_dir
     from .session import refresh_pages
 

@@ -27,12 +27,13 @@ the English text is the message id, as gettext does everywhere.
 """
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import os
 import re
 import string
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from . import i18n
 from .errors import CitybridgeError
@@ -68,6 +69,22 @@ def editions_of(value: str | Iterable[str], *, what: str = "editions") -> tuple[
     if not out:
         raise CitybridgeError(f"{what}: name at least one language among {', '.join(i18n.LANGUAGES)}")
     return tuple(sorted(out, key=lambda c: c != i18n.SOURCE_LANGUAGE))
+
+
+@contextlib.contextmanager
+def drawing_languages(languages: Iterable[str]) -> Iterator[tuple[str, ...]]:
+    """Within the block, outputs (and the kernels started in it) are drawn in ``languages``
+    (:data:`EDITIONS_ENV`); the environment is as it was afterwards."""
+    langs = editions_of(tuple(languages), what=EDITIONS_ENV)
+    before = os.environ.get(EDITIONS_ENV)
+    os.environ[EDITIONS_ENV] = ",".join(langs)
+    try:
+        yield langs
+    finally:
+        if before is None:
+            os.environ.pop(EDITIONS_ENV, None)
+        else:
+            os.environ[EDITIONS_ENV] = before
 
 
 def output_languages() -> list[str]:
@@ -308,5 +325,5 @@ def multilingual(fn: F) -> F:
 #: IPython keeps for the last result).
 T = Text
 
-__all__ = ["EDITIONS_ENV", "VARIANTS_KEY", "editions_of", "output_languages", "LocaleFormatter", "FORMATTER",
+__all__ = ["EDITIONS_ENV", "VARIANTS_KEY", "editions_of", "drawing_languages", "output_languages", "LocaleFormatter", "FORMATTER",
            "resolve", "Text", "TextStr", "T", "tr", "translate", "each_language", "multilingual"]
