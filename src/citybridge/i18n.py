@@ -269,6 +269,16 @@ def decimal(x: float | int | Decimal, digits: int = 1, *, lang: str | None = Non
                           decimal_quantization=True)
 
 
+def decimals_of(written: str) -> int | None:
+    """How many decimals a number written out shows (``"20.65"``: 2, ``"1,234"``: 0), to write it
+    again with :func:`decimal` in another language's conventions; None for exponent notation,
+    infinity and NaN (``"1e-07"``, ``"inf"``), which have no such count."""
+    s = str(written).strip().lower()
+    if "e" in s or "n" in s:
+        return None
+    return len(s.split(".")[1]) if "." in s else 0
+
+
 def number(x: float | int | Decimal, *, lang: str | None = None) -> str:
     """A whole number with the thousands separator of ``lang`` (rounded as ``f"{x:,.0f}"``).
 
@@ -323,4 +333,4 @@ def date(d: _dt.date | _dt.datetime | str, *, style: str = "long", lang: str | N
 
 __all__ = ["LANGUAGES", "Language", "SOURCE_LANGUAGE", "LOCALE_DIR", "DOMAIN", "parse_locale",
            "resolve_language", "current_language", "use_language", "set_language", "language",
-           "translation", "gettext", "ngettext", "N_", "decimal", "number", "percent", "date"]
+           "translation", "gettext", "ngettext", "N_", "decimal", "decimals_of", "number", "percent", "date"]

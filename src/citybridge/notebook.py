@@ -60,7 +60,6 @@ def status_message(city: City) -> tuple[str, str, str]:
     teaching data, not the real city. The same words serve notebooks, the
     book's Markdown pages and the KPI tables.
     """
-    p = city.profile
     st = city.status
     assumptions = city.text("data_assumptions")
     if st == "illustrative":
@@ -305,8 +304,7 @@ def number_formatter(column: str, values: pd.Series, float_format: str = "{:,.1f
         def precise(v):
             if _whole(v) or abs(v) >= 1e5:
                 return whole(v)
-            g = f"{v:.6g}"
-            return i18n.decimal(v, len(g.split(".")[1]) if "." in g and "e" not in g else 0)
+            return i18n.decimal(v, i18n.decimals_of(f"{v:.6g}") or 0)
         return dash(precise)
     if name in SHARE_COLUMNS or name.startswith("share_") or name.endswith("_share"):
         if finite.empty or finite.between(0, 1).all():

@@ -100,8 +100,7 @@ def _value(text: str) -> str:
     if _GTFS_DATE.fullmatch(t):
         return f"{t[:4]}-{t[4:6]}-{t[6:]}"
     if _NUMBER.fullmatch(t):
-        digits = len(t.split(".")[1]) if "." in t else 0
-        return i18n.decimal(float(t.replace(",", "")), digits)
+        return i18n.decimal(float(t.replace(",", "")), i18n.decimals_of(t))
     return translate_phrase(t)
 
 

@@ -38,7 +38,6 @@ from pathlib import Path
 
 from .city import City, list_cities, load_city
 from .errors import CitybridgeError
-from .i18n import LANGUAGES
 from .fetch import remove_stale_downloads
 
 CACHE_DIR_NAME = ".citybridge-cache"
@@ -212,14 +211,6 @@ def job_key(notebook: Path, parameters: dict, cities: dict[str, Path], pkg: str,
     return h.hexdigest()[:24]
 
 
-def output_languages_of_build() -> list[str]:
-    """The languages the build's kernels draw outputs in (:func:`citybridge.texts.output_languages`;
-    every language of the workbook when the build has not set them)."""
-    from .texts import EDITIONS_ENV, output_languages
-
-    return output_languages() if os.environ.get(EDITIONS_ENV) else list(LANGUAGES)
-
-
 def plan(root: Path, *, cities: list[str] | None = None, notebooks: list[str] | None = None,
          book_dir: Path | None = None, cities_root: Path | None = None,
          ) -> tuple[list[Job], dict[str, str]]:
@@ -261,7 +252,9 @@ def plan(root: Path, *, cities: list[str] | None = None, notebooks: list[str] | 
                 f"{p.file}{', column ' + repr(p.column) if getattr(p, 'column', '') else ''}: {p.message}"
                 if hasattr(p, "message") else str(p) for p in problems))
     pkg = package_hash()
-    env = environment_fingerprint() + "|editions=" + ",".join(output_languages_of_build())
+    from .texts import build_languages
+
+    env = environment_fingerprint() + "|editions=" + ",".join(build_languages())
     remove_leftovers(book_dir)
     for c in ok:
         remove_stale_downloads(c.folder)

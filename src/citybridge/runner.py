@@ -29,7 +29,6 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 from .errors import CitybridgeError
-from .i18n import LANGUAGES
 from .pipeline import BoardResult, Job, JobResult, current_umask
 
 #: The chapter that shows a city's KPI board (the board itself is computed
@@ -215,12 +214,10 @@ def execute(jobs: list[Job], *, workers: int = 1, scheduler: str | None = None,
     ``artifacts`` is the artefact folder the kernels use (default: as a kernel
     started in ``cwd`` finds it, :func:`citybridge.artifacts.cache_dir`).
     """
-    from .texts import EDITIONS_ENV, drawing_languages
+    from .texts import build_languages, drawing_languages
 
-    # the chapters draw every output in each edition's language (citybridge.texts): those of the
-    # build (citybridge build sets them), else every language of the workbook
-    langs = os.environ.get(EDITIONS_ENV, "").split(",") if os.environ.get(EDITIONS_ENV) else list(LANGUAGES)
-    with drawing_languages(langs):
+    # the chapters draw every output in each edition's language (citybridge.texts)
+    with drawing_languages(build_languages()):
         return _execute(jobs, workers=workers, scheduler=scheduler, cache_dir=cache_dir, cwd=cwd, reuse=reuse,
                         artifacts=artifacts)
 

@@ -87,6 +87,12 @@ def drawing_languages(languages: Iterable[str]) -> Iterator[tuple[str, ...]]:
             os.environ[EDITIONS_ENV] = before
 
 
+def build_languages() -> list[str]:
+    """The languages a build's chapters draw their outputs in: those ``citybridge build`` set
+    (:data:`EDITIONS_ENV`), else every language of the workbook (``citybridge run``)."""
+    return output_languages() if os.environ.get(EDITIONS_ENV, "").strip() else list(i18n.LANGUAGES)
+
+
 def output_languages() -> list[str]:
     """The languages outputs are drawn in: :data:`EDITIONS_ENV`, else the one in force.
 
@@ -130,16 +136,13 @@ class LocaleFormatter(string.Formatter):
             return i18n.decimal(value, 0, grouping=comma)
         if kind == "f":
             return i18n.decimal(value, int(m.group("digits") or 6), grouping=comma)
-        if kind == "g":  # significant digits: the decimals Python writes, in the language's separators
-            g = format(float(value), f".{m.group('digits') or 6}g")
-            if "e" in g or "n" in g:
-                return super().format_field(value, format_spec)
-            return i18n.decimal(value, len(g.split(".")[1]) if "." in g else 0, grouping=comma)
-        # "{x}" or "{x:,}" of a float: Python's shortest repr, with the language's separators
-        r = repr(float(value))
-        if "e" in r or "n" in r:
+        # "g": significant digits; "{x}" or "{x:,}" of a float: Python's shortest repr. Either way the
+        # decimals Python writes, with the language's separators
+        written = format(float(value), f".{m.group('digits') or 6}g") if kind == "g" else repr(float(value))
+        digits = i18n.decimals_of(written)
+        if digits is None:
             return super().format_field(value, format_spec)
-        return i18n.decimal(value, len(r.split(".")[1]), grouping=comma)
+        return i18n.decimal(value, digits, grouping=comma)
 
 
 FORMATTER = LocaleFormatter()
@@ -325,5 +328,5 @@ def multilingual(fn: F) -> F:
 #: IPython keeps for the last result).
 T = Text
 
-__all__ = ["EDITIONS_ENV", "VARIANTS_KEY", "editions_of", "drawing_languages", "output_languages", "LocaleFormatter", "FORMATTER",
+__all__ = ["EDITIONS_ENV", "VARIANTS_KEY", "editions_of", "drawing_languages", "build_languages", "output_languages", "LocaleFormatter", "FORMATTER",
            "resolve", "Text", "TextStr", "T", "tr", "translate", "each_language", "multilingual"]
