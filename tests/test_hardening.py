@@ -240,16 +240,15 @@ def test_leftovers_of_dead_builds_are_removed_and_live_ones_kept(tmp_path):
 def test_published_html_follows_the_umask(tmp_path, monkeypatch):
     """The built book was mode 0700 (from mkdtemp): it must follow the umask like every other file."""
     import stat
-    import subprocess
 
     import citybridge.book as bk
 
-    def fake_sphinx(cmd, env):  # writes what Sphinx would, into the output folder it is given
-        out = Path(cmd[cmd.index("html") + 3])
-        (out / "index.html").write_text("<html></html>", encoding="utf-8")
-        return subprocess.CompletedProcess(cmd, 0, "", "")
+    def fake_sphinx(source, out, doctrees, **kw):  # writes what Sphinx would, into the output folder it is given
+        (Path(out) / "index.html").write_text("<html></html>", encoding="utf-8")
+        return "finished"
 
-    monkeypatch.setattr(bk, "_run_child", fake_sphinx)
+    monkeypatch.setattr(bk, "start_sphinx", fake_sphinx)
+    monkeypatch.setattr(bk, "sphinx_result", lambda proc: (0, "") if proc == "finished" else (1, "not started"))
     monkeypatch.setattr(bk, "write_conf", lambda book_dir: book_dir / "conf.py")
     book = tmp_path / "book"
     book.mkdir()

@@ -28,7 +28,8 @@ import yaml
 from .book_pages import city_index_md, page_title, report_md, sample_banner_md  # noqa: F401 (the book's pages)
 from .city import City, load_city
 from .errors import CitybridgeError
-from .pipeline import BuildReport, CACHE_DIR_NAME, compare_notebooks, current_umask, is_leftover, plan
+from .pipeline import (BuildReport, CACHE_DIR_NAME, compare_notebooks, current_umask, is_leftover, plan,
+                       sphinx_result, start_sphinx)
 from .runner import execute, quiet_kernels
 from .site import share_map_assets, strip_asset_versions
 
@@ -246,16 +247,10 @@ def build_html(book_dir: Path, *, strict: bool = False) -> Path:
         # writes only the pages that changed (with pages added or removed,
         # start afresh so that no stale page stays behind)
         shutil.copytree(final, tmp, dirs_exist_ok=True)
-    cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-q", str(book_dir), str(tmp),
-           "-d", str(build_root / ".doctrees")]
-    if strict:
-        cmd += ["-W", "-n", "--keep-going"]
-    env = dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1")
-    proc = _run_child(cmd, env)
-    if proc.returncode != 0 or not (tmp / "index.html").is_file():
-        tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-25:])
+    code, tail = sphinx_result(start_sphinx(book_dir, tmp, build_root / ".doctrees", strict=strict))
+    if code != 0 or not (tmp / "index.html").is_file():
         shutil.rmtree(tmp, ignore_errors=True)
-        raise CitybridgeError(f"the book did not build (sphinx exit {proc.returncode}):\n{tail}")
+        raise CitybridgeError(f"the book did not build (sphinx exit {code}):\n{tail}")
     _refresh_static(book_dir / "_static", tmp / "_static")
     strip_asset_versions(tmp)
     share_map_assets(tmp)
@@ -304,30 +299,6 @@ def _remove_stale_temporaries(build_root: Path, older_than_s: float = 600) -> No
                 shutil.rmtree(p, ignore_errors=True)
         except OSError:
             pass
-
-
-def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    """Linux: the child gets SIGTERM when the build process dies, even by SIGKILL."""
-    try:
-        import ctypes
-        import signal
-
-        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except Exception:  # noqa: BLE001 - not Linux: the except clause of _run_child still applies
-        pass
-
-
-def _run_child(cmd: list[str], env: dict) -> subprocess.CompletedProcess:
-    """Run a child process (Sphinx) and stop it when the build is interrupted or killed."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
-    try:
-        out, err = proc.communicate()
-    except BaseException:
-        proc.kill()
-        proc.wait()
-        raise
-    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 def build(root: Path, *, cities: list[str] | None = None, workers: int = 1, scheduler: str | None = None,

@@ -34,13 +34,13 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 from .book_pages import has_language
 from .errors import CitybridgeError
+from .pipeline import sphinx_result, start_sphinx
 from .i18n import LANGUAGES, SOURCE_LANGUAGE, N_, gettext
 
 #: The editions built, English (the source) first.
@@ -260,26 +260,11 @@ def root_index_html(*, languages: tuple[str, ...] = EDITIONS, title: str = "city
             f"</head>\n<body>\n<h1>{t}</h1>\n<ul>\n" + "\n".join(rows) + "\n</ul>\n</body>\n</html>\n")
 
 
-def _start_sphinx(book_src: Path, out: Path, doctrees: Path, lang: str, *, strict: bool) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-q", "-D", f"language={LANGUAGES[lang].sphinx}",
-           str(book_src), str(out), "-d", str(doctrees)]
-    if strict:
-        cmd += ["-W", "-n", "--keep-going"]
-    env = dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1")
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-
-
 def _finish_sphinx(proc: subprocess.Popen, book_src: Path, out: Path, lang: str) -> None:
-    try:
-        stdout, stderr = proc.communicate()
-    except BaseException:
-        proc.kill()
-        proc.wait()
-        raise
-    if proc.returncode != 0 or not (out / f"{root_page(book_src)}.html").is_file():
-        tail = "\n".join((stdout + stderr).strip().splitlines()[-25:])
+    code, tail = sphinx_result(proc)
+    if code != 0 or not (out / f"{root_page(book_src)}.html").is_file():
         raise CitybridgeError(f"the {LANGUAGES[lang].name} edition of the book did not build "
-                              f"(sphinx exit {proc.returncode}):\n{tail}")
+                              f"(sphinx exit {code}):\n{tail}")
     from .site import strip_asset_versions
 
     strip_asset_versions(out)
@@ -386,8 +371,8 @@ def build_editions(book_src: Path, out_html: Path, *, languages: tuple[str, ...]
         while todo or running:
             while todo and len(running) < max(1, workers):
                 lang = todo.pop(0)
-                running.append((lang, _start_sphinx(book_src, tmps[lang], book_src / "_build" / f".doctrees-{lang}",
-                                                    lang, strict=strict)))
+                running.append((lang, start_sphinx(book_src, tmps[lang], book_src / "_build" / f".doctrees-{lang}",
+                                                   strict=strict, language=LANGUAGES[lang].sphinx)))
             lang, proc = running.pop(0)
             _finish_sphinx(proc, book_src, tmps[lang], lang)
             _finish_edition(tmps[lang], book_src, lang, languages)

@@ -31,6 +31,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -372,6 +373,42 @@ def current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Linux: the child gets SIGTERM when the build process dies, even by SIGKILL."""
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except Exception:  # noqa: BLE001 - not Linux: sphinx_result still stops it on an interrupt
+        pass
+
+
+def start_sphinx(source: Path, out: Path, doctrees: Path, *, strict: bool = False,
+                 language: str | None = None) -> subprocess.Popen:
+    """Start Sphinx building ``source`` into ``out`` (HTML; ``language``: an edition's) in a
+    child process that dies with the build; read its end with :func:`sphinx_result`."""
+    cmd = [sys.executable, "-m", "sphinx", "-b", "html", "-q",
+           *(["-D", f"language={language}"] if language else []), str(source), str(out), "-d", str(doctrees)]
+    if strict:
+        cmd += ["-W", "-n", "--keep-going"]
+    env = dict(os.environ, PYDEVD_DISABLE_FILE_VALIDATION="1")
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+
+
+def sphinx_result(proc: subprocess.Popen) -> tuple[int, str]:
+    """Wait for a Sphinx started by :func:`start_sphinx`: its exit code and the last 25 lines
+    it wrote. An interrupted build stops it first."""
+    try:
+        stdout, stderr = proc.communicate()
+    except BaseException:
+        proc.kill()
+        proc.wait()
+        raise
+    return proc.returncode, "\n".join((stdout + stderr).strip().splitlines()[-25:])
 
 
 def __getattr__(name: str):
