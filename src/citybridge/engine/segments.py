@@ -12,6 +12,34 @@ from .trips import links
 # Segments
 # --------------------------------------------------------------------------
 
+def _bounds(day: FeedDay) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Links of every trip grouped into segments: the row leaving each link
+    (``i``), each segment's first and last link (``bs``, ``be``, indices
+    into ``i``) and its length (m, NaN when a stop has no position)."""
+    lk = links(day)
+    i, dist = lk["i"], lk["dist"]
+    n = len(i)
+    pos = day.arr[i + 1] - day.dep[i] > 0
+    starts = np.ones(n, dtype=bool)
+    if n:
+        ltrip = day.trip[i]
+        starts[1:] = ltrip[1:] != ltrip[:-1]
+        del ltrip
+        starts[1:] |= pos[:-1]
+    if starts.all():  # no zero run time to merge: one segment per link
+        bs = np.arange(n)
+        return i, bs, bs, dist
+    bs = np.flatnonzero(starts)
+    be = np.r_[bs[1:] - 1, n - 1] if n else bs
+    unknown = np.isnan(dist)
+    if n:
+        dsum = np.add.reduceat(np.where(unknown, 0.0, dist), bs)
+        dsum[np.add.reduceat(unknown.astype(np.int64), bs) > 0] = np.nan
+    else:
+        dsum = np.zeros(0)
+    return i, bs, be, dsum
+
+
 def segment_runs(day: FeedDay) -> dict[str, np.ndarray]:
     """Stop-to-stop segments run by every trip, zero run times merged forward.
 
@@ -25,26 +53,10 @@ def segment_runs(day: FeedDay) -> dict[str, np.ndarray]:
         ``dep``, ``arr`` (s), ``dist`` (m, NaN when a stop has no position),
         ``n_links`` (count).
     """
-    lk = links(day)
-    i, dist = lk["i"], lk["dist"]
-    j = i + 1
-    n = len(i)
-    ltrip = day.trip[i]
-    pos = day.arr[j] - day.dep[i] > 0
-    starts = np.ones(n, dtype=bool)
-    if n:
-        starts[1:] = ltrip[1:] != ltrip[:-1]
-        starts[1:] |= pos[:-1]
-    bs = np.flatnonzero(starts)
-    be = np.r_[bs[1:] - 1, n - 1] if n else bs
-    unknown = np.isnan(dist)
-    if n:
-        dsum = np.add.reduceat(np.where(unknown, 0.0, dist), bs)
-        dsum[np.add.reduceat(unknown.astype(np.int64), bs) > 0] = np.nan
-    else:
-        dsum = np.zeros(0)
-    return {"trip": ltrip[bs], "from_stop": day.stop[i[bs]], "to_stop": day.stop[j[be]],
-            "dep": day.dep[i[bs]], "arr": day.arr[j[be]], "dist": dsum, "n_links": (be - bs + 1).astype(np.int32)}
+    i, bs, be, dsum = _bounds(day)
+    first, last = i[bs], i[be] + 1
+    return {"trip": day.trip[first], "from_stop": day.stop[first], "to_stop": day.stop[last],
+            "dep": day.dep[first], "arr": day.arr[last], "dist": dsum, "n_links": (be - bs + 1).astype(np.int32)}
 
 
 def aggregate_segments(from_stop: np.ndarray, to_stop: np.ndarray, mode: np.ndarray, route: np.ndarray,
@@ -71,27 +83,27 @@ def aggregate_segments(from_stop: np.ndarray, to_stop: np.ndarray, mode: np.ndar
     """
     P1 = 1 if pt is None else len(pt) + 1
     S, M = max(len(stop_names), 1), max(len(mode_names), 1)
-    per = np.zeros(len(dep), np.int64) if pt is None else period_codes(dep, pt).astype(np.int64)
-    key = ((from_stop.astype(np.int64) * S + to_stop) * M + mode) * P1 + per
-    order = np.argsort(key, kind="stable")
-    ks = key[order]
-    new = np.r_[True, ks[1:] != ks[:-1]] if len(ks) else np.zeros(0, bool)
-    gb = np.flatnonzero(new)
-    gid = np.empty(len(ks), dtype=np.int64)
-    gid[order] = np.cumsum(new) - 1
-    G = len(gb)
+    key = (from_stop.astype(np.int64) * S + to_stop) * M + mode
+    if pt is not None:
+        key = key * P1 + period_codes(dep, pt)
+    # groups numbered in order of first appearance (hashing, no sort of the runs)
+    gid, gkey = pd.factorize(key, sort=False)
+    del key
+    G = len(gkey)
     trips = np.bincount(gid, minlength=G).astype(np.int64)
     dist_sum = np.bincount(gid, weights=dist, minlength=G)
     run_sum = np.bincount(gid, weights=run, minlength=G)
-    sp = (dist / run * 3.6)[order]
-    smin = np.minimum.reduceat(sp, gb) if G else np.zeros(0)
-    smax = np.maximum.reduceat(sp, gb) if G else np.zeros(0)
+    sp = dist / run * 3.6
+    smin, smax = np.full(G, np.inf), np.full(G, -np.inf)
+    np.minimum.at(smin, gid, sp)
+    np.maximum.at(smax, gid, sp)
+    del sp
     R = int(route.max(initial=0)) + 1
-    routes = np.bincount(np.unique(gid * R + route) // R, minlength=G).astype(np.int64)
-    gkey = ks[gb]
+    routes = np.bincount(pd.unique(gid * R + route) // R, minlength=G).astype(np.int64)
+    gkey = np.asarray(gkey, dtype=np.int64)
     g_per, g_mode = gkey % P1, gkey // P1 % M
     g_to, g_from = gkey // P1 // M % S, gkey // P1 // M // S
-    fin = np.lexsort((order[gb], g_to, g_from, -trips, g_per))
+    fin = np.lexsort((np.arange(G), g_to, g_from, -trips, g_per))
     out = pd.DataFrame({
         "from_stop_id": stop_names[g_from[fin]] if G else np.zeros(0, dtype=object),
         "to_stop_id": stop_names[g_to[fin]] if G else np.zeros(0, dtype=object),
@@ -117,14 +129,17 @@ def segment_stats(day: FeedDay, *, periods: Periods | None = None) -> pd.DataFra
     Same table as ``speed.segment_stats(speed.segment_speeds(day),
     periods=periods)``; columns as :func:`aggregate_segments` with ``period``.
     """
-    s = segment_runs(day)
-    run = s.pop("arr") - s["dep"]
-    ok = (run > 0) & ~np.isnan(s["dist"])
+    i, bs, be, dsum = _bounds(day)
+    first, last = i[bs], i[be] + 1
+    del i
+    dep = day.dep[first]
+    run = day.arr[last] - dep
+    ok = np.flatnonzero((run > 0) & ~np.isnan(dsum))
+    if len(ok) < len(run):  # each array keeps only the runs used (a metropolitan day has millions)
+        first, last, dep, run, dsum = first[ok], last[ok], dep[ok], run[ok], dsum[ok]
+    del ok, bs, be
     mcode, mnames = codes_of(day.trips["mode"])
     rcode, _ = codes_of(day.trips["route_id"])
-    t = s.pop("trip")[ok]
-    kept = {k: s.pop(k)[ok] for k in ("from_stop", "to_stop", "dep", "dist")}
-    run = run[ok]
-    del s, ok  # each run array is dropped once its kept rows are taken (a metropolitan day has millions)
-    return aggregate_segments(kept["from_stop"], kept["to_stop"], mcode[t], rcode[t], kept["dep"], kept["dist"], run,
+    t = day.trip[first]
+    return aggregate_segments(day.stop[first], day.stop[last], mcode[t], rcode[t], dep, dsum, run,
                               stop_names=day.stop_ids, mode_names=mnames, pt=period_table(periods))

@@ -324,6 +324,9 @@ def _arrow_stop_times(fh, size: int) -> tuple[dict[str, Column], list[str], int]
                 take(parsing.popleft())
         while parsing:
             take(parsing.popleft())
+        # each column's dictionaries unified two at a time (Arrow's kernels let go of the interpreter)
+        done = {c: pool.submit(coders.pop(c).column) for c in keep} if coders else {}
+        columns = {c: done[c].result() if done else _Coder(0).column() for c in keep}
     except pa.ArrowInvalid as exc:
         if isinstance(exc.__context__, FeedError):
             raise exc.__context__ from None
@@ -333,7 +336,7 @@ def _arrow_stop_times(fh, size: int) -> tuple[dict[str, Column], list[str], int]
             parsed.cancel()
         pool.shutdown(wait=True)
         pieces.close()  # the reading thread stops before the file is closed
-    return {c: (coders.pop(c) if coders else _Coder(0)).column() for c in keep}, names, n
+    return columns, names, n
 
 
 def _read_stop_times(opener, size: int, label: str, feed_name: str) -> tuple[dict[str, Column], list[str], int, list[str]]:
