@@ -62,9 +62,8 @@ def stop_departures(day: FeedDay, *, periods: Periods | None = None,
     rcode, _ = codes_of(day.trips["route_id"])
     dcode, _ = codes_of(day.trips["direction_id"])
     M, R, D = max(len(mnames), 1), int(rcode.max(initial=0)) + 1, int(dcode.max(initial=0)) + 1
-    pair = np.unique(stop * M + mcode[trip])
     has = np.zeros((S, M), dtype=bool)
-    has[pair // M, pair % M] = True
+    has[stop, mcode[trip]] = True
     modes = np.full(S, "", dtype=object)
     for m in np.argsort(mnames.astype(str)):
         modes = modes + np.where(has[:, m], mnames[m] + ",", "")

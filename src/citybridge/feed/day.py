@@ -404,7 +404,9 @@ def read_day(path: str | Path, date: str | None = None, *, datum: str = "WGS84",
         unreadable stop sequences, no stop times, a date that is not
         ``YYYYMMDD`` or on which no trip runs.
     """
-    from .stream import read_coded, release_memory
+    import importlib
+
+    from .stream import in_background, read_coded, release_memory
 
     path = Path(path)
     if date is not None and str(date).strip():
@@ -414,9 +416,13 @@ def read_day(path: str | Path, date: str | None = None, *, datum: str = "WGS84",
         raise FeedError(no_rows(path, "stop_times"))
     fd.datum = datum  # type: ignore[attr-defined]
     release_memory()
+    # the projection library (first needed for the links' lengths) is loaded on a second thread
+    # while this one prepares the day, mostly in numpy kernels that let go of the interpreter
+    projection = in_background(importlib.import_module, "pyproj")
     day = build_day(fd, cols, names, date, crs=crs, label=f"{path}/{STOP_TIMES}",
                     notes=list(fd.notes) + read_notes, city_name=city_name)
     del cols
+    projection()
     release_memory()
     return day
 
