@@ -28,7 +28,6 @@ import pandas as pd
 from . import engine as E
 from .errors import CitybridgeError, FeedError
 from .feed import FeedDay, read_day
-from .feed.stream import release_memory
 from .periods import Periods, period_table
 from .service import route_table
 
@@ -49,21 +48,20 @@ def indicator_tables(day: FeedDay, *, periods: Periods | None = None) -> dict[st
         ``segment_stats`` (:func:`citybridge.engine.segment_stats`); their
         columns and units are listed there.
     """
-    # links are kept on the day for every table; their temporaries are given back before the kernels run.
-    # The segment kernel runs on a second thread while the trip, stop and route tables are made here
-    # (numpy and the hashing kernels let go of the interpreter); all read the day, none changes it.
+    # A second thread makes the stop table (which needs no link) while this one makes the links (kept on
+    # the day for every other table); then it makes the segment table while this one makes the trip
+    # and route tables. numpy and the hashing kernels let go of the interpreter; no table changes the day.
     from concurrent.futures import ThreadPoolExecutor
 
-    E.links(day)
     day.trip_starts()
-    release_memory()
-    with ThreadPoolExecutor(1, thread_name_prefix="citybridge-segments") as pool:
-        seg = pool.submit(E.segment_stats, day, periods=periods)
+    with ThreadPoolExecutor(1, thread_name_prefix="citybridge-tables") as pool:
+        stops = pool.submit(E.stop_stats, day, periods=periods)
+        E.links(day)
+        seg = pool.submit(E.segment_stats, day, periods=periods)  # links ready; after the stops (one worker)
         t = E.trip_stats(day, periods=periods)
-        stops = E.stop_stats(day, periods=periods)
         routes = route_table(t, day.routes, periods=periods)
-        return {"trip_stats": t, "stop_stats": stops, "route_stats": routes, "segment_stats": seg.result()}
-
+        return {"trip_stats": t, "stop_stats": stops.result(), "route_stats": routes,
+                "segment_stats": seg.result()}
 
 
 def _write(df: pd.DataFrame, path: Path, fmt: str) -> None:
