@@ -159,6 +159,21 @@ def test_latin1_and_ragged_files_fall_back_to_the_notebook_cleaning(tmp_path):
     assert any("read as cp1252" in n for n in I.read_day(path, "20260106").notes)
 
 
+def test_stop_times_not_utf8_are_read_as_their_encoding(tmp_path):
+    # a regular stop_times.txt whose only trouble is its encoding: the fast reader takes its values
+    # as bytes, finds a distinct value that is not UTF-8 and hands the file to the notebook cleaning
+    t = {name: text.replace("S3", "S3é") for name, text in timetable_tables().items()}
+    path = tmp_path / "latin-st.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, text in t.items():
+            zf.writestr(name, text.encode("cp1252"))
+    got = assert_same(path, "20260106")
+    assert "S3é" in set(got["stop_stats"]["stop_id"])
+    day = I.read_day(path, "20260106")
+    assert "S3é" in set(day.stop_ids)
+    assert any("stop_times.txt" in n and "read as cp1252" in n for n in day.notes)
+
+
 def test_run_indicators_writes_every_table(tmp_path):
     path = write_feed(tmp_path / "f.zip", frequency_tables())
     for fmt in ("parquet", "csv"):

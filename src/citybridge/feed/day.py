@@ -30,6 +30,7 @@ from ..texts import T, TextStr, tr
 from .archive import MAX_COMPRESSION_RATIO, MAX_UNCOMPRESSED_BYTES
 from .calendar import active_trips, choose_date, date_choice_note, to_date
 from .columns import STOP_TIMES, Column, check_stop_times, frame_columns
+from .stream import in_background, read_coded, release_memory
 from .tables import mode_of, no_rows
 
 
@@ -293,17 +294,17 @@ def build_day(feed, cols: dict[str, Column], names: list[str], date: str | None 
     # each column is dropped from ``cols`` once used, so its memory goes early
     tc = cols.pop("trip_id")
     trip_u = tid.get_indexer(tc.values).astype(np.int32)
-    row_trip = trip_u[tc.codes] if len(tc.codes) else tc.codes
+    rows = np.flatnonzero((trip_u >= 0)[tc.codes])  # the rows of active trips (a mask, not every row's code)
+    trip = trip_u[tc.codes[rows]]
     del tc
-    rows = np.flatnonzero(row_trip >= 0)
-    trip = row_trip[rows]
-    del row_trip
     seq = seq_u[cols.pop("stop_sequence").codes[rows]]
     order = stop_order(trip, seq)
     rows, trip, seq = rows[order], trip[order], seq[order]
     del order
-    arr, bad_a = _times(cols.pop("arrival_time", None), rows)
+    # the two time columns at once (Arrow's and numpy's kernels let go of the interpreter)
+    arrival = in_background(_times, cols.pop("arrival_time", None), rows)
     dep, bad_d = _times(cols.pop("departure_time", None), rows)
+    arr, bad_a = arrival()
     if bad_a + bad_d:
         notes.append(TextStr(T("{n:,} stop time value(s) are not written H:MM:SS and were treated as blank "
                                "(interpolated where possible)", n=bad_a + bad_d)))
@@ -406,8 +407,6 @@ def read_day(path: str | Path, date: str | None = None, *, datum: str = "WGS84",
     """
     import importlib
 
-    from .stream import in_background, read_coded, release_memory
-
     path = Path(path)
     if date is not None and str(date).strip():
         date = to_date(str(date).strip()).strftime("%Y%m%d")
@@ -446,8 +445,6 @@ def prepare_day(feed, date: str | None = None, *, crs: str | None = None, city_n
         if not Path(src).exists():
             raise FeedError(f"{src}: " + tr("the feed's stop times are read from this file, which is no longer "
                                             "there; read the feed again (citybridge.feed.read_day or read_feed)"))
-        from .stream import read_coded
-
         _fd, cols, names, _n = read_coded(Path(src), datum=getattr(feed, "datum", "WGS84"),
                                           max_bytes=MAX_UNCOMPRESSED_BYTES, max_ratio=MAX_COMPRESSION_RATIO)
         label = f"{src}/{STOP_TIMES}"

@@ -263,8 +263,9 @@ class _Coder:
         import pyarrow.compute as pc
 
         idx = self.codes[:self.n]
-        raw = pa.chunked_array(self.words, type=pa.string()).combine_chunks()
+        raw = pa.chunked_array(self.words, type=pa.binary()).combine_chunks()
         self.words = []
+        raw = raw.cast(pa.string())  # UTF-8 checked once per distinct value; ArrowInvalid when not
         if len(raw) and (pc.any(pc.match_substring(raw, "\x00")).as_py()
                          or pc.any(pc.match_substring_regex(raw, r'^\s+"')).as_py()):
             raise _Fallback  # NUL bytes or quotes after a space: let pandas clean them
@@ -322,7 +323,8 @@ def _arrow_stop_times(fh, size: int) -> tuple[dict[str, Column], list[str], int]
     names = _header_names(fh)
     keep = [c for c in STOP_TIME_COLUMNS if c in names]
     reuse_buffers()
-    dtype = pa.dictionary(pa.int32(), pa.string())
+    # read as bytes: each distinct value is checked as UTF-8 once, when the column is made (_Coder.column)
+    dtype = pa.dictionary(pa.int32(), pa.binary())
     coders: dict[str, _Coder] = {}
     n = 0
     read = pacsv.ReadOptions(column_names=names, block_size=1 << 23, use_threads=False)
