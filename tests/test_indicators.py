@@ -141,6 +141,14 @@ def test_shape_dist_interpolation_and_folder_input(tmp_path):
     assert len(got["trip_stats"]) == 5
 
 
+def zip_encoded(path: Path, tables: dict[str, str], encoding: str) -> Path:
+    """A feed zip at ``path`` whose files are written in ``encoding``."""
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, text in tables.items():
+            zf.writestr(name, text.encode(encoding))
+    return path
+
+
 def test_latin1_and_ragged_files_fall_back_to_the_notebook_cleaning(tmp_path):
     t = timetable_tables()
     lines = t["stop_times.txt"].strip().split("\n")
@@ -150,10 +158,7 @@ def test_latin1_and_ragged_files_fall_back_to_the_notebook_cleaning(tmp_path):
     lines[1] += ",0"
     t["stop_times.txt"] = "\n".join(lines) + "\n"
     t["stops.txt"] = t["stops.txt"].replace("Dos", "Dós")
-    path = tmp_path / "latin.zip"
-    with zipfile.ZipFile(path, "w") as zf:
-        for name, text in t.items():
-            zf.writestr(name, text.encode("cp1252"))
+    path = zip_encoded(tmp_path / "latin.zip", t, "cp1252")
     got = assert_same(path, "20260106")
     assert "Dós" in set(got["stop_stats"]["stop_name"])
     assert any("read as cp1252" in n for n in I.read_day(path, "20260106").notes)
@@ -163,10 +168,7 @@ def test_stop_times_not_utf8_are_read_as_their_encoding(tmp_path):
     # a regular stop_times.txt whose only trouble is its encoding: the fast reader takes its values
     # as bytes, finds a distinct value that is not UTF-8 and hands the file to the notebook cleaning
     t = {name: text.replace("S3", "S3é") for name, text in timetable_tables().items()}
-    path = tmp_path / "latin-st.zip"
-    with zipfile.ZipFile(path, "w") as zf:
-        for name, text in t.items():
-            zf.writestr(name, text.encode("cp1252"))
+    path = zip_encoded(tmp_path / "latin-st.zip", t, "cp1252")
     got = assert_same(path, "20260106")
     assert "S3é" in set(got["stop_stats"]["stop_id"])
     day = I.read_day(path, "20260106")
