@@ -385,8 +385,9 @@ class Inflater(ReadOnlyStream):
             if self._d.unconsumed_tail:
                 data = self._d.decompress(self._d.unconsumed_tail, n)
             elif self._left_in > 0:
-                # at most about n bytes once inflated (GTFS text inflates six to ten times): a larger
-                # request leaves most of its input as a tail, copied again on each following call
+                # a sixteenth of n: under n once inflated unless the text inflates more than sixteen times
+                # (GTFS text: six to ten); a larger request leaves most of its input as a tail, copied
+                # again on each following call
                 raw = self._raw.read(min(self._left_in, max(n >> 4, 1 << 16)))
                 if not raw:
                     raise zipfile.BadZipFile(f"{self._label}: truncated")

@@ -74,8 +74,9 @@ def release_memory() -> None:
     import pyarrow as pa
 
     pa.default_memory_pool().release_unused()
-    if _libc():
-        _libc().malloc_trim(0)
+    libc = _libc()
+    if libc:
+        libc.malloc_trim(0)
 
 
 def reuse_buffers() -> None:
@@ -103,7 +104,6 @@ def dict_columns(table, names: list[str]) -> dict[str, Column]:
     """Decode the needed columns of a dictionary-encoded Arrow table, strip
     white space and merge values that become equal."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     out = {}
     table = table.unify_dictionaries()
@@ -114,15 +114,25 @@ def dict_columns(table, names: list[str]) -> dict[str, Column]:
         if not pa.types.is_dictionary(arr.type):
             arr = arr.dictionary_encode()
         idx = arr.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
-        raw = arr.dictionary
-        if len(raw) and (pc.any(pc.match_substring(raw, "\x00")).as_py()
-                         or pc.any(pc.match_substring_regex(raw, r'^\s+"')).as_py()):
-            raise _Fallback  # NUL bytes or quotes after a space: let pandas clean them
-        enc = pc.dictionary_encode(pc.utf8_trim_whitespace(raw))
-        codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
-        values = enc.dictionary.to_numpy(zero_copy_only=False).astype(object, copy=False)
+        codes, values = _clean_words(arr.dictionary)
         out[name] = Column(codes[idx] if len(idx) else idx, values)
     return out
+
+
+def _clean_words(raw) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values ``raw`` (Arrow text) white-space stripped, values that become equal
+    merged: the code of each value of ``raw`` and the merged values.
+
+    Raises :class:`_Fallback` for NUL bytes or quotes after a space (pandas cleans those).
+    """
+    import pyarrow.compute as pc
+
+    if len(raw) and (pc.any(pc.match_substring(raw, "\x00")).as_py()
+                     or pc.any(pc.match_substring_regex(raw, r'^\s+"')).as_py()):
+        raise _Fallback
+    enc = pc.dictionary_encode(pc.utf8_trim_whitespace(raw))
+    codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
+    return codes, enc.dictionary.to_numpy(zero_copy_only=False).astype(object, copy=False)
 
 
 def text_pieces(fh, size: int = 1 << 22):
@@ -260,19 +270,13 @@ class _Coder:
     def column(self) -> Column:
         """The column, white space stripped and values that become equal merged."""
         import pyarrow as pa
-        import pyarrow.compute as pc
 
         idx = self.codes[:self.n]
         raw = pa.chunked_array(self.words, type=pa.binary()).combine_chunks()
         self.words = []
-        raw = raw.cast(pa.string())  # UTF-8 checked once per distinct value; ArrowInvalid when not
-        if len(raw) and (pc.any(pc.match_substring(raw, "\x00")).as_py()
-                         or pc.any(pc.match_substring_regex(raw, r'^\s+"')).as_py()):
-            raise _Fallback  # NUL bytes or quotes after a space: let pandas clean them
-        enc = pc.dictionary_encode(pc.utf8_trim_whitespace(raw))
+        # UTF-8 checked once per distinct value (ArrowInvalid when not)
+        codes, values = _clean_words(raw.cast(pa.string()))
         del raw
-        codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
-        values = enc.dictionary.to_numpy(zero_copy_only=False).astype(object, copy=False)
         start = off = 0
         for end, words in zip(self.ends, self.sizes):
             part = idx[start:end]
@@ -357,8 +361,8 @@ def _arrow_stop_times(fh, size: int) -> tuple[dict[str, Column], list[str], int]
         while parsing:
             take(parsing.popleft())
         # each column's dictionaries unified two at a time (Arrow's kernels let go of the interpreter)
-        done = {c: pool.submit(coders.pop(c).column) for c in keep} if coders else {}
-        columns = {c: done[c].result() if done else _Coder(0).column() for c in keep}
+        done = {c: pool.submit((coders.pop(c) if coders else _Coder(0)).column) for c in keep}
+        columns = {c: f.result() for c, f in done.items()}
     except pa.ArrowInvalid as exc:
         if isinstance(exc.__context__, FeedError):
             raise exc.__context__ from None
