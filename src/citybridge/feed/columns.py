@@ -83,6 +83,25 @@ def _read_back(df: pd.DataFrame, types: dict[str, str]) -> pd.DataFrame:
     return out
 
 
+def distinct_values(v: pd.Series) -> tuple[np.ndarray, pd.Series]:
+    """The distinct values of the text column ``v`` and each row's code into them.
+
+    Returns
+    -------
+    codes, values
+        ``values`` (a Series indexed ``0 … k-1``, of ``v``'s type) in order
+        of first appearance; ``values.iloc[codes]`` gives ``v``'s values back.
+        A missing value (none in cleaned text; :data:`MISSING_TEXT` is text)
+        has the code of a last, added value: ``"nan"``.
+    """
+    codes, uniq = pd.factorize(v)
+    values = pd.Series(uniq, dtype=v.dtype)
+    if (codes < 0).any():
+        codes = np.where(codes < 0, len(values), codes)
+        values = pd.concat([values, pd.Series(["nan"], dtype=v.dtype)], ignore_index=True)
+    return codes, values
+
+
 def typed_table(df: pd.DataFrame, table: str) -> pd.DataFrame:
     """A table of text columns typed as gtfs-kit types it (:data:`GTFS_TYPES`).
 
@@ -119,7 +138,9 @@ def typed_table(df: pd.DataFrame, table: str) -> pd.DataFrame:
         if typ == "string" and text:
             out[c] = v.mask(v.isin(MISSING_TEXT)).astype("string")
         elif typ is not None and typ.startswith("Int") and c != "stop_sequence" and text:
-            out[c] = pd.to_numeric(v.mask(v == "")).astype(typ)
+            codes, text = distinct_values(v)  # each distinct text read once
+            num = pd.to_numeric(text.mask(text == "")).astype(typ)
+            out[c] = pd.Series(num.array.take(codes), index=v.index, name=c)
         elif typ == "float" and v.dtype == np.float64:
             out[c] = v
         else:

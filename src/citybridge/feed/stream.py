@@ -271,11 +271,16 @@ class _Coder:
         """The column, white space stripped and values that become equal merged."""
         import pyarrow as pa
 
+        import pyarrow.compute as pc
+
         idx = self.codes[:self.n]
-        raw = pa.chunked_array(self.words, type=pa.binary()).combine_chunks()
+        # the chunks' dictionaries repeat most values (a time or trip id seen in many chunks): one hashing
+        # pass merges them; the check for UTF-8 (ArrowInvalid when not) and the cleaning then see each
+        # distinct value once
+        raw = pc.dictionary_encode(pa.chunked_array(self.words, type=pa.binary()).combine_chunks())
         self.words = []
-        # UTF-8 checked once per distinct value (ArrowInvalid when not)
-        codes, values = _clean_words(raw.cast(pa.string()))
+        codes, values = _clean_words(raw.dictionary.cast(pa.string()))
+        codes = codes[raw.indices.to_numpy(zero_copy_only=False)]
         del raw
         start = off = 0
         for end, words in zip(self.ends, self.sizes):

@@ -23,7 +23,7 @@ from ..periods import times_to_seconds
 from ..i18n import N_
 from ..texts import T, Text, TextStr, resolve, tr
 from .archive import read_tables
-from .columns import GTFS_TYPES, check_stop_times, frame_columns, typed_table
+from .columns import GTFS_TYPES, check_stop_times, distinct_values, frame_columns, typed_table
 
 #: GTFS route_type to the mode names used throughout the workbook.
 _BASIC_MODES = {0: "tram", 1: "metro", 2: "rail", 3: "bus", 4: "ferry", 5: "tram",
@@ -154,30 +154,33 @@ def _coerce_numbers(tables: dict[str, pd.DataFrame], src: Path) -> list[str]:
         for col, typ in types.items():
             if col not in df.columns or typ == "string" or col in ("stop_lat", "stop_lon", "stop_sequence"):
                 continue
+            # each distinct text is read once (a column of a large table holds few: 0, 1, blank)
             v = df[col]
-            num = pd.to_numeric(v, errors="coerce")
-            blank = v == ""
+            codes, text = distinct_values(v)
+            num = pd.to_numeric(text, errors="coerce")
+            blank = text == ""
             is_int = typ.startswith("Int")
             bad = ~blank & num.isna()
             if is_int:
                 lim = _INT_LIMITS.get(typ, 2**31)
                 bad |= ~blank & num.notna() & ((num != num.round()) | (num.abs() >= lim))
-            if bad.any():
-                i = _first_row(bad)
+            bad_rows = bad.to_numpy()[codes]
+            if bad_rows.any():
+                i = int(np.flatnonzero(bad_rows)[0]) + 1
                 what = _STRICT_NUMBERS.get((tab, col))
                 if what is not None:
                     raise FeedError(f"{where(f'{src}/{tab}.txt', col, i)}: "
                                     + tr("'{value}' is not a valid value ({n:,} row(s)); write {what}",
-                                         value=str(v.iloc[i - 1]), n=int(bad.sum()), what=what))
+                                         value=str(v.iloc[i - 1]), n=int(bad_rows.sum()), what=what))
                 notes.append(_note(f"{src.name}/{tab}.txt, column '{col}'", T(
                     "{n:,} value(s) that are not numbers (first '{value}', row {row}) were ignored",
-                    n=int(bad.sum()), value=str(v.iloc[i - 1]), row=i)))
-                df.loc[bad, col] = ""
-                num = num.where(~bad)
+                    n=int(bad_rows.sum()), value=str(v.iloc[i - 1]), row=i)))
+            new = text.where(~bad, "")
             if is_int:
-                ok = num.notna()
-                if ok.any():
-                    df.loc[ok, col] = num[ok].astype("int64").astype(str)
+                ok = num.notna() & ~bad
+                new[ok] = num[ok].astype("int64").astype(str)
+            if not new.equals(text):
+                df[col] = pd.Series(new.to_numpy(dtype=object)[codes], index=v.index, dtype=v.dtype)
     return notes
 
 
