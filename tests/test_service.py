@@ -131,6 +131,44 @@ def test_route_span_service_km_and_hours(tmp_path):
     assert tot.loc["M1", "peak_vehicles"] == 1
 
 
+@pytest.mark.unit
+def test_peak_vehicles_by_period_from_a_trip_table():
+    """Peak vehicles counted by hand: the level at a period's start counts trips begun before it;
+    a trip ending when another starts does not overlap it; where periods overlap, a trip start
+    belongs to the first listed, but each period still gets its own level at its start; a trip
+    without a direction is left out of the by-direction count."""
+    h = 3600.0
+    t = pd.DataFrame({
+        "trip_id": ["a", "b", "c", "d", "e"],
+        "route_id": ["R"] * 4 + ["Q"],
+        "direction_id": pd.array([0, 0, 1, None, 0], dtype="Int32"),
+        "start_s": [6 * h, 8 * h, 9 * h, 8.5 * h, 23 * h],
+        "end_s": [9 * h, 9.5 * h, 10 * h, 8.75 * h, 25 * h],
+        "duration_h": [3.0, 1.5, 1.0, 0.25, 2.0],
+        "distance_km": [10.0] * 5,
+    })
+    periods = {"first": ("07:00", "09:00"), "second": ("08:00", "12:00"), "night": ("24:00", "26:00")}
+    t["period"] = S.period_of(t["start_s"], periods).to_numpy()
+    routes = pd.DataFrame({"route_id": ["R", "Q"], "route_short_name": ["R", "Q"], "route_long_name": ["", ""],
+                           "mode": ["bus", "bus"]})
+    rs = S.route_table(t, routes, periods=periods).set_index(["route_id", "period"])["peak_vehicles"]
+    # R: a runs 06–09 (level 1 at 07:00), b 08–09:30 and d 08:30–08:45 → 3 at 08:30; a ends at 09:00 as c starts
+    assert rs["R", "first"] == 3
+    # the 08:30 start belongs to "first" (listed first); "second" sees its own level at 08:00 (a, b: 2)
+    # and its later instants (09:00: b, c; 09:30: c)
+    assert rs["R", "second"] == 2
+    assert rs["R", "night"] == 0
+    assert rs["R", "other"] == 1  # 06:00 (a alone) falls in no period
+    assert rs["Q", "night"] == 1  # level at 24:00: e runs 23:00–25:00
+    assert ("Q", "first") in rs.index and rs["Q", "first"] == 0
+    day = S.route_table(t, routes, periods=periods).drop_duplicates("route_id").set_index("route_id")
+    assert day.loc["R", "peak_vehicles_day"] == 3 and day.loc["Q", "peak_vehicles_day"] == 1
+    # by direction: d (no direction) is left out; direction 0 of R has a and b → 2 at 08:00
+    rd = S.route_table(t, routes, periods=periods, split_directions=True)
+    r0 = rd[(rd["route_id"] == "R") & (rd["direction_id"] == 0)].set_index("period")["peak_vehicles"]
+    assert r0["first"] == 2 and r0["second"] == 2
+
+
 def test_peak_vehicles_of_overlapping_trips(tmp_path):
     day = _day(tmp_path, overlap_tables())
     rs = S.route_stats(day).set_index("period")

@@ -33,8 +33,8 @@ import pandas as pd
 from . import engine as E
 from .engine import FeedDay
 from .i18n import N_
-from .periods import (DEFAULT_PERIODS, OTHER, Periods, hhmm_to_seconds, order_periods, period_of, period_table,  # noqa: F401
-                      seconds_to_hhmm)
+from .periods import (DEFAULT_PERIODS, OTHER, Periods, hhmm_to_seconds, order_periods, period_codes,  # noqa: F401
+                      period_names, period_of, period_table, seconds_to_hhmm)
 
 #: Labels of :func:`headway_class`, best first.
 HEADWAY_CLASSES = ["≤5", "≤10", "≤15", "≤30", ">30", "none"]
@@ -61,28 +61,58 @@ def _peak_active(trips: pd.DataFrame, keys: list[str], pt: pd.DataFrame | None) 
     cumulated in time order. A trip is in service on ``[start_s, end_s)``.
     With ``pt`` (a :func:`period_table`), the maximum is taken over each
     period: the level at the period's start and every event inside it.
+    Trips with a missing key or time are left out (as a pandas groupby does).
+
+    Returns
+    -------
+    DataFrame
+        ``keys`` (and ``period``: every period of ``pt``, plus ``"other"``
+        where events fall outside them) and ``peak_vehicles`` (count): one
+        row per group with an event (and period), groups in sorted order.
     """
-    ev = pd.concat([
-        trips[keys].assign(time=trips["start_s"].to_numpy(dtype=float), d=1),
-        trips[keys].assign(time=trips["end_s"].to_numpy(dtype=float), d=-1),
-    ], ignore_index=True)
-    ev = ev.groupby(keys + ["time"], as_index=False, sort=True)["d"].sum()
-    ev["active"] = ev.groupby(keys, sort=False)["d"].cumsum()
+    n = len(trips)
+    code = trips.groupby(keys, sort=True, dropna=True).ngroup().to_numpy(dtype=float) if n else np.zeros(0)
+    code = np.where(np.isnan(code), -1, code).astype(np.int64)
+    g = np.r_[code, code]
+    t = np.r_[trips["start_s"].to_numpy(dtype=float), trips["end_s"].to_numpy(dtype=float)]
+    d = np.r_[np.ones(n, np.int64), -np.ones(n, np.int64)]
+    real = (g >= 0) & ~np.isnan(t)
+    g, t, d = g[real], t[real], d[real]
+    groups = np.unique(g)  # groups with at least one event, and the first trip of each
+    first_trip = np.full(len(groups), n, dtype=np.int64)
+    ok = np.flatnonzero(np.isin(code, groups))
+    np.minimum.at(first_trip, np.searchsorted(groups, code[ok]), ok)
+    P = 0 if pt is None else len(pt)
+    # each period's start is probed by an event of weight 0, after the real events of that instant
+    probe = np.r_[np.zeros(len(g), bool), np.ones(len(groups) * P, bool)]
+    pk = np.tile(np.arange(P), len(groups))  # the period each probe stands for
+    g = np.r_[g, np.repeat(groups, P)]
+    t = np.r_[t, np.tile(pt["start_s"].to_numpy(dtype=float), len(groups)) if P else np.zeros(0)]
+    d = np.r_[d, np.zeros(len(groups) * P, np.int64)]
+    order = np.lexsort((probe, t, g))
+    g, t, d, probe = g[order], t[order], d[order], probe[order]
+    pk = np.r_[np.full(len(order) - len(pk), -1), pk][order]
+    # level after each row within its group; an instant's level is read after all its real events
+    cum = np.cumsum(d)
+    head = np.maximum.accumulate(np.where(np.r_[True, g[1:] != g[:-1]], np.arange(len(g)), 0)) if len(g) else g
+    active = cum - (cum[head] - d[head])
+    more = np.r_[(g[1:] == g[:-1]) & (t[1:] == t[:-1]) & ~probe[1:], False]
+    at = probe | ~more
+    gi, lvl = np.searchsorted(groups, g[at]), active[at]
+    rows = trips[keys].iloc[first_trip].reset_index(drop=True)
+    B = np.iinfo(np.int64).min
     if pt is None:
-        return ev.groupby(keys, as_index=False)["active"].max().rename(columns={"active": "peak_vehicles"})
-    periods = dict(zip(pt["period"], zip(pt["start"], pt["end"])))
-    ev["period"] = period_of(ev["time"], periods).to_numpy()
-    inside = ev.groupby(keys + ["period"], as_index=False)["active"].max()
-    # level already reached when each period starts (trips begun earlier)
-    grid = ev[keys].drop_duplicates().merge(pt[["period", "start_s"]], how="cross")
-    grid = grid.assign(start_s=grid["start_s"].astype(float)).sort_values("start_s", kind="stable")
-    lvl = pd.merge_asof(grid, ev[keys + ["time", "active"]].sort_values("time", kind="stable"),
-                        left_on="start_s", right_on="time", by=keys, direction="backward")
-    lvl = lvl[keys + ["period", "active"]].fillna({"active": 0})
-    both = pd.concat([inside, lvl], ignore_index=True)
-    out = both.groupby(keys + ["period"], as_index=False)["active"].max()
-    out["active"] = out["active"].clip(lower=0).astype(int)
-    return out.rename(columns={"active": "peak_vehicles"})
+        peak = np.full(len(groups), B)
+        np.maximum.at(peak, gi, lvl)
+        return rows.assign(peak_vehicles=peak)
+    key = gi * (P + 1) + np.where(probe[at], pk[at], period_codes(t[at], pt))
+    peak = np.full(len(groups) * (P + 1), B)
+    np.maximum.at(peak, key, lvl)
+    k = np.flatnonzero(peak > B)
+    out = rows.iloc[k // (P + 1)].reset_index(drop=True)
+    out["period"] = period_names(pt)[k % (P + 1)].astype(str)
+    out["peak_vehicles"] = np.clip(peak[k], 0, None).astype(int)
+    return out
 
 
 # --------------------------------------------------------------------------
