@@ -25,6 +25,24 @@ def test_times_to_seconds_keeps_the_index_and_blanks():
     assert out["a"] == out["c"] == 28800.0 and out[["b", "d"]].isna().all()
 
 
+@pytest.mark.parametrize("periods", [
+    None,
+    {"a": ("00:00", "10:00"), "b": ("08:00", "12:00"), "c": ("23:00", "27:00"), "d": ("07:00", "07:30")},
+])
+def test_period_codes_at_the_edges_of_every_second(periods):
+    """The code of each time is that of the first listed period holding it, [start, end), down to
+    fractions of a second; NaN, infinities and times before or after every period are outside."""
+    pt = P.period_table(periods)
+    s = np.r_[np.arange(-3, 30 * 3600, 0.25), [np.nan, np.inf, -np.inf, -0.5, 4 * 3600 - 1e-6]]
+    want = np.full(len(s), len(pt))
+    for k in range(len(pt) - 1, -1, -1):
+        want[(s >= pt["start_s"].iloc[k]) & (s < pt["end_s"].iloc[k])] = k
+    assert P.period_codes(s, pt).tolist() == want.tolist()
+    # bounds that are not whole seconds (a table built by hand) are read as they are
+    odd = pd.DataFrame({"period": ["x", "y"], "start_s": [100.5, 50.0], "end_s": [200.25, 120.0]})
+    assert P.period_codes(np.array([50.0, 100.4, 100.5, 120.0, 200.2, 200.25]), odd).tolist() == [1, 1, 0, 0, 0, 2]
+
+
 def test_hhmm_and_periods():
     assert P.hhmm_to_seconds("24:30") == 88200
     with pytest.raises(ProfileError):

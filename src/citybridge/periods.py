@@ -184,10 +184,21 @@ def period_codes(seconds: np.ndarray, pt: pd.DataFrame) -> np.ndarray:
         One code per time.
     """
     s = np.asarray(seconds, dtype=float)
-    out = np.full(len(s), len(pt), dtype=np.int16)
-    for k in range(len(pt) - 1, -1, -1):
-        a, b = float(pt["start_s"].iloc[k]), float(pt["end_s"].iloc[k])
-        out[(s >= a) & (s < b)] = k
+    P = len(pt)
+    a, b = pt["start_s"].to_numpy(dtype=float), pt["end_s"].to_numpy(dtype=float)
+    lo, hi = (a.min(), b.max()) if P else (0.0, 0.0)
+    if P and (a == np.round(a)).all() and (b == np.round(b)).all() and hi - lo <= 10 * 86400:
+        # whole-second bounds (as HH:MM gives): a table of each second's code, read at each time's second
+        first = int(lo) - 1  # the second before the first period; the table's last entry is the one after
+        table = np.full(int(hi) - first + 1, P, dtype=np.int16)
+        for k in range(P - 1, -1, -1):
+            table[int(a[k]) - first:int(b[k]) - first] = k
+        x = np.clip(s - first, 0, len(table) - 1)
+        x[np.isnan(x)] = len(table) - 1
+        return table[x.astype(np.int64)]  # x >= 0, so truncation is the floor
+    out = np.full(len(s), P, dtype=np.int16)
+    for k in range(P - 1, -1, -1):
+        out[(s >= a[k]) & (s < b[k])] = k
     return out
 
 

@@ -29,8 +29,9 @@ def links(day: FeedDay) -> dict[str, np.ndarray]:
     known = pos >= 0
     sx = np.where(known, xy["x"].to_numpy(dtype=float)[pos], np.nan)
     sy = np.where(known, xy["y"].to_numpy(dtype=float)[pos], np.nan)
-    i = np.flatnonzero(day.trip[1:] == day.trip[:-1]).astype(np.int32)
-    a, b = day.stop[i], day.stop[i + 1]
+    i = np.flatnonzero(day.trip[1:] == day.trip[:-1])
+    a, b = day.stop[i].astype(np.intp), day.stop[i + 1].astype(np.intp)  # gathers by intp are the fast ones
+    i = i.astype(np.int32)
     with np.errstate(invalid="ignore"):
         dist = np.hypot(sx[b] - sx[a], sy[b] - sy[a])
     dist[~np.isfinite(dist)] = np.nan

@@ -281,6 +281,8 @@ def build_day(feed, cols: dict[str, Column], names: list[str], date: str | None 
     """
     notes = list(getattr(feed, "notes", []) if notes is None else notes)
     seq_u = check_stop_times(cols, names, label)
+    if len(seq_u) and seq_u.max() < 2 ** 53:  # whole numbers (checked): integers from the start
+        seq_u = seq_u.astype(np.int64)
     if date is None or not str(date).strip():
         date = choose_date(feed)
         notes += date_choice_note(date)
@@ -356,7 +358,7 @@ def build_day(feed, cols: dict[str, Column], names: list[str], date: str | None 
     sh = np.repeat(shift, lengths)
     arr_f = arr[take] + sh
     dep_f = dep[take] + sh
-    seq_f = seq[take].astype(np.int64)
+    seq_f = seq[take].astype(np.int64, copy=False)
     stop_f = stop_raw[take]
     del arr, dep, seq, stop_raw, take, sh
 
