@@ -143,9 +143,20 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def _cmd_indicators(args: argparse.Namespace) -> int:
-    from .indicators import run_indicators
+    # stop_times starts streaming on other threads before pandas and the engine are loaded, so the two
+    # overlap (the stream needs numpy and pyarrow only); an unusable feed starts nothing, and is reported
+    # by the reading proper
+    from .feed.stream import start_stop_times
 
-    paths = run_indicators(Path(args.feed), args.date, Path(args.out), fmt=args.format, datum=args.datum)
+    started = start_stop_times(args.feed)
+    try:
+        from .indicators import run_indicators
+
+        paths = run_indicators(Path(args.feed), args.date, Path(args.out), fmt=args.format, datum=args.datum,
+                               stop_times=started)
+    finally:
+        if started is not None:
+            started.cancel()
     for p in paths:
         print(p)
     return 0

@@ -28,6 +28,7 @@ import pandas as pd
 from . import engine as E
 from .errors import CitybridgeError, FeedError
 from .feed import FeedDay, read_day
+from .feed.stream import StopTimesStream
 from .periods import Periods, period_table
 from .service import route_table
 
@@ -74,7 +75,7 @@ def _write(df: pd.DataFrame, path: Path, fmt: str) -> None:
 
 
 def run_indicators(feed: Path, date: str, out: Path, *, fmt: str = "parquet", datum: str = "WGS84",
-                   periods: Periods | None = None) -> list[Path]:
+                   periods: Periods | None = None, stop_times: StopTimesStream | None = None) -> list[Path]:
     """Write the indicator tables of ``feed`` on ``date`` into ``out``.
 
     Parameters
@@ -94,6 +95,10 @@ def run_indicators(feed: Path, date: str, out: Path, *, fmt: str = "parquet", da
     periods
         ``{name: ("HH:MM", "HH:MM")}``; default
         :data:`citybridge.city.DEFAULT_PERIODS`.
+    stop_times
+        The feed's stop times already being read
+        (:func:`citybridge.feed.stream.start_stop_times`), or None; the
+        caller cancels it if this function stops before using it.
 
     Returns
     -------
@@ -118,7 +123,7 @@ def run_indicators(feed: Path, date: str, out: Path, *, fmt: str = "parquet", da
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CitybridgeError(f"{out}: cannot create the output folder ({exc.strerror})") from None
-    day = read_day(Path(feed), date, datum=datum)
+    day = read_day(Path(feed), date, datum=datum, stop_times=stop_times)
     tables = indicator_tables(day, periods=periods)
     paths = []
     try:

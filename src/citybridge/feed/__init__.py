@@ -11,34 +11,48 @@
 ``columns``     the GTFS column types (as gtfs-kit's); ``stop_times.txt`` as
                 integer-coded columns and its one check
 ``stream``      streaming ``stop_times.txt`` out of a feed into coded columns
+                (numpy and pyarrow only; can start before pandas is loaded)
+``coded``       a feed read with its stop times as coded columns: the small
+                tables and the stream together, a fallback for odd files
 ``day``         the service day: interpolation, frequency expansion,
                 :func:`read_day`, :func:`prepare_day`, :func:`feed_day`
 ==============  ==============================================================
 
 The day itself, :class:`FeedDay`, is the engine's columnar representation
 (:mod:`citybridge.engine`). Every name other modules use is importable from
-``citybridge.feed``.
+``citybridge.feed``; each is loaded when first asked for, so the stream of
+``stop_times.txt`` (:mod:`citybridge.feed.stream`, numpy and pyarrow only) can
+start before pandas is loaded (``citybridge indicators`` does).
 """
 from __future__ import annotations
 
-from ..engine import FeedDay
-from ..periods import times_to_seconds
-from .archive import (MAX_COMPRESSION_RATIO, MAX_MEMBERS, MAX_UNCOMPRESSED_BYTES, REQUIRED_FILES, check_members,
-                      clean_csv, decode_tables, decode_text, folder_tables, read_member, read_tables, require_files,
-                      zip_errors, zip_tables)
-from .calendar import (active_services, active_trips, choose_date, date_choice_note, date_choice_text,
-                       feed_date_range, to_date, trips_by_date, trips_per_template)
-from .day import (build_day, copy_feed_folder, day_tables, expand_frequencies, feed_day, interpolate,
-                  interpolation_notes, prepare_day, read_day, utm_crs)
-from .tables import (HIGH_CAPACITY_MODES, REQUIRED_COLUMNS, FeedTables, check_service_tables, convert_datum,
-                     feed_tables, mode_of, no_rows, read_feed, require_rows)
+import importlib
 
-__all__ = [
-    "FeedDay", "FeedTables", "HIGH_CAPACITY_MODES", "MAX_COMPRESSION_RATIO", "MAX_MEMBERS",
-    "MAX_UNCOMPRESSED_BYTES", "REQUIRED_COLUMNS", "REQUIRED_FILES", "active_services", "active_trips", "build_day",
-    "check_members", "check_service_tables", "choose_date", "clean_csv", "convert_datum", "copy_feed_folder",
-    "date_choice_note", "date_choice_text", "day_tables", "decode_tables", "decode_text", "expand_frequencies", "feed_date_range",
-    "feed_day", "feed_tables", "folder_tables", "interpolate", "interpolation_notes", "mode_of", "no_rows",
-    "prepare_day", "read_day", "read_feed", "read_member", "read_tables", "require_files", "require_rows",
-    "times_to_seconds", "to_date", "trips_by_date", "trips_per_template", "utm_crs", "zip_errors", "zip_tables",
-]
+#: Where each public name lives (module relative to this package).
+_HOME = {
+    "FeedDay": "..engine", "times_to_seconds": "..periods",
+    **dict.fromkeys(["MAX_COMPRESSION_RATIO", "MAX_MEMBERS", "MAX_UNCOMPRESSED_BYTES", "REQUIRED_FILES", "check_members",
+                     "clean_csv", "decode_tables", "decode_text", "folder_tables", "read_member", "read_tables",
+                     "require_files", "zip_errors", "zip_tables"], ".archive"),
+    **dict.fromkeys(["active_services", "active_trips", "choose_date", "date_choice_note", "date_choice_text",
+                     "feed_date_range", "to_date", "trips_by_date", "trips_per_template"], ".calendar"),
+    **dict.fromkeys(["build_day", "copy_feed_folder", "day_tables", "expand_frequencies", "feed_day", "interpolate",
+                     "interpolation_notes", "prepare_day", "read_day", "utm_crs"], ".day"),
+    **dict.fromkeys(["HIGH_CAPACITY_MODES", "REQUIRED_COLUMNS", "FeedTables", "check_service_tables",
+                     "convert_datum", "feed_tables", "mode_of", "no_rows", "read_feed", "require_rows"], ".tables"),
+}
+
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str):
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(home, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOME))

@@ -17,8 +17,10 @@ import re
 import zipfile
 from contextlib import contextmanager
 from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is loaded where a table is made, so the member streams need only the standard library
+    import pandas as pd
 
 from ..errors import FeedError, where
 from ..texts import T, Text, TextStr, tr
@@ -136,6 +138,8 @@ def clean_csv(text: str, name: str) -> pd.DataFrame:
     Raises :class:`FeedError` naming the file and row for unreadable CSV and
     for a header that names a column twice.
     """
+    import pandas as pd
+
     text = text.replace("\x00", "")
     try:
         header = next(csv.reader(io.StringIO(text)), [])
@@ -176,6 +180,7 @@ def _arrow_csv(text: str, header: list[str]) -> pd.DataFrame | None:
     of another length than the header (pandas pads short rows and may take a first column as the
     index), a blank or repeated column name, a quoted value after spaces (pandas skips the spaces
     and reads the quotes), text that is not UTF-8 once encoded, or anything pyarrow refuses."""
+    import pandas as pd
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv

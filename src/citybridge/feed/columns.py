@@ -13,18 +13,14 @@ refused once, in one way, naming the file, column and row.
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from ..errors import FeedError, where
 from ..texts import tr
+from .stream import STOP_TIME_COLUMNS, STOP_TIMES, Column  # noqa: F401 - the coded columns, made by the stream
 
-#: The file and the columns of it that the service day uses.
-STOP_TIMES = "stop_times.txt"
-STOP_TIME_COLUMNS = ("trip_id", "stop_id", "stop_sequence", "arrival_time", "departure_time",
-                     "shape_dist_traveled")
 
 
 #: The column types of every GTFS table, as ``gtfs_kit.constants.DTYPES`` gives them (a test checks
@@ -149,22 +145,6 @@ def typed_table(df: pd.DataFrame, table: str) -> pd.DataFrame:
         back = _read_back(df[rest], types)
         out.update({c: back[c] for c in rest})
     return pd.DataFrame({c: out[c] for c in df.columns}, index=df.index)
-
-
-@dataclass
-class Column:
-    """One dictionary-encoded text column: ``values[codes]`` is the cleaned text.
-
-    Attributes
-    ----------
-    codes : ndarray of int32
-        One code per row.
-    values : ndarray of object
-        The distinct stripped strings.
-    """
-
-    codes: np.ndarray
-    values: np.ndarray
 
 
 def frame_columns(df: pd.DataFrame) -> dict[str, Column]:

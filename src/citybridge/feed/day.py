@@ -30,7 +30,8 @@ from ..texts import T, TextStr, tr
 from .archive import MAX_COMPRESSION_RATIO, MAX_UNCOMPRESSED_BYTES
 from .calendar import active_trips, choose_date, date_choice_note, to_date
 from .columns import STOP_TIMES, Column, check_stop_times, frame_columns
-from .stream import in_background, read_coded, release_memory
+from .coded import read_coded
+from .stream import StopTimesStream, in_background, release_memory
 from .tables import mode_of, no_rows
 
 
@@ -394,11 +395,14 @@ def build_day(feed, cols: dict[str, Column], names: list[str], date: str | None 
 
 def read_day(path: str | Path, date: str | None = None, *, datum: str = "WGS84", crs: str | None = None,
              city_name: str = "", max_bytes: int = MAX_UNCOMPRESSED_BYTES,
-             max_ratio: float = MAX_COMPRESSION_RATIO) -> FeedDay:
+             max_ratio: float = MAX_COMPRESSION_RATIO, stop_times: StopTimesStream | None = None) -> FeedDay:
     """Read a GTFS zip or folder and prepare one service day, streaming its stop times.
 
     The same day as ``prepare_day(read_feed(path, datum=datum), date,
     crs=crs)``, without ever holding ``stop_times.txt`` as text columns.
+    ``stop_times``: the stream of this feed's stop times, when already
+    started (:func:`citybridge.feed.stream.start_stop_times`; used when it
+    reads the same member under the same limits, else cancelled).
 
     Raises
     ------
@@ -412,7 +416,8 @@ def read_day(path: str | Path, date: str | None = None, *, datum: str = "WGS84",
     path = Path(path)
     if date is not None and str(date).strip():
         date = to_date(str(date).strip()).strftime("%Y%m%d")
-    fd, cols, names, read_notes = read_coded(path, datum=datum, max_bytes=max_bytes, max_ratio=max_ratio)
+    fd, cols, names, read_notes = read_coded(path, datum=datum, max_bytes=max_bytes, max_ratio=max_ratio,
+                                             stop_times=stop_times)
     if "trip_id" in cols and not len(cols["trip_id"].codes):
         raise FeedError(no_rows(path, "stop_times"))
     fd.datum = datum  # type: ignore[attr-defined]

@@ -3,37 +3,63 @@
 The one file of a metropolitan feed that holds millions of rows is never
 turned into pandas text columns: it is streamed out of the zip (same
 archive limits as :mod:`citybridge.feed.archive`) into ``pyarrow``
-dictionary-encoded columns, so each distinct trip id, stop id, time and
-sequence number is cleaned once. A file that pyarrow cannot take as it is
-(not UTF-8, ragged rows, odd quoting) goes through the archive stage's own
-CSV cleaning instead. Every other table is read by
-:func:`citybridge.feed.tables.feed_tables`, as for the notebooks.
+dictionary-encoded columns (:class:`Column`), so each distinct trip id,
+stop id, time and sequence number is cleaned once
+(:func:`arrow_stop_times`). A file that pyarrow cannot take as it is (not
+UTF-8, ragged rows, odd quoting) raises :class:`NotForFastReader`, and
+:func:`citybridge.feed.coded.read_coded` reads it with the archive stage's
+own CSV cleaning instead.
 
 Inflating and parsing let go of the interpreter, so the file is read on
-other threads: while the small tables are read (:func:`in_background`),
-the next piece is inflated (:func:`read_ahead`) and two pieces are parsed
-at once; the codes are taken in file order, so the columns are those of
-reading piece after piece.
+other threads: the next piece is inflated (:func:`read_ahead`) while two
+pieces are parsed at once; the codes are taken in file order, so the
+columns are those of reading piece after piece.
+
+This module needs numpy and pyarrow only, not pandas: ``citybridge
+indicators`` starts the stream (:func:`start_stop_times`) before the rest of
+the workbook is loaded, so the two overlap.
 """
 from __future__ import annotations
 
-import contextlib
 import csv
-import io
+import threading
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from ..errors import FeedError
-from ..texts import T, Text, TextStr, tr
 from . import archive as A
-from .columns import STOP_TIME_COLUMNS, STOP_TIMES, Column
-from .tables import feed_tables
 
-class _Fallback(Exception):
-    """The fast CSV reader cannot take this file as it is."""
+#: The file and the columns of it that the service day uses.
+STOP_TIMES = "stop_times.txt"
+STOP_TIME_COLUMNS = ("trip_id", "stop_id", "stop_sequence", "arrival_time", "departure_time",
+                     "shape_dist_traveled")
+
+
+class NotForFastReader(Exception):
+    """The fast CSV reader cannot take this file as it is (read it with the archive stage's cleaning)."""
+
+
+class Cancelled(Exception):
+    """A stream was stopped before its end (:meth:`StopTimesStream.cancel`)."""
+
+
+@dataclass
+class Column:
+    """One dictionary-encoded text column: ``values[codes]`` is the cleaned text.
+
+    Attributes
+    ----------
+    codes : ndarray of int32
+        One code per row.
+    values : ndarray of object
+        The distinct stripped strings.
+    """
+
+    codes: np.ndarray
+    values: np.ndarray
 
 
 # --------------------------------------------------------------------------
@@ -123,13 +149,13 @@ def _clean_words(raw) -> tuple[np.ndarray, np.ndarray]:
     """The distinct values ``raw`` (Arrow text) white-space stripped, values that become equal
     merged: the code of each value of ``raw`` and the merged values.
 
-    Raises :class:`_Fallback` for NUL bytes or quotes after a space (pandas cleans those).
+    Raises :class:`NotForFastReader` for NUL bytes or quotes after a space (pandas cleans those).
     """
     import pyarrow.compute as pc
 
     if len(raw) and (pc.any(pc.match_substring(raw, "\x00")).as_py()
                      or pc.any(pc.match_substring_regex(raw, r'^\s+"')).as_py()):
-        raise _Fallback
+        raise NotForFastReader
     enc = pc.dictionary_encode(pc.utf8_trim_whitespace(raw))
     codes = enc.indices.to_numpy(zero_copy_only=False).astype(np.int32, copy=False)
     return codes, enc.dictionary.to_numpy(zero_copy_only=False).astype(object, copy=False)
@@ -292,36 +318,59 @@ class _Coder:
 
 def _header_names(fh) -> list[str]:
     """The column names on the first line of ``fh`` (read past it), as the
-    fast reader takes them; :class:`_Fallback` when it cannot."""
+    fast reader takes them; :class:`NotForFastReader` when it cannot."""
     header = fh.readline(1 << 20)
     if header[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        raise _Fallback  # UTF-16
+        raise NotForFastReader  # UTF-16
     try:
         line = header.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise _Fallback from None
+        raise NotForFastReader from None
     names = [c.strip().lstrip("\ufeff") for c in next(csv.reader([line]), [])]
     if not names or len(set(names)) != len(names):
-        raise _Fallback
+        raise NotForFastReader
     return names
 
 
-def _peek_names(opener) -> list[str] | None:
+def peek_names(opener) -> list[str] | None:
     """The column names of stop_times by the fast reader, or None when it cannot take the file."""
     try:
         with opener() as fh:
             return _header_names(fh)
-    except (_Fallback, csv.Error):
+    except (NotForFastReader, csv.Error):
         return None
 
 
-def _arrow_stop_times(fh, size: int) -> tuple[dict[str, Column], list[str], int]:
+def arrow_stop_times(fh, size: int, *, stop: threading.Event | None = None
+                     ) -> tuple[dict[str, Column], list[str], int]:
     """Stream stop_times through pyarrow's CSV reader, piece by piece, keeping
     only the coded :data:`STOP_TIME_COLUMNS` (never the whole text table).
 
     Pieces are inflated one ahead by a second thread (:func:`read_ahead`)
     and parsed two at a time (the CSV reader lets go of the interpreter);
     their codes are kept in file order.
+
+    Parameters
+    ----------
+    fh
+        The file, at its start (its header is read here).
+    size
+        Its size in bytes (to size the code arrays).
+    stop
+        When set, reading stops at the next piece (:class:`Cancelled`).
+
+    Returns
+    -------
+    columns, names, rows
+        The coded columns by name, every column name of the file, and its
+        number of rows.
+
+    Raises
+    ------
+    NotForFastReader
+        The file is not for this reader (see the module notes).
+    FeedError
+        The member is larger than its header says.
     """
     from collections import deque
     from concurrent.futures import ThreadPoolExecutor
@@ -359,6 +408,8 @@ def _arrow_stop_times(fh, size: int) -> tuple[dict[str, Column], list[str], int]
     pool = ThreadPoolExecutor(2, thread_name_prefix="citybridge-csv")
     try:
         for piece in pieces:
+            if stop is not None and stop.is_set():
+                raise Cancelled
             parsing.append(pool.submit(parse, piece))
             del piece
             while len(parsing) >= 2 or (parsing and parsing[0].done()):
@@ -371,7 +422,7 @@ def _arrow_stop_times(fh, size: int) -> tuple[dict[str, Column], list[str], int]
     except pa.ArrowInvalid as exc:
         if isinstance(exc.__context__, FeedError):
             raise exc.__context__ from None
-        raise _Fallback from None
+        raise NotForFastReader from None
     finally:
         for parsed in parsing:
             parsed.cancel()
@@ -380,108 +431,76 @@ def _arrow_stop_times(fh, size: int) -> tuple[dict[str, Column], list[str], int]
     return columns, names, n
 
 
-def _read_stop_times(opener, size: int, label: str, feed_name: str) -> tuple[dict[str, Column], list[str], int, list[str]]:
-    """Columns, column names, row count and notes of stop_times.txt.
 
-    Fast path: pyarrow; fallback: :func:`citybridge.feed.clean_csv` (the
-    notebook path's own cleaning), for files pyarrow cannot take as they are
-    (not UTF-8, ragged rows, odd quoting).
+
+# --------------------------------------------------------------------------
+# Starting early
+# --------------------------------------------------------------------------
+
+class StopTimesStream:
+    """``stop_times.txt`` of a zip feed being read into coded columns on other
+    threads, started by :func:`start_stop_times`; the feed's reading
+    (:func:`citybridge.feed.coded.read_coded`) takes its result when it
+    :meth:`serves` the same member with the same limits."""
+
+    def __init__(self, path: Path, info: zipfile.ZipInfo, max_bytes: int, max_ratio: float) -> None:
+        self.path, self.info, self.limits = path, info, (max_bytes, max_ratio)
+        st = path.stat()
+        self._stamp = (st.st_size, st.st_mtime_ns)
+        self._stop = threading.Event()
+        self._result = in_background(self._read, f"{path}/{info.filename}")
+
+    def _read(self, label: str) -> tuple[dict[str, Column], list[str], int]:
+        with A.Inflater(self.path, self.info, label) as fh:
+            return arrow_stop_times(fh, self.info.file_size, stop=self._stop)
+
+    def serves(self, path: Path, info: zipfile.ZipInfo, max_bytes: int, max_ratio: float) -> bool:
+        """Whether this stream reads the member ``info`` of ``path``, unchanged, under the same limits."""
+        try:
+            st = path.stat()
+        except OSError:
+            return False
+        mine = self.info
+        return (path.resolve() == self.path.resolve() and (st.st_size, st.st_mtime_ns) == self._stamp
+                and (max_bytes, max_ratio) == self.limits
+                and (info.filename, info.header_offset, info.CRC, info.compress_size, info.file_size)
+                == (mine.filename, mine.header_offset, mine.CRC, mine.compress_size, mine.file_size))
+
+    def result(self) -> tuple[dict[str, Column], list[str], int]:
+        """What :func:`arrow_stop_times` returned (waits for it), or raises what it raised."""
+        return self._result()
+
+    def cancel(self) -> None:
+        """Stop reading (at the next piece) and wait for the threads; a finished stream is left as it is."""
+        self._stop.set()
+        try:
+            self._result()
+        except BaseException:  # noqa: BLE001 - whatever it raised is no longer wanted
+            pass
+
+
+def start_stop_times(path: str | Path, *, max_bytes: int = A.MAX_UNCOMPRESSED_BYTES,
+                     max_ratio: float = A.MAX_COMPRESSION_RATIO) -> StopTimesStream | None:
+    """Start reading ``stop_times.txt`` of the zip feed ``path`` on other threads.
+
+    Only a deflated member of an archive that passes the archive checks
+    (:func:`citybridge.feed.archive.zip_tables`, the same limits) is
+    started; for anything else (a folder, a missing or unreadable file, a
+    stored or encrypted member) returns None and the reading proper does
+    everything, reporting what is wrong. Needs no pandas, so a command can
+    start it before loading the rest of the workbook. Pass the stream to
+    :func:`citybridge.feed.read_day` (``stop_times=``); cancel it if it is
+    not used.
     """
-    import pyarrow as pa
-
+    path = Path(path)
     try:
-        with opener() as fh:
-            cols, names, n = _arrow_stop_times(fh, size)
-        return cols, names, n, []
-    except (_Fallback, pa.ArrowInvalid, UnicodeDecodeError, csv.Error):
-        pass
-    with opener() as fh:
-        data = fh.read(size + 1)
-    if len(data) > size:
-        raise FeedError(f"{label}: " + tr("larger than its header says; refusing to read it."))
-    text, enc = A.decode_text(data)
-    del data
-    notes = []
-    if enc != "utf-8":
-        notes.append(TextStr(Text.join([f"{feed_name}/{STOP_TIMES}: ", T(
-            "read as {encoding} (not UTF-8); check that accented names look right, or save the file as UTF-8",
-            encoding=enc)])))
-    df = A.clean_csv(text, label)
-    del text
-    names = [str(c) for c in df.columns]
-    table = pa.table({c: pa.array(df[c].fillna("").astype(str).to_numpy(dtype=object), type=pa.string())
-                      for c in names if c in STOP_TIME_COLUMNS})
-    return dict_columns(table, list(table.column_names)), names, len(df), notes
-
-
-def read_coded(path: Path, *, datum: str, max_bytes: int, max_ratio: float):
-    """Read a feed safely: every table but stop_times through
-    :func:`citybridge.feed.tables.feed_tables`, stop_times as code columns.
-
-    Returns ``(feed, columns, names, notes)``.
-    """
-    if not path.exists():
-        raise FeedError(f"{path}: " + tr("GTFS feed not found; check the path (or the 'gtfs' entry of city.yml)"))
-    small: dict[str, bytes] = {}
-    notes: list[str] = []
-    inner_zips: list[str] = []
-
-    def finish(opener, size: int, label: str):
-        A.require_files(path, set(small) | ({STOP_TIMES} if opener is not None else set()), inner_zips)
-        first = _peek_names(opener)
-        if first is None:  # not for the fast reader: its column names are known once it is read
-            cols, names, _n, nt = _read_stop_times(opener, size, label, path.name)
-            return _read_small_feed(path, small, names, datum), cols, names, notes + nt
-        # stop_times streamed by a second thread (inflating and parsing let go of the interpreter)
-        # while this one reads the small tables; an error of theirs comes first, as read in turn
-        stop_times = in_background(_read_stop_times, opener, size, label, path.name)
-        try:
-            fd = _read_small_feed(path, small, first, datum)
-        except BaseException:
-            with contextlib.suppress(Exception):
-                stop_times()
-            raise
-        cols, names, _n, nt = stop_times()
-        if names != first:
-            fd = _read_small_feed(path, small, names, datum)
-        return fd, cols, names, notes + nt
-
-    if path.is_dir():
-        files, inner_zips = A.folder_tables(path, max_bytes=max_bytes, notes=notes)
-        st_path = files.pop(STOP_TIMES, None)
-        small.update({name: p.read_bytes() for name, p in files.items()})
-        try:
-            if st_path is None:
-                return finish(None, 0, "")
-            size = st_path.stat().st_size
-            return finish(lambda: A.Bounded(open(st_path, "rb"), size, str(st_path)), size, str(st_path))
-        except OSError as exc:
-            raise FeedError(f"{path}/{STOP_TIMES}: " + tr("cannot be read ({reason})",
-                                                          reason=str(exc.strerror or exc))) from None
-    with A.zip_errors(path), zipfile.ZipFile(path) as zf:
-        members, inner_zips = A.zip_tables(zf, path, max_bytes=max_bytes, max_ratio=max_ratio)
-        st_info = members.pop(STOP_TIMES, None)
-        small.update({name: A.read_member(zf, info, path) for name, info in members.items()})
-        if st_info is None:
-            return finish(None, 0, "")
-        label = f"{path}/{st_info.filename}"
-        if st_info.compress_type == zipfile.ZIP_DEFLATED and not st_info.flag_bits & 0x1:
-            def opener():
-                return A.Inflater(path, st_info, label)
-        else:
-            def opener():
-                return A.Bounded(zf.open(st_info), st_info.file_size, label)
-        return finish(opener, st_info.file_size, label)
-
-
-def _read_small_feed(path: Path, small: dict[str, bytes], st_names: list[str], datum: str):
-    """Every table but stop_times through :func:`citybridge.feed.tables.feed_tables` (stop_times as
-    its header only, so its columns are checked too), in the order a folder's files are read."""
-    hdr = io.StringIO()
-    csv.writer(hdr, lineterminator="\n").writerow(st_names)
-    raw = {**small, STOP_TIMES: hdr.getvalue().encode("utf-8")}
-    tables, notes = A.decode_tables({name: raw[name] for name in sorted(raw)}, path)
-    fd = feed_tables(tables, notes, path, datum=datum)
-    # a header-only table is absent from the typed tables; keep an empty one with the real columns
-    fd.stop_times = pd.DataFrame({c: pd.Series(dtype=object) for c in st_names})
-    return fd
+        if not path.is_file():
+            return None
+        with zipfile.ZipFile(path) as zf:
+            members, _ = A.zip_tables(zf, path, max_bytes=max_bytes, max_ratio=max_ratio)
+    except Exception:  # noqa: BLE001 - the reading proper reports it, in its order
+        return None
+    info = members.get(STOP_TIMES)
+    if info is None or info.compress_type != zipfile.ZIP_DEFLATED or info.flag_bits & 0x1:
+        return None
+    return StopTimesStream(path, info, max_bytes, max_ratio)
